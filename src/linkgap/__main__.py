@@ -1,0 +1,7 @@
+"""``python -m linkgap`` runs the CLI."""
+
+import sys
+
+from linkgap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""The ``linkgap`` command: a thin layer over the library.
+
+Each command group lives in its own module with a ``register(app)`` function;
+``COMMAND_MODULES`` lists them. Exit codes: 0 ok, 1 error (message on stderr),
+2 usage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from linkgap.cli.output import stderr
+from linkgap.errors import LinkgapError
+
+__all__ = ["app", "main"]
+
+#: Modules under linkgap.cli that add commands to the app, in help order.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+app = typer.Typer(
+    name="linkgap",
+    help="Find link prospects: domains that link to your competitors but not to you.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"linkgap.cli.{_module}").register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
+    try:
+        app(args=argv, prog_name="linkgap", standalone_mode=False)
+    except LinkgapError as exc:
+        stderr.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        return 1
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except (typer.Abort, KeyboardInterrupt):
+        stderr.print("aborted")
+        return 1
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Hosts, URLs and user input → canonical registrable domains (SPEC section 1).
+
+A *domain* is a registrable domain (eTLD+1) under the Public Suffix List bundled
+with the ``publicsuffixlist`` package, private section included unless the
+normaliser is built with ``icann_only=True``. Nothing is downloaded.
+
+Canonical form: lowercase, no trailing dot, ASCII (non-ASCII labels become
+``xn--`` labels via UTS-46 non-transitional), labels of letters, digits, ``-``
+and ``_``, at most 63 characters a label and 253 a name.
+
+Choices the spec leaves open, made here and documented in ``docs/domains.md``:
+
+- a host whose last label is all digits (``1.2.3``) is treated as an IP-like
+  name and is not a domain;
+- an ``xn--`` label that is not valid Punycode is not a domain;
+- input with a scheme other than ``http``/``https`` (``ftp://``, ``mailto:``)
+  is not a domain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+from linkgap.errors import InvalidDomain
+
+__all__ = [
+    "DomainNormalizer",
+    "PSL_MODE_ALL",
+    "PSL_MODE_ICANN",
+    "psl_snapshot_version",
+    "to_unicode",
+]
+
+PSL_MODE_ALL = "all"
+PSL_MODE_ICANN = "icann"
+
+_MAX_NAME = 253
+_MAX_LABEL = 63
+_ASCII_LABEL = re.compile(r"[a-z0-9_-]+\Z")
+_URL_WITH_AUTHORITY = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
+# "mailto:x", "javascript:x" — a scheme not followed by a port number.
+_OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?![0-9]|$)")
+_HOST_CACHE_SIZE = 1 << 20
+
+
+def psl_snapshot_version() -> str:
+    """The version of the installed ``publicsuffixlist`` package (its snapshot date)."""
+    try:
+        return package_version("publicsuffixlist")
+    except PackageNotFoundError:  # pragma: no cover - only in odd installs
+        return "unknown"
+
+
+def _canonical_label(label: str) -> str | None:
+    """One label in canonical ASCII form, or None when it cannot be one."""
+    if not label:
+        return None
+    if label.isascii():
+        if not _ASCII_LABEL.match(label):
+            return None
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except (idna.IDNAError, UnicodeError):
+                return None
+        return label if len(label) <= _MAX_LABEL else None
+    try:
+        encoded = idna.alabel(label).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+    return encoded if len(encoded) <= _MAX_LABEL else None
+
+
+@lru_cache(maxsize=_HOST_CACHE_SIZE)
+def canonical_host(host: str) -> str | None:
+    """A host name in canonical form (not reduced to its registrable domain).
+
+    Returns None for IP addresses, empty or over-long names and names with
+    characters a host cannot have.
+    """
+    host = host.strip()
+    if host.endswith("."):
+        host = host[:-1]
+    if not host or host.startswith("["):
+        return None
+    if host.isascii():
+        host = host.lower()
+    else:
+        try:
+            host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        except (idna.IDNAError, UnicodeError):
+            return None
+        if host.endswith("."):
+            host = host[:-1]
+    labels = host.split(".")
+    out = []
+    for label in labels:
+        canonical = _canonical_label(label)
+        if canonical is None:
+            return None
+        out.append(canonical)
+    if out[-1].isdigit():
+        return None  # an IPv4 address or an IP-like name, never a registrable domain
+    name = ".".join(out)
+    if len(name) > _MAX_NAME:
+        return None
+    try:
+        ipaddress.ip_address(name)
+        return None
+    except ValueError:
+        pass
+    return name
+
+
+def host_from_input(text: str) -> str | None:
+    """The raw host part of user input that is a URL, ``host:port`` or a bare name."""
+    text = text.strip()
+    if not text:
+        return None
+    if _URL_WITH_AUTHORITY.match(text):
+        scheme = text.split(":", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            return None
+        rest = text.split("://", 1)[1]
+    elif _OTHER_SCHEME.match(text):
+        return None
+    else:
+        rest = text
+    # authority ends at the first "/", "?" or "#"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority:
+        authority = authority.rsplit("@", 1)[1]
+    if authority.startswith("["):
+        return None  # IPv6 literal
+    if ":" in authority:
+        authority, port = authority.rsplit(":", 1)
+        if port and not port.isdigit():
+            return None
+    if any(c.isspace() for c in authority):
+        return None
+    return authority
+
+
+class DomainNormalizer:
+    """Maps hosts, URLs and typed names to canonical registrable domains.
+
+    One instance per PSL mode; lookups are cached per host because hosts repeat
+    a great deal in crawl data.
+    """
+
+    def __init__(self, icann_only: bool = False) -> None:
+        self.icann_only = icann_only
+        self.psl_mode = PSL_MODE_ICANN if icann_only else PSL_MODE_ALL
+        self.psl_version = psl_snapshot_version()
+        self._psl = PublicSuffixList(only_icann=icann_only)
+        self.domain_of_host = lru_cache(maxsize=_HOST_CACHE_SIZE)(self._domain_of_host)
+
+    def _domain_of_host(self, host: str) -> str | None:
+        """Registrable domain of a raw host (any case, maybe Unicode), or None."""
+        canonical = canonical_host(host)
+        if canonical is None:
+            return None
+        return self.registrable(canonical)
+
+    def registrable(self, canonical: str) -> str | None:
+        """Registrable domain of a host already in canonical form, or None."""
+        if "." not in canonical:
+            return None
+        return self._psl.privatesuffix(canonical)
+
+    def try_normalize(self, text: str) -> str | None:
+        """Canonical domain of what a user typed (URL, host, ``host:port``), or None."""
+        host = host_from_input(text)
+        if host is None:
+            return None
+        return self.domain_of_host(host)
+
+    def normalize(self, text: str) -> str:
+        """Canonical domain of what a user typed; raises InvalidDomain with the reason."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidDomain(text if isinstance(text, str) else repr(text), "is empty")
+        host = host_from_input(text)
+        if host is None:
+            raise InvalidDomain(text, "is not a web address or host name")
+        canonical = canonical_host(host)
+        if canonical is None:
+            raise InvalidDomain(
+                text, "is not a valid domain name (IP addresses and bad characters are refused)"
+            )
+        domain = self.registrable(canonical)
+        if domain is None:
+            raise InvalidDomain(
+                text, "is a public suffix or a single label, not a registrable domain"
+            )
+        return domain
+
+
+def to_unicode(domain: str) -> str:
+    """The Unicode form of a canonical domain, for display; ASCII names come back unchanged."""
+    if "xn--" not in domain:
+        return domain
+    labels = []
+    for label in domain.split("."):
+        if label.startswith("xn--"):
+            try:
+                labels.append(idna.ulabel(label))
+                continue
+            except (idna.IDNAError, UnicodeError):
+                pass
+        labels.append(label)
+    return ".".join(labels)

@@ -1,0 +1,1 @@
+"""Input readers: crawl files → Arrow batches of links (see ``linkgap.ingest.base``)."""

@@ -1,0 +1,101 @@
+"""SPEC section 1: every row of shared/vectors/domains.tsv, plus URL normalisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linkgap.domains import DomainNormalizer, canonical_host, to_unicode
+from linkgap.errors import InvalidDomain
+from linkgap.urls import normalize_url, resolve_href
+
+VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "domains.tsv"
+
+
+def _vectors() -> list[tuple[str, str]]:
+    rows = []
+    for line in VECTORS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip("\n"):
+            continue
+        text, expected = line.split("\t")
+        rows.append((text, expected))
+    return rows
+
+
+NORMALIZER = DomainNormalizer()
+
+
+def test_vectors_file_is_found() -> None:
+    assert len(_vectors()) >= 40
+
+
+@pytest.mark.parametrize(("text", "expected"), _vectors())
+def test_domain_vectors(text: str, expected: str) -> None:
+    if expected == "-":
+        assert NORMALIZER.try_normalize(text) is None
+        with pytest.raises(InvalidDomain):
+            NORMALIZER.normalize(text)
+    else:
+        assert NORMALIZER.normalize(text) == expected
+
+
+def test_icann_only_merges_private_suffix_owners() -> None:
+    icann = DomainNormalizer(icann_only=True)
+    assert icann.normalize("alice.github.io") == "github.io"
+    assert icann.normalize("bob.blogspot.com") == "blogspot.com"
+    assert icann.psl_mode == "icann" and NORMALIZER.psl_mode == "all"
+    assert NORMALIZER.psl_version
+
+
+def test_matching_is_exact_not_substring() -> None:
+    assert NORMALIZER.normalize("linear.app") != NORMALIZER.normalize("notlinear.app")
+
+
+def test_unicode_display_form() -> None:
+    assert to_unicode("xn--bcher-kva.de") == "bücher.de"
+    assert to_unicode("example.com") == "example.com"
+
+
+def test_over_long_name_is_refused() -> None:
+    name = ".".join(["a" * 60] * 5) + ".com"  # labels fine, name > 253
+    assert canonical_host(name) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://WWW.Example.COM:80", "http://www.example.com/"),
+        ("https://Example.com:443/A/b?Q=1#frag", "https://example.com/A/b?Q=1"),
+        ("https://example.com.:8443/x", "https://example.com:8443/x"),
+        ("http://user:pw@example.com/p", "http://example.com/p"),
+        ("http://bücher.de/", "http://xn--bcher-kva.de/"),
+    ],
+)
+def test_url_normalisation(url: str, expected: str) -> None:
+    normalized = normalize_url(url)
+    assert normalized is not None and normalized.url == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/", "http://[::1]/", "http://exa mple.com/", "http://", "notaurl"]
+)
+def test_url_refused(url: str) -> None:
+    assert normalize_url(url) is None
+
+
+@pytest.mark.parametrize(
+    ("href", "base", "expected"),
+    [
+        ("/a", "http://x.com/p/q", "http://x.com/a"),
+        ("b", "http://x.com/p/q", "http://x.com/p/b"),
+        ("//cdn.y.com/z", "https://x.com/", "https://cdn.y.com/z"),
+        ("#top", "http://x.com/", None),
+        ("mailto:a@b.com", "http://x.com/", None),
+        ("javascript:void(0)", "http://x.com/", None),
+        ("data:text/html,hi", "http://x.com/", None),
+        ("  https://y.com/\n", "http://x.com/", "https://y.com/"),
+    ],
+)
+def test_resolve_href(href: str, base: str, expected: str | None) -> None:
+    assert resolve_href(href, base) == expected
