@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from linkgap.errors import InvalidInput
+
 __all__ = ["SETTINGS", "Setting", "Settings", "default_home"]
 
 
 def default_home() -> Path:
-    """The user's data folder for linkgap (``$XDG_DATA_HOME/linkgap`` or ``~/.local/share/linkgap``)."""
+    """The user's data folder: ``$XDG_DATA_HOME/linkgap`` or ``~/.local/share/linkgap``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "linkgap"
 
@@ -103,7 +105,9 @@ class Settings:
                 try:
                     values[setting.name] = setting.parse(env[setting.env])
                 except ValueError as exc:
-                    raise ValueError(f"{setting.env}={env[setting.env]!r} is not valid: {exc}")
+                    raise InvalidInput(
+                        f"{setting.env}={env[setting.env]!r} is not valid: {exc}", param=setting.env
+                    ) from None
             else:
                 values[setting.name] = setting.default(values)
         self._values = values

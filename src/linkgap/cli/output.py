@@ -22,7 +22,7 @@ __all__ = ["OutputFormat", "emit", "stderr"]
 stderr = Console(stderr=True)
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     """The formats every read command offers."""
 
     table = "table"
