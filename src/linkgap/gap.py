@@ -1,0 +1,579 @@
+"""The gap engine (SPEC section 4): arrays in, arrays out.
+
+A *prospect* is a domain P, other than the target T and the competitors, that
+links (any rel) to at least ``m`` of the competitors C1…Ck and has no link
+(any rel) to T. The engine reads only the in-link slices of the domains a run
+names from the CSR-by-target arrays of the index, marks each source with a
+bit per competitor in a reusable scratch array, and keeps the sources whose
+bit count reaches ``m``.
+
+This module does no I/O and imports no web, CLI or database code: it works on
+anything that exposes the arrays and lookups of :class:`GapIndex`
+(``linkgap.index.reader.BacklinkIndex`` does).
+
+The opportunity ``score`` is documented in ``docs/scoring.md``; keep the two in
+step.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from linkgap.errors import InvalidDomain, InvalidInput
+
+__all__ = [
+    "MAX_COMPETITORS",
+    "MODES",
+    "SCORE_WEIGHTS",
+    "CoreResult",
+    "GapIndex",
+    "GapResult",
+    "compute_gap",
+    "gap_arrays",
+    "opportunity_score",
+]
+
+#: Most distinct competitors a run may name (SPEC 4).
+MAX_COMPETITORS = 20
+MODES = ("union", "intersect")
+
+#: Points each part of the opportunity score can contribute (they sum to 100).
+SCORE_WEIGHTS = {"authority": 40, "overlap": 30, "dofollow": 15, "referring_domains": 15}
+#: Referring domains at which the referring-domains part is full (log scale).
+SCORE_RD_SATURATION = 10_000
+#: Fraction of the score a spam score of 100 removes (linear in spam_score).
+SCORE_SPAM_PENALTY = 0.5
+
+_IPC_META_KEY = b"linkgap.gap"
+_IPC_FORMAT = 1
+
+
+class GapIndex(Protocol):
+    """What the engine needs from a backlink index (``BacklinkIndex`` provides it)."""
+
+    version: Any
+    in_indptr: np.ndarray
+    in_src: np.ndarray
+    in_dofollow: np.ndarray
+    domain_rating: np.ndarray
+    backlinks: np.ndarray
+    referring_domains: np.ndarray
+    spam_score: np.ndarray
+    rank: np.ndarray
+
+    @property
+    def num_domains(self) -> int: ...
+
+    def normalize(self, text: str) -> str: ...
+
+    def id_of(self, name: str) -> int | None: ...
+
+    def names_of(self, ids: Sequence[int] | np.ndarray) -> list[str]: ...
+
+
+# ---------------------------------------------------------------------------
+# The array core
+
+
+class _Scratch(threading.local):
+    """Per-thread scratch bitmasks, reused between runs and all-zero between them.
+
+    Allocated once per thread at the size of the largest index seen; ``np.zeros``
+    pages are only materialised where a run writes, and a run clears exactly
+    the entries it wrote, so a run costs O(in-links read), not O(domains).
+    """
+
+    def __init__(self) -> None:
+        self.mask = np.zeros(0, dtype=np.uint32)
+        self.dofollow = np.zeros(0, dtype=np.uint32)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.mask.shape[0] < n:
+            self.mask = np.zeros(n, dtype=np.uint32)
+            self.dofollow = np.zeros(n, dtype=np.uint32)
+        return self.mask, self.dofollow
+
+
+_SCRATCH = _Scratch()
+
+
+@dataclass(frozen=True)
+class CoreResult:
+    """Prospects found by :func:`gap_arrays`, in no particular order.
+
+    ``mask`` bit j is set when the prospect links (any rel) to competitor j;
+    ``dofollow_mask`` bit j when at least one of those links is dofollow.
+    """
+
+    ids: np.ndarray
+    mask: np.ndarray
+    dofollow_mask: np.ndarray
+
+
+def gap_arrays(
+    in_indptr: np.ndarray,
+    in_src: np.ndarray,
+    in_dofollow: np.ndarray,
+    target: int | None,
+    competitors: Sequence[int | None],
+    min_overlap: int,
+    num_domains: int | None = None,
+) -> CoreResult:
+    """Find the prospects of one run on the raw CSR-by-target arrays.
+
+    ``target`` is T's domain id (None when T is not indexed); ``competitors``
+    the competitor ids in run order (None for one that is not indexed: it keeps
+    its bit position but contributes nothing); ``min_overlap`` is m ≥ 1.
+    Sources that link to T (any rel), T itself and the competitors are never
+    prospects.
+    """
+    k = len(competitors)
+    if not 1 <= k <= 31:
+        raise ValueError("between 1 and 31 competitors fit in the bitmask")
+    if min_overlap < 1:
+        raise ValueError("min_overlap must be at least 1")
+    n = int(num_domains if num_domains is not None else in_indptr.shape[0] - 1)
+    mask, dofollow = _SCRATCH.get(n)
+    present = [(j, int(c)) for j, c in enumerate(competitors) if c is not None]
+    if len(present) < min_overlap:
+        # Fewer indexed competitors than the overlap asked for: nobody qualifies.
+        empty = np.zeros(0, dtype=np.uint32)
+        return CoreResult(np.zeros(0, dtype=np.int64), empty, empty.copy())
+
+    first_seen: list[np.ndarray] = []
+    try:
+        for j, c in present:
+            lo, hi = int(in_indptr[c]), int(in_indptr[c + 1])
+            src = np.asarray(in_src[lo:hi])
+            bit = np.uint32(1 << j)
+            # A source's first appearance is where its mask is still zero; the
+            # concatenation of those is every touched source exactly once, so
+            # no pass over all domains and no sort is needed. (Sources are
+            # unique within one target's slice: one edge per domain pair.)
+            first_seen.append(src[mask[src] == 0])
+            mask[src] |= bit
+            dof = src[np.asarray(in_dofollow[lo:hi]) > 0]
+            dofollow[dof] |= bit
+        touched = np.concatenate(first_seen) if first_seen else np.zeros(0, dtype=np.int64)
+        bits = mask[touched]
+        keep = np.bitwise_count(bits) >= min_overlap
+        # Exclusions: T's referrers (any rel), T itself and the competitors.
+        excluded = [np.asarray([c for _, c in present], dtype=np.int64)]
+        if target is not None:
+            lo, hi = int(in_indptr[target]), int(in_indptr[target + 1])
+            excluded.append(np.asarray([target], dtype=np.int64))
+            excluded.append(np.asarray(in_src[lo:hi]).astype(np.int64, copy=False))
+        keep &= ~_member(touched, np.concatenate(excluded), mask)
+        ids = touched[keep].astype(np.int64, copy=False)
+        out_mask = bits[keep]
+        out_dof = dofollow[ids]
+    finally:
+        # Clear exactly what this run wrote, so the scratch is all-zero again.
+        for part in first_seen:
+            mask[part] = 0
+            dofollow[part] = 0
+    return CoreResult(ids, out_mask, out_dof)
+
+
+def _member(touched: np.ndarray, others: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Boolean per ``touched`` entry: is it among ``others``? Uses the scratch.
+
+    Marks the entries of ``others`` that are candidates (exactly the non-zero
+    entries of ``mask``) with the top bit, which competitor bits never use
+    (k ≤ 20), reads it back and removes it: O(len(others) + len(touched)).
+    """
+    top = np.uint32(1 << 31)
+    cand = others[mask[others] != 0]
+    mask[cand] |= top
+    hit = (mask[touched] & top) != 0
+    mask[cand] &= ~top
+    return hit
+
+
+# ---------------------------------------------------------------------------
+# The opportunity score
+
+
+def opportunity_score(
+    domain_rating: np.ndarray,
+    competitor_overlap: np.ndarray,
+    k: int,
+    dofollow: np.ndarray,
+    referring_domains: np.ndarray,
+    spam_score: np.ndarray,
+) -> np.ndarray:
+    """The integer 0-100 opportunity score of ``docs/scoring.md``, vectorised.
+
+    base = 40·DR/100 + 30·overlap/k + 15·dofollow + 15·min(1, log10(1+RD)/4),
+    score = round-half-up(base × (1 − 0.5·spam/100)).
+    """
+    w = SCORE_WEIGHTS
+    dr = np.asarray(domain_rating, dtype=np.float64)
+    overlap = np.asarray(competitor_overlap, dtype=np.float64)
+    rd = np.asarray(referring_domains, dtype=np.float64)
+    spam = np.asarray(spam_score, dtype=np.float64)
+    rd_part = np.minimum(1.0, np.log10(1.0 + rd) / np.log10(SCORE_RD_SATURATION))
+    base = (
+        dr * w["authority"] / 100.0
+        + overlap * w["overlap"] / k
+        + np.asarray(dofollow, dtype=bool) * float(w["dofollow"])
+        + rd_part * w["referring_domains"]
+    )
+    score = base * (1.0 - SCORE_SPAM_PENALTY * spam / 100.0)
+    # The tiny epsilon keeps exact halves (e.g. 49.5) rounding up despite float error.
+    return np.clip(np.floor(score + 0.5 + 1e-9), 0, 100).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------
+# The result
+
+
+_COLUMNS: dict[str, Any] = {
+    "id": np.int64,
+    "domain_rating": np.uint8,
+    "backlinks": np.int64,
+    "referring_domains": np.int64,
+    "spam_score": np.uint8,
+    "rank": np.int64,
+    "competitor_overlap": np.uint8,
+    "competitor_mask": np.uint32,
+    "dofollow_mask": np.uint32,
+    "score": np.uint8,
+}
+
+
+@dataclass(eq=False)
+class GapResult:
+    """A finished gap run: its parameters and its kept prospects as columns.
+
+    Rows are ordered best first: ``score`` descending, then canonical name
+    ascending (= domain id ascending). ``competitor_mask`` bit j is set when the
+    prospect links to ``competitors[j]``; ``dofollow_mask`` bit j when one of
+    those links is dofollow. ``names`` is an Arrow string array (no Python
+    string per row until a page is cut); ``domains`` gives them as a list.
+    """
+
+    target: str
+    competitors: list[str]
+    mode: str
+    min_overlap: int
+    total_found: int
+    warnings: list[dict[str, str]]
+    index_version: str | None
+    ids: np.ndarray
+    names: pa.Array
+    domain_rating: np.ndarray
+    backlinks: np.ndarray
+    referring_domains: np.ndarray
+    spam_score: np.ndarray
+    rank: np.ndarray
+    competitor_overlap: np.ndarray
+    competitor_mask: np.ndarray
+    dofollow_mask: np.ndarray
+    score: np.ndarray
+    limit: int | None = None
+    #: Per-result caches used by ``linkgap.prospects`` (sort permutations, pages).
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def k(self) -> int:
+        """Number of distinct competitors of the run."""
+        return len(self.competitors)
+
+    @property
+    def dofollow(self) -> np.ndarray:
+        """Per prospect: at least one of its links to the competitors is dofollow."""
+        return self.dofollow_mask != 0
+
+    @property
+    def domains(self) -> list[str]:
+        """Canonical names of the kept prospects, in row order."""
+        return list(self.names.to_pylist())
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def competitors_of(self, mask: int) -> list[str]:
+        """The run's competitors whose bit is set in ``mask``, in run order."""
+        return [c for j, c in enumerate(self.competitors) if (mask >> j) & 1]
+
+    def rows(self, indices: np.ndarray | Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Prospect rows (fields in ``linkgap.prospects.PROSPECT_FIELDS`` order) for ``indices``."""
+        idx = np.arange(len(self), dtype=np.int64) if indices is None else np.asarray(
+            indices, dtype=np.int64
+        )
+        if idx.shape[0] == 0:
+            return []
+        names = self.names.take(pa.array(idx)).to_pylist()
+        cols = [
+            self.domain_rating[idx].tolist(),
+            self.backlinks[idx].tolist(),
+            self.referring_domains[idx].tolist(),
+            self.competitor_overlap[idx].tolist(),
+            self.competitor_mask[idx].tolist(),
+            (self.dofollow_mask[idx] != 0).tolist(),
+            self.spam_score[idx].tolist(),
+            self.score[idx].tolist(),
+            self.rank[idx].tolist(),
+        ]
+        comps: dict[int, list[str]] = {}
+        out = []
+        for name, dr, bl, rd, ov, cm, df, sp, sc, rk in zip(names, *cols, strict=True):
+            listed = comps.get(cm)
+            if listed is None:
+                listed = comps[cm] = self.competitors_of(cm)
+            out.append({
+                "domain": name, "domain_rating": dr, "backlinks": bl,
+                "referring_domains": rd, "competitor_overlap": ov,
+                "competitors": list(listed), "dofollow": df, "spam_score": sp,
+                "score": sc, "rank": rk,
+            })
+        return out
+
+    def prospects(self) -> list[dict[str, Any]]:
+        """Every kept prospect as a dict, best first (SPEC 4 fields)."""
+        return self.rows()
+
+    def meta(self) -> dict[str, Any]:
+        """The run's parameters and outcome (no prospect rows)."""
+        return {
+            "target": self.target, "competitors": list(self.competitors), "mode": self.mode,
+            "min_overlap": self.min_overlap, "k": self.k, "limit": self.limit,
+            "total_found": self.total_found, "prospect_count": len(self),
+            "warnings": [dict(w) for w in self.warnings], "index_version": self.index_version,
+        }
+
+    # -- freezing -----------------------------------------------------------
+
+    def to_ipc(self, compression: str | None = None) -> bytes:
+        """Freeze the result as Arrow IPC stream bytes (columns + run metadata)."""
+        arrays = [pa.array(np.asarray(getattr(self, c) if c != "id" else self.ids, dtype=t))
+                  for c, t in _COLUMNS.items()]
+        names = self.names if self.names.type == pa.large_string() else self.names.cast(
+            pa.large_string()
+        )
+        meta = dict(self.meta(), format=_IPC_FORMAT)
+        schema = pa.schema(
+            [pa.field("domain", pa.large_string())]
+            + [pa.field(c, a.type) for c, a in zip(_COLUMNS, arrays, strict=True)],
+            metadata={_IPC_META_KEY: json.dumps(meta).encode()},
+        )
+        batch = pa.RecordBatch.from_arrays([names, *arrays], schema=schema)
+        sink = pa.BufferOutputStream()
+        options = pa.ipc.IpcWriteOptions(compression=compression)
+        with pa.ipc.new_stream(sink, schema, options=options) as writer:
+            writer.write_batch(batch)
+        return bytes(sink.getvalue().to_pybytes())
+
+    @classmethod
+    def from_ipc(cls, data: bytes | pa.Buffer) -> GapResult:
+        """Load a result frozen by :meth:`to_ipc` (columns are read-only, zero-copy)."""
+        reader = pa.ipc.open_stream(pa.py_buffer(data) if isinstance(data, bytes) else data)
+        table = reader.read_all()
+        raw = (table.schema.metadata or {}).get(_IPC_META_KEY)
+        if raw is None:
+            raise ValueError("not a frozen linkgap gap result")
+        meta = json.loads(raw)
+        cols: dict[str, np.ndarray] = {}
+        for c, t in _COLUMNS.items():
+            chunked = table.column(c)
+            arr = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+            cols[c] = (np.asarray(arr.to_numpy(zero_copy_only=False), dtype=t)
+                       if len(arr) else np.zeros(0, dtype=t))
+        names_col = table.column("domain")
+        names = (names_col.chunk(0) if names_col.num_chunks == 1
+                 else names_col.combine_chunks()) if names_col.num_chunks else pa.array(
+            [], pa.large_string())
+        return cls(
+            target=meta["target"], competitors=list(meta["competitors"]), mode=meta["mode"],
+            min_overlap=int(meta["min_overlap"]), total_found=int(meta["total_found"]),
+            warnings=[dict(w) for w in meta["warnings"]], index_version=meta["index_version"],
+            limit=meta.get("limit"), ids=cols["id"], names=names,
+            domain_rating=cols["domain_rating"], backlinks=cols["backlinks"],
+            referring_domains=cols["referring_domains"], spam_score=cols["spam_score"],
+            rank=cols["rank"], competitor_overlap=cols["competitor_overlap"],
+            competitor_mask=cols["competitor_mask"], dofollow_mask=cols["dofollow_mask"],
+            score=cols["score"],
+        )
+
+
+# ---------------------------------------------------------------------------
+# A run on an index
+
+
+def _normalize(index: GapIndex, text: object, param: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput(f"{param} must be a domain name given as text", param=param)
+    try:
+        return index.normalize(text)
+    except InvalidDomain as exc:
+        raise InvalidDomain(exc.value, exc.reason, param=param) from None
+
+
+def _validate(
+    index: GapIndex,
+    domain: object,
+    competitors: object,
+    mode: object,
+    min_overlap: object,
+    limit: object,
+) -> tuple[str, list[str], str, int, int | None]:
+    """Normalise and check a run's inputs; returns (T, competitors, mode, m, limit)."""
+    if mode not in MODES:
+        raise InvalidInput(f"mode must be 'union' or 'intersect', not {mode!r}", param="mode")
+    target = _normalize(index, domain, "domain")
+    if isinstance(competitors, str):
+        competitors = [competitors]
+    if not isinstance(competitors, Iterable):
+        raise InvalidInput("competitors must be a list of domain names", param="competitors")
+    raw = list(competitors)
+    if not raw:
+        raise InvalidInput("give at least one competitor domain", param="competitors")
+    if len(raw) > 1000:
+        raise InvalidInput(
+            f"at most {MAX_COMPETITORS} competitors can be compared at once", param="competitors"
+        )
+    comps: list[str] = []
+    for i, text in enumerate(raw):
+        name = _normalize(index, text, f"competitors[{i}]")
+        if name == target:
+            raise InvalidInput(
+                f"{text!r} is your own domain ({target}); list only competitors' domains",
+                param=f"competitors[{i}]",
+            )
+        if name not in comps:
+            comps.append(name)
+    k = len(comps)
+    if k > MAX_COMPETITORS:
+        raise InvalidInput(
+            f"at most {MAX_COMPETITORS} distinct competitors can be compared at once "
+            f"({k} were given)", param="competitors",
+        )
+    if min_overlap is not None and (isinstance(min_overlap, bool)
+                                    or not isinstance(min_overlap, int | np.integer)):
+        raise InvalidInput("min_overlap must be a whole number", param="min_overlap")
+    if mode == "intersect":
+        if min_overlap is not None and int(min_overlap) != k:
+            raise InvalidInput(
+                f"min_overlap cannot be {min_overlap} in intersect mode, which always means "
+                f"all {k} competitors; leave it out or use union mode", param="min_overlap",
+            )
+        m = k
+    else:
+        m = 1 if min_overlap is None else int(min_overlap)
+        if not 1 <= m <= k:
+            raise InvalidInput(
+                f"min_overlap must be between 1 and the number of distinct competitors ({k})",
+                param="min_overlap",
+            )
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int | np.integer):
+            raise InvalidInput("limit must be a whole number", param="limit")
+        if int(limit) < 1:
+            raise InvalidInput("limit must be at least 1", param="limit")
+        limit = int(limit)
+    return target, comps, str(mode), m, limit
+
+
+def _warnings(
+    target: str, target_id: int | None, comps: list[str], comp_ids: list[int | None],
+    mode: str, m: int,
+) -> list[dict[str, str]]:
+    out = []
+    if target_id is None:
+        out.append({
+            "code": "target_not_indexed",
+            "message": (
+                f"{target} is not in the backlink index, so nothing is known to link to it: "
+                "every domain linking to the competitors is listed, and the list has not "
+                "been narrowed by your own backlinks."
+            ),
+        })
+    indexed = sum(c is not None for c in comp_ids)
+    k = len(comps)
+    for name, cid in zip(comps, comp_ids, strict=True):
+        if cid is not None:
+            continue
+        message = (
+            f"Competitor {name} is not in the backlink index: it contributes no prospects "
+            f"but still counts as one of the {k} competitors."
+        )
+        if indexed < m:
+            if mode == "intersect":
+                message += (
+                    " In intersect mode a prospect must link to every competitor, so no "
+                    "prospect can be found."
+                )
+            else:
+                message += (
+                    f" Only {indexed} of the competitors are indexed, fewer than the "
+                    f"min_overlap of {m}, so no prospect can be found."
+                )
+        out.append({"code": "competitor_not_indexed", "message": message})
+    return out
+
+
+def _best_first(score: np.ndarray, ids: np.ndarray, limit: int | None) -> np.ndarray:
+    """Positions of the ``limit`` best rows: score descending, then id ascending."""
+    # One int64 key orders both: ids < 2^40 and scores ≤ 100 keep it exact.
+    key = (100 - score.astype(np.int64)) << 40 | ids.astype(np.int64)
+    n = key.shape[0]
+    if limit is not None and limit < n:
+        part = np.argpartition(key, limit - 1)[:limit]
+        return part[np.argsort(key[part], kind="stable")]
+    return np.argsort(key, kind="stable")
+
+
+def compute_gap(
+    index: GapIndex,
+    domain: str,
+    competitors: Sequence[str],
+    mode: str = "union",
+    min_overlap: int | None = None,
+    limit: int | None = None,
+) -> GapResult:
+    """Run a gap analysis on ``index`` (SPEC 4) and return the frozen result.
+
+    Inputs are normalised with the index's rules; invalid ones raise
+    ``InvalidInput`` (``InvalidDomain`` for names) with ``param`` set to
+    ``domain``, ``competitors[i]``, ``competitors``, ``mode``, ``min_overlap``
+    or ``limit``. ``limit=None`` keeps every prospect.
+    """
+    target, comps, mode, m, limit = _validate(
+        index, domain, competitors, mode, min_overlap, limit
+    )
+    target_id = index.id_of(target)
+    comp_ids = [index.id_of(c) for c in comps]
+    core = gap_arrays(
+        index.in_indptr, index.in_src, index.in_dofollow, target_id, comp_ids, m,
+        num_domains=index.num_domains,
+    )
+    ids = core.ids
+    dr = np.asarray(index.domain_rating[ids], dtype=np.uint8)
+    rd = np.asarray(index.referring_domains[ids], dtype=np.int64)
+    spam = np.asarray(index.spam_score[ids], dtype=np.uint8)
+    overlap = np.bitwise_count(core.mask).astype(np.uint8)
+    score = opportunity_score(dr, overlap, len(comps), core.dofollow_mask != 0, rd, spam)
+    order = _best_first(score, ids, limit)
+    kept = ids[order]
+    version = getattr(index, "version", None)
+    return GapResult(
+        target=target, competitors=comps, mode=mode, min_overlap=m,
+        total_found=int(ids.shape[0]), warnings=_warnings(target, target_id, comps, comp_ids,
+                                                           mode, m),
+        index_version=None if version is None else str(version), limit=limit,
+        ids=kept, names=pa.array(index.names_of(kept), type=pa.large_string()),
+        domain_rating=dr[order], backlinks=np.asarray(index.backlinks[kept], dtype=np.int64),
+        referring_domains=rd[order], spam_score=spam[order],
+        rank=np.asarray(index.rank[kept], dtype=np.int64), competitor_overlap=overlap[order],
+        competitor_mask=core.mask[order].astype(np.uint32),
+        dofollow_mask=core.dofollow_mask[order].astype(np.uint32), score=score[order],
+    )
