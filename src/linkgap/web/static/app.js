@@ -1,0 +1,1059 @@
+/* linkgap web page: a thin client of the linkgap JSON API (/v1).
+ *
+ * Plain JavaScript, no build step and no third-party code. The API key lives in
+ * sessionStorage only and travels in the Authorization header; every request goes
+ * to this page's own origin. Charts are inline SVG drawn from the summary endpoint.
+ */
+(function () {
+  "use strict";
+
+  var KEY_STORAGE = "linkgap.apiKey";
+  var RUNS_PER_PAGE = 10;
+  var POLL_FIRST_MS = 400;
+  var POLL_MAX_MS = 5000;
+
+  function $(id) { return document.getElementById(id); }
+  var numberFormat = new Intl.NumberFormat();
+  function fmt(n) { return n === null || n === undefined ? "—" : numberFormat.format(n); }
+
+  /* ---------------------------------------------------------------- punycode */
+  // RFC 3492 decoding, enough to show xn-- labels in their Unicode form.
+  var Punycode = (function () {
+    var BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, INITIAL_BIAS = 72, INITIAL_N = 128;
+
+    function adapt(delta, numPoints, firstTime) {
+      var k = 0;
+      delta = firstTime ? Math.floor(delta / DAMP) : delta >> 1;
+      delta += Math.floor(delta / numPoints);
+      while (delta > ((BASE - TMIN) * TMAX) >> 1) {
+        delta = Math.floor(delta / (BASE - TMIN));
+        k += BASE;
+      }
+      return k + Math.floor(((BASE - TMIN + 1) * delta) / (delta + SKEW));
+    }
+
+    function digitOf(code) {
+      if (code >= 48 && code <= 57) return code - 22;   // 0-9 -> 26-35
+      if (code >= 65 && code <= 90) return code - 65;   // A-Z -> 0-25
+      if (code >= 97 && code <= 122) return code - 97;  // a-z -> 0-25
+      return BASE;
+    }
+
+    /** Decode one punycode string (without the xn-- prefix); throws on bad input. */
+    function decode(input) {
+      var output = [];
+      var basic = input.lastIndexOf("-");
+      if (basic < 0) basic = 0;
+      for (var j = 0; j < basic; j++) {
+        if (input.charCodeAt(j) >= 0x80) throw new RangeError("not basic");
+        output.push(input.charCodeAt(j));
+      }
+      var n = INITIAL_N, bias = INITIAL_BIAS, i = 0;
+      for (var idx = basic > 0 ? basic + 1 : 0; idx < input.length;) {
+        var oldi = i, w = 1;
+        for (var k = BASE; ; k += BASE) {
+          if (idx >= input.length) throw new RangeError("truncated");
+          var digit = digitOf(input.charCodeAt(idx++));
+          if (digit >= BASE) throw new RangeError("bad digit");
+          i += digit * w;
+          var t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
+          if (digit < t) break;
+          w *= BASE - t;
+          if (i > 0x7fffffff || w > 0x7fffffff) throw new RangeError("overflow");
+        }
+        var len = output.length + 1;
+        bias = adapt(i - oldi, len, oldi === 0);
+        n += Math.floor(i / len);
+        i %= len;
+        if (n > 0x10ffff) throw new RangeError("overflow");
+        output.splice(i++, 0, n);
+      }
+      return String.fromCodePoint.apply(null, output);
+    }
+
+    /** The Unicode form of a canonical domain; labels that do not decode stay as they are. */
+    function toUnicode(domain) {
+      if (typeof domain !== "string" || domain.indexOf("xn--") < 0) return domain;
+      return domain.split(".").map(function (label) {
+        if (label.slice(0, 4).toLowerCase() !== "xn--") return label;
+        try { return decode(label.slice(4)); } catch (e) { return label; }
+      }).join(".");
+    }
+
+    return { decode: decode, toUnicode: toUnicode };
+  })();
+  window.linkgapPunycode = Punycode;  // exposed for the page's tests
+  var uni = Punycode.toUnicode;
+
+  /* ------------------------------------------------------------------ errors */
+  var FIELDS = {
+    domain: ["Your domain", "domain"],
+    competitors: ["Competitors", "competitors"],
+    mode: ["Mode", "mode"],
+    min_overlap: ["Minimum overlap", "min-overlap"],
+    limit: ["Limit", "limit"],
+    min_authority: ["Minimum authority", "f-min-authority"],
+    max_spam: ["Maximum spam", "f-max-spam"],
+    dofollow: ["Dofollow", "f-dofollow"],
+    competitor: ["Competitor", "f-competitor"],
+    q: ["Search", "f-q"],
+    sort: ["Sort by", "f-sort"],
+    order: ["Order", "f-order"],
+    per_page: ["Per page", "f-per-page"],
+    page: ["Page", null]
+  };
+
+  function sentence(text) {
+    text = String(text || "").trim();
+    if (!text) return "";
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    return /[.!?]$/.test(text) ? text : text + ".";
+  }
+
+  function plural(n, one, many) { return fmt(n) + " " + (n === 1 ? one : many); }
+
+  /** An API failure explained in words; `status` 0 means the server could not be reached. */
+  function ApiError(status, body, headers, context) {
+    var err = (body && body.error) || {};
+    this.status = status;
+    this.code = err.code || null;
+    this.param = err.param || null;
+    this.details = err.details || {};
+    this.serverMessage = err.message || "";
+    this.retryAfter = headers ? parseInt(headers.get("Retry-After") || "", 10) : NaN;
+    this.message = describe(this, context || {});
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  ApiError.prototype.name = "ApiError";
+
+  function describe(e, context) {
+    var server = sentence(e.serverMessage);
+    switch (e.status) {
+      case 0:
+        return "Could not reach the linkgap server. Check your connection and that the server " +
+          "is still running, then try again.";
+      case 400:
+        return "The server could not read the request. " + server;
+      case 401:
+        return "This API key was not recognised: it may be mistyped, incomplete or revoked. " +
+          "Paste the whole key again, or ask your linkgap operator for a new one.";
+      case 402:
+        return describeCredits(e, context);
+      case 404:
+        return context.what === "run"
+          ? "This run was not found. It may have been started with another account's key."
+          : "The server has no such page (404). " + server;
+      case 409:
+        if (e.code === "run_not_completed") {
+          return "This run has not finished yet" +
+            (e.details.status ? " (it is " + e.details.status + ")" : "") +
+            ", so its prospects cannot be shown yet.";
+        }
+        if (e.code === "idempotency_conflict") {
+          return "This request clashes with an earlier one that used the same request key " +
+            "but different values. Reload the page and try again.";
+        }
+        return "The request conflicts with the current state of the server. " + server;
+      case 413:
+        return "The request is too large for the server (over 64 KiB). Use fewer or shorter names.";
+      case 415:
+        return "The server did not accept the request's format. " + server;
+      case 422:
+        return describeInvalid(e, context);
+      case 429:
+        var wait = isFinite(e.retryAfter) && e.retryAfter > 0 ? e.retryAfter : null;
+        return "Too many requests with this key in a short time. Please wait " +
+          (wait ? plural(wait, "second", "seconds") : "a minute") + " and try again.";
+      case 503:
+        return "The server has no backlink index yet, so nothing can be looked up. Ask your " +
+          "linkgap operator to build one (linkgap index build), then try again.";
+      default:
+        return "The server had a problem (error " + e.status + "). Please try again in a moment." +
+          (server ? " It said: " + server : "");
+    }
+  }
+
+  function describeCredits(e, context) {
+    var d = e.details || {};
+    var cost = firstNumber(d, ["required", "cost", "credits_required", "needed", "price"]);
+    if (cost === null && typeof context.cost === "number") cost = context.cost;
+    var available = firstNumber(d, ["available", "balance", "credits_available"]);
+    var parts = ["Not enough credits."];
+    if (cost !== null) {
+      parts.push((context.what === "run-create" ? "This run costs " : "This costs ") +
+        plural(cost, "credit", "credits") +
+        (available !== null ? " and your account has " + fmt(available) + " available." : "."));
+    } else if (e.serverMessage) {
+      parts.push(sentence(e.serverMessage));
+    }
+    parts.push("A top-up is needed: ask your linkgap operator to add credits to your account" +
+      (context.what === "run-create" ? ", or choose a smaller limit or fewer competitors." : "."));
+    return parts.join(" ");
+  }
+
+  function describeInvalid(e, context) {
+    var param = e.param || "";
+    var m = /^([a-z_]+)\[(\d+)\]$/.exec(param);
+    var base = m ? m[1] : param;
+    var field = FIELDS[base];
+    var label = field ? field[0] : param;
+    var where = "";
+    if (m && context.sent && Array.isArray(context.sent[base])) {
+      var item = context.sent[base][parseInt(m[2], 10)];
+      if (item !== undefined) where = " (“" + item + "”)";
+    }
+    var msg = sentence(e.serverMessage) || "This value is not valid.";
+    var allowed = e.details && Array.isArray(e.details.allowed)
+      ? " Valid choices: " + e.details.allowed.map(uni).join(", ") + "." : "";
+    if (!label) return "Please check the values you entered. " + msg + allowed;
+    return "Please check “" + label + "”" + where + ": " + msg + allowed;
+  }
+
+  function firstNumber(obj, keys) {
+    for (var i = 0; i < keys.length; i++) {
+      if (typeof obj[keys[i]] === "number") return obj[keys[i]];
+    }
+    return null;
+  }
+
+  /* --------------------------------------------------------------------- api */
+  function getKey() {
+    try { return sessionStorage.getItem(KEY_STORAGE) || ""; } catch (e) { return ""; }
+  }
+
+  function buildQuery(params) {
+    var parts = [];
+    Object.keys(params || {}).forEach(function (k) {
+      var v = params[k];
+      if (v === undefined || v === null || v === "") return;
+      parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(String(v)));
+    });
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+
+  /** Call the API; resolves to {body, response} or rejects with an ApiError. */
+  function api(path, opts) {
+    opts = opts || {};
+    var headers = { "Accept": opts.accept || "application/json" };
+    var key = getKey();
+    if (key) headers["Authorization"] = "Bearer " + key;
+    var init = { method: opts.method || "GET", headers: headers, cache: "no-store",
+                 credentials: "omit" };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
+    var context = opts.context || {};
+    return fetch(path + buildQuery(opts.query), init).then(function (response) {
+      if (opts.raw && response.ok) return { body: null, response: response };
+      return response.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+        if (!response.ok) throw new ApiError(response.status, body, response.headers, context);
+        return { body: body, response: response };
+      });
+    }, function () {
+      throw new ApiError(0, null, null, context);
+    });
+  }
+
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  /* ------------------------------------------------------------------- state */
+  var state = {
+    run: null,          // the open run (API object)
+    pollTimer: null,
+    pollDelay: POLL_FIRST_MS,
+    page: 1,
+    totalPages: 0,
+    prospectsSeq: 0,
+    summarySeq: 0,
+    runsPage: 1,
+    pendingCreate: null // {body, key}: reuse the Idempotency-Key when a failed start is retried
+  };
+
+  function show(el, on) { el.hidden = !on; }
+
+  function showError(el, err) {
+    if (!err) { el.textContent = ""; show(el, false); return; }
+    el.textContent = err.message || String(err);
+    show(el, true);
+  }
+
+  function clearChildren(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") el.textContent = attrs[k];
+      else if (k === "className") el.className = attrs[k];
+      else el.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+  }
+
+  /* --------------------------------------------------------------------- key */
+  function setKeyUi() {
+    var has = !!getKey();
+    show($("forget-key"), has);
+    $("runs-empty").textContent = has ? "No runs yet." : "Enter your API key to see your runs.";
+  }
+
+  function loadAccount() {
+    return api("/v1/account").then(function (res) {
+      var c = (res.body && res.body.data && res.body.data.credits) || {};
+      var el = $("credits");
+      el.textContent = "";
+      el.appendChild(h("span", { className: "credits-number", text: fmt(c.available) }));
+      el.appendChild(document.createTextNode(" credits available"));
+      var title = [];
+      if (c.monthly_quota) {
+        title.push(fmt(c.monthly_used) + " of " + fmt(c.monthly_quota) + " monthly credits used");
+      }
+      if (c.topup_balance) title.push(fmt(c.topup_balance) + " top-up credits");
+      if (c.resets_at) title.push("the monthly quota resets " + when(c.resets_at));
+      el.title = title.join("; ");
+      show(el, true);
+      return res.body.data;
+    });
+  }
+
+  function onKeySubmit(ev) {
+    ev.preventDefault();
+    var value = $("api-key").value.trim();
+    var status = $("key-status");
+    status.className = "status-line";
+    if (!value) {
+      status.textContent = "Paste your API key first.";
+      status.className = "status-line bad";
+      return;
+    }
+    sessionStorage.setItem(KEY_STORAGE, value);
+    setKeyUi();
+    status.textContent = "Checking the key…";
+    loadAccount().then(function (account) {
+      status.textContent = "Key accepted" + (account && account.name ? " for " + account.name : "") +
+        ".";
+      status.className = "status-line good";
+      loadRuns(true);
+      openFromHash();
+    }, function (err) {
+      if (err.status === 401) {
+        sessionStorage.removeItem(KEY_STORAGE);
+        setKeyUi();
+      }
+      status.textContent = err.message;
+      status.className = "status-line bad";
+    });
+  }
+
+  function forgetKey() {
+    sessionStorage.removeItem(KEY_STORAGE);
+    $("api-key").value = "";
+    stopPolling();
+    state.run = null;
+    show($("credits"), false);
+    clearChildren($("runs-list"));
+    show($("more-runs"), false);
+    show($("run-panel"), false);
+    show($("prospects-panel"), false);
+    show($("welcome"), true);
+    $("key-status").textContent = "The key has been forgotten by this tab.";
+    $("key-status").className = "status-line";
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+    setKeyUi();
+    $("api-key").focus();
+  }
+
+  function requireKey(errorEl) {
+    if (getKey()) return true;
+    showError(errorEl, { message: "Enter your API key first (at the top of this column)." });
+    $("api-key").focus();
+    return false;
+  }
+
+  /* ------------------------------------------------------------- run create */
+  function parseCompetitors(text) {
+    return text.split(/[\n,;]+/).map(function (s) { return s.trim(); })
+      .filter(function (s) { return s.length > 0; });
+  }
+
+  function intField(id) {
+    var el = $(id);
+    if (el.validity && el.validity.badInput) return { bad: true };
+    var v = el.value.trim();
+    if (v === "") return { value: null };
+    var n = Number(v);
+    if (!Number.isInteger(n)) return { bad: true };
+    return { value: n };
+  }
+
+  function markInvalid(param) {
+    Object.keys(FIELDS).forEach(function (k) {
+      var id = FIELDS[k][1];
+      if (id) $(id).removeAttribute("aria-invalid");
+    });
+    if (!param) return;
+    var base = param.replace(/\[\d+\]$/, "");
+    var field = FIELDS[base];
+    if (field && field[1]) {
+      var el = $(field[1]);
+      el.setAttribute("aria-invalid", "true");
+      el.focus();
+    }
+  }
+
+  function onRunSubmit(ev) {
+    ev.preventDefault();
+    var errEl = $("run-form-error");
+    showError(errEl, null);
+    markInvalid(null);
+    if (!requireKey(errEl)) return;
+    var domain = $("domain").value.trim();
+    var competitors = parseCompetitors($("competitors").value);
+    var mode = $("mode").value;
+    var limit = intField("limit");
+    var overlap = intField("min-overlap");
+    var local = null;
+    if (!domain) local = ["domain", "Enter your domain, for example mysite.com."];
+    else if (!competitors.length) local = ["competitors", "Enter at least one competitor."];
+    else if (limit.bad) local = ["limit", "Limit must be a whole number."];
+    else if (mode === "union" && overlap.bad) {
+      local = ["min_overlap", "Minimum overlap must be a whole number."];
+    }
+    if (local) {
+      showError(errEl, { message: local[1] });
+      markInvalid(local[0]);
+      return;
+    }
+    var body = { domain: domain, competitors: competitors, mode: mode };
+    if (limit.value !== null) body.limit = limit.value;
+    if (mode === "union" && overlap.value !== null) body.min_overlap = overlap.value;
+
+    // A retry of the very same request (after a network failure) reuses its
+    // Idempotency-Key, so the server never charges twice for one intended run.
+    var bodyText = JSON.stringify(body);
+    if (!state.pendingCreate || state.pendingCreate.body !== bodyText) {
+      state.pendingCreate = { body: bodyText, key: randomId() };
+    }
+    var button = $("start-run");
+    button.disabled = true;
+    button.textContent = "Starting…";
+    api("/v1/backlinks/gap", {
+      method: "POST", body: body, idempotencyKey: state.pendingCreate.key,
+      context: { what: "run-create", sent: body }
+    }).then(function (res) {
+      state.pendingCreate = null;
+      var run = res.body.data;
+      var charged = res.body.meta ? res.body.meta.credits_charged : null;
+      showRun(run, charged);
+      loadAccount().catch(function () { /* the credits line is a courtesy */ });
+      loadRuns(true);
+    }, function (err) {
+      if (err.status !== 0) state.pendingCreate = null;
+      showError(errEl, err);
+      if (err.status === 422) markInvalid(err.param);
+    }).then(function () {
+      button.disabled = false;
+      button.textContent = "Find prospects";
+    });
+  }
+
+  function onModeChange() {
+    var intersect = $("mode").value === "intersect";
+    $("min-overlap").disabled = intersect;
+  }
+
+  /* ------------------------------------------------------------ run display */
+  var STATUS_WORDS = {
+    queued: "Queued: waiting for a worker to pick the run up…",
+    running: "Running: comparing the competitors’ backlinks with yours…",
+    completed: "Completed.",
+    failed: "Failed."
+  };
+
+  function setHash(id) {
+    var want = "#run=" + encodeURIComponent(id);
+    if (location.hash !== want) history.replaceState(null, "", want);
+  }
+
+  function showRun(run, chargedNow) {
+    stopPolling();
+    state.run = run;
+    state.pollDelay = POLL_FIRST_MS;
+    setHash(run.id);
+    show($("welcome"), false);
+    show($("run-panel"), true);
+    resetFilters(run);
+    renderRun(run, chargedNow);
+    markCurrentRun();
+    if (run.status === "queued" || run.status === "running") {
+      show($("prospects-panel"), false);
+      schedulePoll();
+    } else if (run.status === "completed") {
+      show($("prospects-panel"), true);
+      state.page = 1;
+      loadProspects();
+    } else {
+      show($("prospects-panel"), false);
+    }
+  }
+
+  function renderRun(run, chargedNow) {
+    $("run-title").textContent = "Prospects for " + uni(run.domain);
+    var badge = $("run-badge");
+    badge.textContent = run.status;
+    badge.className = "badge " + run.status;
+    var status = STATUS_WORDS[run.status] || run.status;
+    if (run.status === "completed") {
+      status = "Completed: " + plural(run.prospect_count || 0, "prospect", "prospects") + " kept" +
+        (run.total_found !== null && run.total_found !== undefined
+          ? " of " + fmt(run.total_found) + " found." : ".");
+    }
+    if (typeof chargedNow === "number") {
+      status = "Run started: " + plural(chargedNow, "credit", "credits") + " charged. " + status;
+    }
+    $("run-status").textContent = status;
+
+    var facts = $("run-facts");
+    clearChildren(facts);
+    var mode = run.mode === "union"
+      ? "union (at least " + (run.min_overlap || 1) + " of " + run.competitor_count + ")"
+      : "intersect (all " + run.competitor_count + ")";
+    var rows = [
+      ["Your domain", uni(run.domain)],
+      ["Competitors", (run.competitors || []).map(uni).join(", ")],
+      ["Mode", mode],
+      ["Limit", fmt(run.limit)],
+      ["Credits charged", fmt(run.credits_charged)],
+      ["Started", when(run.created_at)]
+    ];
+    if (run.finished_at) rows.push(["Finished", when(run.finished_at)]);
+    if (run.index_version) rows.push(["Index version", run.index_version]);
+    rows.forEach(function (r) {
+      facts.appendChild(h("div", {}, [h("dt", { text: r[0] }), h("dd", { text: r[1] })]));
+    });
+
+    var warnings = $("run-warnings");
+    clearChildren(warnings);
+    (run.warnings || []).forEach(function (w) {
+      warnings.appendChild(h("li", { text: warningWords(w, run) }));
+    });
+
+    var errEl = $("run-error");
+    if (run.status === "failed") {
+      var e = run.error || {};
+      showError(errEl, { message: "The run could not be completed" +
+        (e.message ? ": " + sentence(e.message) : ".") +
+        " Its credits were given back to your account." });
+    } else {
+      showError(errEl, null);
+    }
+  }
+
+  function warningWords(w, run) {
+    if (w.code === "target_not_indexed") {
+      return "Nothing in the index links to " + uni(run.domain) + " yet, so this list has not " +
+        "been narrowed by your own backlinks: every domain linking to the competitors is listed.";
+    }
+    if (w.code === "competitor_not_indexed") {
+      return sentence(w.message) + " It adds no prospects but still counts as a competitor" +
+        (run.mode === "intersect" ? ", so an intersect run finds nothing." : ".");
+    }
+    return sentence(w.message || w.code);
+  }
+
+  function stopPolling() {
+    if (state.pollTimer) clearTimeout(state.pollTimer);
+    state.pollTimer = null;
+  }
+
+  function schedulePoll(delay) {
+    stopPolling();
+    var wait = delay || state.pollDelay;
+    state.pollDelay = Math.min(Math.round(state.pollDelay * 1.6), POLL_MAX_MS);
+    state.pollTimer = setTimeout(poll, wait);
+  }
+
+  function poll() {
+    var run = state.run;
+    if (!run) return;
+    api("/v1/backlinks/gap/" + encodeURIComponent(run.id), { context: { what: "run" } })
+      .then(function (res) {
+        if (!state.run || state.run.id !== run.id) return;
+        var fresh = res.body.data;
+        if (fresh.status === "queued" || fresh.status === "running") {
+          state.run = fresh;
+          renderRun(fresh);
+          schedulePoll();
+        } else {
+          showRun(fresh);
+          loadRuns(true);
+          if (fresh.status === "failed") loadAccount().catch(function () {});
+        }
+      }, function (err) {
+        if (!state.run || state.run.id !== run.id) return;
+        if (err.status === 429 || err.status === 0 || err.status >= 500) {
+          // Transient: say so and keep watching, slower.
+          $("run-status").textContent = err.message + " Still watching the run…";
+          var wait = err.status === 429 && isFinite(err.retryAfter) ? err.retryAfter * 1000 : null;
+          schedulePoll(wait || state.pollDelay);
+        } else {
+          showError($("run-error"), err);
+        }
+      });
+  }
+
+  /* ---------------------------------------------------------------- filters */
+  function resetFilters(run) {
+    var sel = $("f-competitor");
+    clearChildren(sel);
+    sel.appendChild(h("option", { value: "", text: "any" }));
+    (run.competitors || []).forEach(function (c) {
+      sel.appendChild(h("option", { value: c, text: uni(c) }));
+    });
+    $("filters").reset();
+    state.page = 1;
+    markInvalid(null);
+    showError($("prospects-error"), null);
+  }
+
+  function filterParams() {
+    var params = {};
+    [["min_authority", "f-min-authority"], ["max_spam", "f-max-spam"], ["dofollow", "f-dofollow"],
+     ["competitor", "f-competitor"], ["q", "f-q"]].forEach(function (pair) {
+      var v = $(pair[1]).value.trim();
+      if (v !== "") params[pair[0]] = v;
+    });
+    return params;
+  }
+
+  function listParams() {
+    var params = filterParams();
+    params.sort = $("f-sort").value;
+    params.order = $("f-order").value;
+    params.per_page = $("f-per-page").value;
+    params.page = state.page;
+    return params;
+  }
+
+  function badFilter() {
+    var checks = [["min_authority", "f-min-authority", "Minimum authority"],
+                  ["max_spam", "f-max-spam", "Maximum spam"]];
+    for (var i = 0; i < checks.length; i++) {
+      var el = $(checks[i][1]);
+      if (el.validity && el.validity.badInput) {
+        return { param: checks[i][0],
+                 message: "Please check “" + checks[i][2] + "”: enter a whole number from 0 to 100." };
+      }
+    }
+    return null;
+  }
+
+  var debounceTimer = null;
+  function onFilterChange(ev) {
+    var typing = ev && ev.type === "input";
+    clearTimeout(debounceTimer);
+    debounceTimer = setTimeout(function () {
+      state.page = 1;
+      loadProspects();
+    }, typing ? 350 : 0);
+  }
+
+  function onHeaderSort(key) {
+    var sortEl = $("f-sort"), orderEl = $("f-order");
+    if (sortEl.value === key) {
+      orderEl.value = orderEl.value === "desc" ? "asc" : "desc";
+    } else {
+      sortEl.value = key;
+      orderEl.value = "desc";
+    }
+    state.page = 1;
+    loadProspects();
+  }
+
+  function renderSortHeaders() {
+    var sort = $("f-sort").value, order = $("f-order").value;
+    var ths = document.querySelectorAll("#prospects th[data-sort]");
+    Array.prototype.forEach.call(ths, function (th) {
+      var active = th.getAttribute("data-sort") === sort;
+      if (active) th.setAttribute("aria-sort", order === "asc" ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+      var arrow = th.querySelector(".arrow");
+      if (arrow) arrow.textContent = active ? (order === "asc" ? "▲" : "▼") : "";
+    });
+  }
+
+  /* --------------------------------------------------------------- prospects */
+  function loadProspects() {
+    var run = state.run;
+    if (!run || run.status !== "completed") return;
+    var errEl = $("prospects-error");
+    var bad = badFilter();
+    renderSortHeaders();
+    if (bad) {
+      showError(errEl, bad);
+      markInvalid(bad.param);
+      return;
+    }
+    showError(errEl, null);
+    markInvalid(null);
+    var seq = ++state.prospectsSeq;
+    var table = $("prospects");
+    table.setAttribute("aria-busy", "true");
+    var base = "/v1/backlinks/gap/" + encodeURIComponent(run.id);
+    api(base + "/prospects", { query: listParams(), context: { what: "run" } })
+      .then(function (res) {
+        if (seq !== state.prospectsSeq) return;
+        renderProspects(res.body.data || [], res.body.meta || {});
+      }, function (err) {
+        if (seq !== state.prospectsSeq) return;
+        showError(errEl, err);
+        if (err.status === 422) markInvalid(err.param);
+      }).then(function () {
+        if (seq === state.prospectsSeq) table.removeAttribute("aria-busy");
+      });
+    loadSummary(base);
+  }
+
+  function renderProspects(rows, meta) {
+    var tbody = $("prospects-body");
+    clearChildren(tbody);
+    rows.forEach(function (p) {
+      var shown = uni(p.domain);
+      var domainCell = h("td", { className: "text domain" }, [shown]);
+      if (shown !== p.domain) {
+        domainCell.title = p.domain;
+        domainCell.appendChild(h("span", { className: "canonical", text: p.domain }));
+      }
+      tbody.appendChild(h("tr", {}, [
+        domainCell,
+        h("td", { text: fmt(p.domain_rating) }),
+        h("td", { text: fmt(p.backlinks) }),
+        h("td", { text: fmt(p.referring_domains) }),
+        h("td", { text: fmt(p.competitor_overlap) }),
+        h("td", { className: "text competitors", text: (p.competitors || []).map(uni).join(", ") }),
+        h("td", { className: "text", text: p.dofollow ? "yes" : "no" }),
+        h("td", { text: fmt(p.spam_score) }),
+        h("td", {}, [h("span", { className: "score", text: fmt(p.score) })]),
+        h("td", { text: fmt(p.rank) })
+      ]));
+    });
+    var total = meta.total || 0;
+    state.totalPages = meta.total_pages || 0;
+    state.page = meta.page || state.page;
+    show($("no-prospects"), rows.length === 0);
+    $("no-prospects").textContent = total === 0
+      ? (hasFilters() ? "No prospects match these filters." : "This run found no prospects.")
+      : "This page is past the last one.";
+    $("page-info").textContent = total === 0
+      ? "No prospects"
+      : "Page " + fmt(state.page) + " of " + fmt(state.totalPages) + " · " +
+        plural(total, "prospect", "prospects");
+    $("prev-page").disabled = state.page <= 1;
+    $("next-page").disabled = state.page >= state.totalPages;
+  }
+
+  function hasFilters() { return Object.keys(filterParams()).length > 0; }
+
+  function gotoPage(delta) {
+    var next = state.page + delta;
+    if (next < 1 || (state.totalPages && next > state.totalPages)) return;
+    state.page = next;
+    loadProspects();
+  }
+
+  /* ----------------------------------------------------------------- summary */
+  function loadSummary(base) {
+    var seq = ++state.summarySeq;
+    api(base + "/summary", { query: filterParams(), context: { what: "run" } })
+      .then(function (res) {
+        if (seq !== state.summarySeq) return;
+        renderCharts(normalizeSummary(res.body.data || {}, state.run));
+      }, function (err) {
+        if (seq !== state.summarySeq) return;
+        var box = $("chart-dr");
+        clearChildren(box);
+        clearChildren($("chart-overlap"));
+        box.appendChild(h("p", { className: "error", text: "The charts are unavailable. " +
+          err.message }));
+      });
+  }
+
+  // The summary lists counts per domain-rating band and per overlap; accept a list
+  // of {label|band|min/max|overlap, count} objects or a {label: count} mapping.
+  function pairs(value, labelKeys) {
+    if (!value) return [];
+    if (Array.isArray(value)) {
+      return value.map(function (item) {
+        if (typeof item !== "object" || item === null) return null;
+        var label = null;
+        for (var i = 0; i < labelKeys.length && label === null; i++) {
+          if (item[labelKeys[i]] !== undefined && item[labelKeys[i]] !== null) {
+            label = String(item[labelKeys[i]]);
+          }
+        }
+        if (label === null && item.min !== undefined) label = item.min + "-" + item.max;
+        return { label: label === null ? "?" : label, count: Number(item.count) || 0 };
+      }).filter(Boolean);
+    }
+    if (typeof value === "object") {
+      return Object.keys(value).map(function (k) { return { label: k, count: Number(value[k]) || 0 }; });
+    }
+    return [];
+  }
+
+  function pick(obj, keys) {
+    for (var i = 0; i < keys.length; i++) if (obj[keys[i]] !== undefined) return obj[keys[i]];
+    return undefined;
+  }
+
+  function normalizeSummary(data, run) {
+    var bands = pairs(pick(data, ["domain_rating", "domain_rating_bands", "by_domain_rating",
+                                  "dr_bands"]), ["band", "label", "range"]);
+    var overlap = pairs(pick(data, ["competitor_overlap", "by_competitor_overlap", "overlap"]),
+                        ["overlap", "competitor_overlap", "value", "label"]);
+    // Always show every band and every overlap 1..k, zeros included, in order.
+    var bandLabels = [];
+    for (var b = 0; b < 100; b += 10) bandLabels.push(b + "-" + (b === 90 ? 100 : b + 9));
+    var byBand = {};
+    bands.forEach(function (p) { byBand[p.label.replace(/\s|–/g, "-")] = p.count; });
+    var k = run ? run.competitor_count || (run.competitors || []).length : 0;
+    var byOverlap = {};
+    overlap.forEach(function (p) {
+      byOverlap[p.label] = p.count;
+      k = Math.max(k, parseInt(p.label, 10) || 0);
+    });
+    var overlapBars = [];
+    for (var o = 1; o <= k; o++) overlapBars.push({ label: String(o), count: byOverlap[o] || 0 });
+    var dof = pick(data, ["dofollow", "by_dofollow"]) || {};
+    return {
+      total: typeof data.total === "number" ? data.total : null,
+      bands: bandLabels.map(function (l) { return { label: l, count: byBand[l] || 0 }; }),
+      overlap: overlapBars,
+      dofollow: dof
+    };
+  }
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    var el = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  var chartCount = 0;
+  /** A labelled bar chart as inline SVG: every bar carries its count and its label as text. */
+  function barChart(box, title, axis, bars, unitWord) {
+    clearChildren(box);
+    var id = "chart" + (++chartCount);
+    var width = 460, height = 190, top = 22, bottom = 40, left = 8, right = 8;
+    var plotH = height - top - bottom;
+    var max = Math.max.apply(null, bars.map(function (b) { return b.count; }).concat([1]));
+    var slot = (width - left - right) / Math.max(bars.length, 1);
+    var barW = Math.min(44, slot * 0.7);
+    var total = bars.reduce(function (s, b) { return s + b.count; }, 0);
+    var desc = bars.map(function (b) { return axis + " " + b.label + ": " + fmt(b.count); })
+      .join("; ") + ".";
+    var root = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
+                            "aria-labelledby": id + "-t " + id + "-d", class: "bars" });
+    root.appendChild(svg("title", { id: id + "-t" }, title));
+    root.appendChild(svg("desc", { id: id + "-d" }, desc));
+    root.appendChild(svg("line", { x1: left, x2: width - right, y1: top + plotH, y2: top + plotH,
+                                   class: "axis" }));
+    bars.forEach(function (b, i) {
+      var x = left + slot * i + (slot - barW) / 2;
+      var bh = b.count ? Math.max(2, Math.round((b.count / max) * plotH)) : 0;
+      var g = svg("g", { class: "bar", "data-label": b.label, "data-count": String(b.count) });
+      var rect = svg("rect", { x: x.toFixed(1), y: top + plotH - bh, width: barW.toFixed(1),
+                               height: bh, rx: 3 });
+      rect.appendChild(svg("title", {}, axis + " " + b.label + ": " +
+        plural(b.count, unitWord, unitWord + "s")));
+      g.appendChild(rect);
+      g.appendChild(svg("text", { x: (x + barW / 2).toFixed(1), y: top + plotH - bh - 6,
+                                  class: "count" }, fmt(b.count)));
+      g.appendChild(svg("text", { x: (x + barW / 2).toFixed(1), y: top + plotH + 16,
+                                  class: "label" }, b.label));
+      root.appendChild(g);
+    });
+    root.appendChild(svg("text", { x: width / 2, y: height - 4, class: "axis-title" }, axis));
+    box.appendChild(h("figcaption", { text: title + " (" + plural(total, unitWord, unitWord + "s") +
+      ")" }));
+    box.appendChild(root);
+  }
+
+  function renderCharts(summary) {
+    barChart($("chart-dr"), "Prospects by domain rating", "Domain rating", summary.bands,
+             "prospect");
+    barChart($("chart-overlap"), "Prospects by competitor overlap", "Competitors linked",
+             summary.overlap, "prospect");
+  }
+
+  /* ---------------------------------------------------------------- CSV export */
+  function exportCsv() {
+    var run = state.run;
+    if (!run) return;
+    var errEl = $("prospects-error");
+    var bad = badFilter();
+    if (bad) { showError(errEl, bad); return; }
+    var params = listParams();
+    delete params.page;
+    delete params.per_page;
+    params.format = "csv";
+    var button = $("export-csv");
+    button.disabled = true;
+    button.textContent = "Exporting…";
+    api("/v1/backlinks/gap/" + encodeURIComponent(run.id) + "/prospects",
+        { query: params, accept: "text/csv", raw: true, context: { what: "run" } })
+      .then(function (res) {
+        var name = filenameFrom(res.response.headers.get("Content-Disposition")) ||
+          "linkgap-" + run.domain + "-" + run.id + ".csv";
+        return res.response.blob().then(function (blob) {
+          var url = URL.createObjectURL(blob);
+          var a = h("a", { href: url, download: name });
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+          showError(errEl, null);
+        });
+      }, function (err) { showError(errEl, err); })
+      .then(function () {
+        button.disabled = false;
+        button.textContent = "Export CSV";
+      });
+  }
+
+  function filenameFrom(disposition) {
+    if (!disposition) return null;
+    var star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
+    if (star) { try { return decodeURIComponent(star[1]); } catch (e) { /* fall through */ } }
+    var plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition);
+    return plain ? plain[1] : null;
+  }
+
+  /* -------------------------------------------------------------------- runs */
+  function loadRuns(fresh) {
+    if (!getKey()) return Promise.resolve();
+    if (fresh) state.runsPage = 1;
+    var errEl = $("runs-error");
+    return api("/v1/backlinks/gap", { query: { page: state.runsPage, per_page: RUNS_PER_PAGE } })
+      .then(function (res) {
+        showError(errEl, null);
+        var list = $("runs-list");
+        if (fresh) clearChildren(list);
+        (res.body.data || []).forEach(function (run) { list.appendChild(runItem(run)); });
+        var meta = res.body.meta || {};
+        show($("more-runs"), (meta.total_pages || 0) > state.runsPage);
+        show($("runs-empty"), list.children.length === 0);
+        markCurrentRun();
+      }, function (err) { showError(errEl, err); });
+  }
+
+  function runItem(run) {
+    var label = uni(run.domain) + " vs " + (run.competitors || []).map(uni).join(", ");
+    var button = h("button", { type: "button", className: "run-open", "data-run": run.id }, [
+      h("span", { className: "run-name", text: label }),
+      h("span", { className: "run-meta" }, [
+        h("span", { className: "badge " + run.status, text: run.status }),
+        " " + (run.status === "completed" && run.prospect_count !== null
+          ? plural(run.prospect_count, "prospect", "prospects") + " · " : "") + when(run.created_at)
+      ])
+    ]);
+    button.addEventListener("click", function () { openRun(run.id); });
+    return h("li", {}, [button]);
+  }
+
+  function markCurrentRun() {
+    var id = state.run ? state.run.id : null;
+    Array.prototype.forEach.call(document.querySelectorAll(".run-open"), function (b) {
+      if (b.getAttribute("data-run") === id) b.setAttribute("aria-current", "true");
+      else b.removeAttribute("aria-current");
+    });
+  }
+
+  function openRun(id) {
+    var errEl = $("runs-error");
+    return api("/v1/backlinks/gap/" + encodeURIComponent(id), { context: { what: "run" } })
+      .then(function (res) {
+        showError(errEl, null);
+        showRun(res.body.data);
+        $("results").focus({ preventScroll: true });
+      }, function (err) { showError(errEl, err); });
+  }
+
+  function openFromHash() {
+    var m = /^#run=([A-Za-z0-9_\-]+)$/.exec(location.hash);
+    if (m && getKey() && (!state.run || state.run.id !== m[1])) openRun(m[1]);
+  }
+
+  /* -------------------------------------------------------------------- init */
+  function init() {
+    // Sortable headers become buttons, so they work from the keyboard.
+    Array.prototype.forEach.call(document.querySelectorAll("#prospects th[data-sort]"),
+      function (th) {
+        var key = th.getAttribute("data-sort");
+        var button = h("button", { type: "button", className: "sort" },
+          [th.textContent, h("span", { className: "arrow", "aria-hidden": "true" })]);
+        button.addEventListener("click", function () { onHeaderSort(key); });
+        th.textContent = "";
+        th.appendChild(button);
+      });
+
+    $("key-form").addEventListener("submit", onKeySubmit);
+    $("forget-key").addEventListener("click", forgetKey);
+    $("run-form").addEventListener("submit", onRunSubmit);
+    $("mode").addEventListener("change", onModeChange);
+    $("refresh-runs").addEventListener("click", function () {
+      loadRuns(true);
+      if (getKey()) loadAccount().catch(function () {});
+    });
+    $("more-runs").addEventListener("click", function () { state.runsPage += 1; loadRuns(false); });
+    var filters = $("filters");
+    filters.addEventListener("submit", function (ev) { ev.preventDefault(); onFilterChange(); });
+    filters.addEventListener("change", onFilterChange);
+    filters.addEventListener("input", function (ev) {
+      if (ev.target.tagName === "INPUT") onFilterChange(ev);
+    });
+    filters.addEventListener("reset", function () { setTimeout(onFilterChange, 0); });
+    $("prev-page").addEventListener("click", function () { gotoPage(-1); });
+    $("next-page").addEventListener("click", function () { gotoPage(1); });
+    $("export-csv").addEventListener("click", exportCsv);
+    window.addEventListener("hashchange", openFromHash);
+    onModeChange();
+
+    var key = getKey();
+    setKeyUi();
+    if (key) {
+      $("api-key").value = key;
+      loadAccount().then(function () {
+        loadRuns(true);
+        openFromHash();
+      }, function (err) {
+        $("key-status").textContent = err.message;
+        $("key-status").className = "status-line bad";
+      });
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
