@@ -1,0 +1,208 @@
+"""Link occurrences → distinct page links → domain edges, in DuckDB.
+
+The aggregation is plain SQL over three tables so that the same step can run
+on Spark for a cluster build:
+
+``links``  one row per link occurrence as the readers yield it
+           (source_url, target_url, source_domain, target_domain, dofollow, seen);
+``pairs``  one row per distinct (source_url, target_url): dofollow if any
+           occurrence is, first and last ``seen``;
+``edges``  one row per (source_domain, target_domain): links, dofollow links,
+           first and last ``seen``;
+``domains`` every domain of an edge, sorted by canonical name; id = position.
+
+DuckDB works in a database file inside the build's temporary folder and
+spills to a temp directory there, so memory stays bounded by ``memory_limit``
+whatever the input size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["LinkAggregator", "AggregateCounts"]
+
+#: Rows gathered in Python before one INSERT (bounded memory, few round trips).
+_FLUSH_ROWS = 500_000
+
+_CREATE_LINKS = """
+CREATE TABLE links (
+    source_url VARCHAR NOT NULL,
+    target_url VARCHAR NOT NULL,
+    source_domain VARCHAR NOT NULL,
+    target_domain VARCHAR NOT NULL,
+    dofollow BOOLEAN NOT NULL,
+    seen BIGINT
+)
+"""
+
+# Internal links are dropped here too (readers already do): a builder fed by a
+# careless producer must still never count them.
+_INSERT_LINKS = """
+INSERT INTO links
+SELECT source_url::VARCHAR, target_url::VARCHAR, source_domain::VARCHAR,
+       target_domain::VARCHAR, dofollow, seen
+FROM incoming
+WHERE source_domain::VARCHAR <> target_domain::VARCHAR
+"""
+
+_PAIRS = """
+CREATE TABLE pairs AS
+SELECT any_value(source_domain) AS source_domain,
+       any_value(target_domain) AS target_domain,
+       bool_or(dofollow) AS dofollow,
+       min(seen) AS first_seen,
+       max(seen) AS last_seen
+FROM links
+GROUP BY source_url, target_url
+"""
+
+_EDGES = """
+CREATE TABLE edges AS
+SELECT source_domain, target_domain,
+       count(*) AS links,
+       count_if(dofollow) AS dofollow_links,
+       min(first_seen) AS first_seen,
+       max(last_seen) AS last_seen
+FROM pairs
+GROUP BY source_domain, target_domain
+"""
+
+# Names compare byte-wise (DuckDB's default binary collation), which is the
+# canonical-name order the reader's binary search relies on.
+_DOMAINS = """
+CREATE TABLE domains AS
+SELECT (row_number() OVER (ORDER BY name) - 1)::BIGINT AS id, name
+FROM (SELECT source_domain AS name FROM edges UNION SELECT target_domain FROM edges)
+"""
+
+_ID_EDGES = """
+SELECT t.id AS dst, s.id AS src, e.links::BIGINT AS links,
+       e.dofollow_links::BIGINT AS dofollow_links,
+       coalesce(e.first_seen, -1)::BIGINT AS first_seen,
+       coalesce(e.last_seen, -1)::BIGINT AS last_seen
+FROM edges e
+JOIN domains s ON e.source_domain = s.name
+JOIN domains t ON e.target_domain = t.name
+ORDER BY dst, src
+"""
+
+
+class AggregateCounts:
+    """Totals of an aggregation: occurrences read, distinct links, edges, domains."""
+
+    def __init__(self, occurrences: int, links: int, dofollow_links: int, edges: int,
+                 domains: int) -> None:
+        self.occurrences = occurrences
+        self.links = links
+        self.dofollow_links = dofollow_links
+        self.edges = edges
+        self.domains = domains
+
+
+def _prepare(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+    """Keep the columns the aggregation needs; ``seen_at`` becomes epoch seconds."""
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    seen = table.column("seen_at")
+    if pa.types.is_timestamp(seen.type):
+        seen = pc.cast(pc.cast(seen, pa.timestamp("s", tz="UTC")), pa.int64())
+    else:
+        seen = pc.cast(seen, pa.int64())
+    return pa.table(
+        {
+            "source_url": table.column("source_url"),
+            "target_url": table.column("target_url"),
+            "source_domain": table.column("source_domain"),
+            "target_domain": table.column("target_domain"),
+            "dofollow": table.column("dofollow"),
+            "seen": seen,
+        }
+    )
+
+
+class LinkAggregator:
+    """Collects link batches and turns them into sorted domains and domain edges."""
+
+    def __init__(self, workdir: Path, *, memory_limit: str | None = None,
+                 threads: int | None = None) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        spill = workdir / "spill"
+        spill.mkdir(exist_ok=True)
+        self._con = duckdb.connect(str(workdir / "work.duckdb"))
+        self._con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
+        self._con.execute("SET preserve_insertion_order = false")
+        if memory_limit:
+            self._con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute(_CREATE_LINKS)
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self.occurrences = 0
+        self._finished = False
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append one LINK_SCHEMA batch (string or dictionary-encoded string columns)."""
+        if batch.num_rows == 0:
+            return
+        self._pending.append(_prepare(batch))
+        self._pending_rows += batch.num_rows
+        if self._pending_rows >= _FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        incoming = pa.concat_tables(self._pending, promote_options="permissive")
+        self._pending = []
+        self._pending_rows = 0
+        self._con.register("incoming", incoming)
+        try:
+            self._con.execute(_INSERT_LINKS)
+        finally:
+            self._con.unregister("incoming")
+        self.occurrences += incoming.num_rows
+
+    def finish(self) -> AggregateCounts:
+        """Run the pair, edge and domain aggregations; returns the totals."""
+        self._flush()
+        con = self._con
+        con.execute(_PAIRS)
+        con.execute("DROP TABLE links")
+        row = con.execute("SELECT count(*), count_if(dofollow) FROM pairs").fetchall()[0]
+        links, dofollow_links = int(row[0]), int(row[1])
+        con.execute(_EDGES)
+        con.execute("DROP TABLE pairs")
+        con.execute(_DOMAINS)
+        edges = _scalar(con, "SELECT count(*) FROM edges")
+        domains = _scalar(con, "SELECT count(*) FROM domains")
+        self._finished = True
+        return AggregateCounts(self.occurrences, links, dofollow_links, edges, domains)
+
+    def iter_names(self, rows: int = 1_000_000) -> Iterator[pa.Array]:
+        """Domain names in id order, as Arrow string arrays of up to ``rows`` names."""
+        reader = self._con.sql("SELECT name FROM domains ORDER BY id").to_arrow_reader(rows)
+        for batch in reader:
+            yield batch.column(0)
+
+    def iter_edges(self, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """Edges by (target id, source id): dst, src, links, dofollow_links, first/last seen."""
+        reader = self._con.sql(_ID_EDGES).to_arrow_reader(rows)
+        yield from reader
+
+    def close(self) -> None:
+        """Close the DuckDB connection (the work files are removed with the build folder)."""
+        self._con.close()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")

@@ -1,0 +1,239 @@
+"""Domain metrics of SPEC section 3, computed over the memory-mapped in-link CSR.
+
+Counts (``backlinks``, ``referring_domains``, ``linked_domains``,
+``outlinks``), PageRank on the binary dofollow domain graph, ``domain_rating``
+and ``rank``. The method and its numbers are written up in
+``docs/metrics.md``; the constants below are the ones that page quotes.
+
+Every pass walks the CSR in blocks of target rows, so the work needs memory
+for a few per-domain vectors plus one block of edges, not for the whole graph.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from linkgap.index.csr import segment_max, segment_sum
+
+__all__ = [
+    "DAMPING",
+    "DR_OFFSET",
+    "DR_SCALE",
+    "MAX_ITERATIONS",
+    "PAGERANK_DIGITS",
+    "TOLERANCE",
+    "DomainCounts",
+    "PageRankResult",
+    "compute_counts",
+    "domain_rating",
+    "pagerank",
+    "rank_by_pagerank",
+    "row_blocks",
+]
+
+DAMPING = 0.85
+#: Stop when the L1 change of the PageRank vector in one iteration is below this.
+TOLERANCE = 1e-6
+MAX_ITERATIONS = 150
+#: PageRank is stored rounded to this many significant digits: the precision
+#: the float32 products carry, so domains in symmetric positions tie exactly.
+PAGERANK_DIGITS = 6
+#: DR = clamp(round(DR_SCALE * ln(PageRank * N) + DR_OFFSET), 1, 100) for a domain
+#: with a dofollow referring domain, else 0. PageRank * N is 1 for the average
+#: domain whatever N is, so the scale does not drift with the size of the index.
+DR_SCALE = 7.5
+DR_OFFSET = 10.0
+#: Edges per block of the chunked passes (int32 ids: 64 MiB of source ids).
+BLOCK_EDGES = 1 << 24
+
+
+def row_blocks(indptr: np.ndarray, block_edges: int = BLOCK_EDGES) -> list[tuple[int, int]]:
+    """Split rows ``0..n`` into consecutive ranges holding about ``block_edges`` edges each."""
+    n = len(indptr) - 1
+    if n <= 0:
+        return []
+    total = int(indptr[-1])
+    if total <= block_edges:
+        return [(0, n)]
+    cuts = np.searchsorted(indptr, np.arange(block_edges, total, block_edges), side="left")
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+
+
+@dataclass
+class DomainCounts:
+    """Per-domain link counts (int64 arrays by domain id)."""
+
+    backlinks: np.ndarray
+    referring_domains: np.ndarray
+    dofollow_referring_domains: np.ndarray
+    linked_domains: np.ndarray
+    outlinks: np.ndarray
+    dofollow_linked_domains: np.ndarray
+    top_referrer_links: np.ndarray  # links from the domain's strongest single referrer
+    dofollow_backlinks: np.ndarray
+
+
+def compute_counts(indptr: np.ndarray, src: np.ndarray, links: np.ndarray,
+                   dofollow: np.ndarray, block_edges: int = BLOCK_EDGES) -> DomainCounts:
+    """Backlinks, referring domains and out-counts from the in-link CSR, block by block."""
+    n = len(indptr) - 1
+    indptr_a = np.asarray(indptr, dtype=np.int64)
+    referring = np.diff(indptr_a)
+    backlinks = np.zeros(n, dtype=np.int64)
+    dofollow_backlinks = np.zeros(n, dtype=np.int64)
+    dofollow_rd = np.zeros(n, dtype=np.int64)
+    top = np.zeros(n, dtype=np.int64)
+    linked = np.zeros(n, dtype=np.int64)
+    outlinks = np.zeros(n, dtype=np.int64)
+    df_linked = np.zeros(n, dtype=np.int64)
+    for r0, r1 in row_blocks(indptr_a, block_edges):
+        lo, hi = int(indptr_a[r0]), int(indptr_a[r1])
+        ptr = indptr_a[r0 : r1 + 1] - lo
+        blk_links = np.asarray(links[lo:hi])
+        blk_df = np.asarray(dofollow[lo:hi])
+        blk_src = np.asarray(src[lo:hi])
+        has_df = (blk_df > 0).astype(np.int64)
+        backlinks[r0:r1] = segment_sum(blk_links, ptr)
+        dofollow_backlinks[r0:r1] = segment_sum(blk_df, ptr)
+        dofollow_rd[r0:r1] = segment_sum(has_df, ptr)
+        top[r0:r1] = segment_max(blk_links, ptr)
+        linked += np.bincount(blk_src, minlength=n)
+        # float64 weights are exact for counts below 2**53.
+        outlinks += np.bincount(blk_src, weights=blk_links, minlength=n).astype(np.int64)
+        df_linked += np.bincount(blk_src, weights=has_df, minlength=n).astype(np.int64)
+    return DomainCounts(backlinks, referring, dofollow_rd, linked, outlinks, df_linked, top,
+                        dofollow_backlinks)
+
+
+@dataclass
+class PageRankResult:
+    """PageRank by domain id (float64, sums to 1) and how the iteration went."""
+
+    pagerank: np.ndarray
+    iterations: int
+    delta: float  # L1 change of the last iteration
+    converged: bool
+
+
+def dofollow_graph(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray,
+                   dofollow_rd: np.ndarray, scratch: np.ndarray | None = None,
+                   block_edges: int = BLOCK_EDGES) -> tuple[np.ndarray, np.ndarray]:
+    """The binary dofollow in-link CSR: edges with at least one dofollow link.
+
+    Returns the CSR unchanged when every edge is dofollow (a web graph input);
+    otherwise the filtered source ids go into ``scratch`` (a memory map sized
+    ``dofollow_rd.sum()``) or a new array.
+    """
+    indptr_a = np.asarray(indptr, dtype=np.int64)
+    total = int(indptr_a[-1])
+    e_df = int(dofollow_rd.sum())
+    if e_df == total:
+        return indptr_a, src
+    df_indptr = np.zeros(len(indptr_a), dtype=np.int64)
+    np.cumsum(dofollow_rd, out=df_indptr[1:])
+    out = scratch if scratch is not None else np.empty(e_df, dtype=src.dtype)
+    for r0, r1 in row_blocks(indptr_a, block_edges):
+        lo, hi = int(indptr_a[r0]), int(indptr_a[r1])
+        keep = np.asarray(dofollow[lo:hi]) > 0
+        out[int(df_indptr[r0]) : int(df_indptr[r1])] = np.asarray(src[lo:hi])[keep]
+    return df_indptr, out
+
+
+def _block_matrices(indptr: np.ndarray, src: np.ndarray, n: int,
+                    block_edges: int) -> list[tuple[int, int, sp.csr_matrix]]:
+    """One float32 CSR matrix per row block, sharing the (memory-mapped) source ids."""
+    blocks = row_blocks(indptr, block_edges)
+    widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in blocks), default=0)
+    ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
+    out = []
+    for r0, r1 in blocks:
+        lo, hi = int(indptr[r0]), int(indptr[r1])
+        if hi == lo:
+            continue
+        ptr_dtype = np.int32 if hi - lo < 2**31 and n < 2**31 else np.int64
+        ptr = (np.asarray(indptr[r0 : r1 + 1]) - lo).astype(ptr_dtype)
+        matrix = sp.csr_matrix((ones[: hi - lo], src[lo:hi], ptr), shape=(r1 - r0, n), copy=False)
+        out.append((r0, r1, matrix))
+    return out
+
+
+def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
+             damping: float = DAMPING, tolerance: float = TOLERANCE,
+             max_iterations: int = MAX_ITERATIONS,
+             block_edges: int = BLOCK_EDGES) -> PageRankResult:
+    """PageRank of the binary graph given as an in-link CSR (rows = targets).
+
+    ``out_degree[s]`` is the number of distinct targets of ``s``. The mass of
+    domains without out-links (dangling) is spread uniformly, as is the
+    teleport share ``1 - damping``. Products run in float32 block by block;
+    the result is float64, normalised to sum 1 and rounded to
+    ``PAGERANK_DIGITS`` significant digits.
+    """
+    n = len(indptr) - 1
+    if n == 0:
+        return PageRankResult(np.zeros(0), 0, 0.0, True)
+    blocks = _block_matrices(np.asarray(indptr, dtype=np.int64), src, n, block_edges)
+    single = blocks[0][2] if len(blocks) == 1 and blocks[0][:2] == (0, n) else None
+    has_out = out_degree > 0
+    inv_out = np.zeros(n, dtype=np.float32)
+    inv_out[has_out] = 1.0 / out_degree[has_out]
+    dangling = np.flatnonzero(~has_out)
+    r = np.full(n, 1.0 / n, dtype=np.float32)
+    x = np.empty(n, dtype=np.float32)
+    y = np.zeros(n, dtype=np.float32)
+    delta = math.inf
+    iterations = 0
+    while iterations < max_iterations and delta >= tolerance:
+        iterations += 1
+        np.multiply(r, inv_out, out=x)
+        dangling_mass = float(r[dangling].sum(dtype=np.float64)) if len(dangling) else 0.0
+        if single is not None:
+            y = single @ x
+        else:
+            y.fill(0.0)
+            for r0, r1, matrix in blocks:
+                y[r0:r1] = matrix @ x
+        y *= np.float32(damping)
+        y += np.float32((1.0 - damping + damping * dangling_mass) / n)
+        delta = float(np.abs(y - r).sum(dtype=np.float64))
+        r, y = y, r
+    result = r.astype(np.float64)
+    result /= result.sum()
+    return PageRankResult(round_significant(result, PAGERANK_DIGITS), iterations, delta,
+                          delta < tolerance)
+
+
+def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """Positive values rounded to ``digits`` significant decimal digits."""
+    out = np.zeros_like(values, dtype=np.float64)
+    pos = values > 0
+    exponent = np.floor(np.log10(values[pos]))
+    scale = 10.0 ** (digits - 1 - exponent)
+    out[pos] = np.round(values[pos] * scale) / scale
+    return out
+
+
+def domain_rating(pr: np.ndarray, dofollow_rd: np.ndarray) -> np.ndarray:
+    """DR 0-100: ``round(DR_SCALE * ln(PR * N) + DR_OFFSET)`` clamped to 1..100; 0 without
+    a dofollow referring domain. Rounds half up."""
+    n = len(pr)
+    dr = np.zeros(n, dtype=np.uint8)
+    has = (dofollow_rd > 0) & (pr > 0)
+    if n == 0 or not has.any():
+        return dr
+    raw = DR_SCALE * np.log(pr[has] * n) + DR_OFFSET
+    dr[has] = np.clip(np.floor(raw + 0.5), 1, 100).astype(np.uint8)
+    return dr
+
+
+def rank_by_pagerank(pr: np.ndarray) -> np.ndarray:
+    """1-based rank by PageRank descending; ties by id, which is canonical-name order."""
+    order = np.argsort(-pr, kind="stable")
+    rank = np.empty(len(pr), dtype=np.int64)
+    rank[order] = np.arange(1, len(pr) + 1, dtype=np.int64)
+    return rank

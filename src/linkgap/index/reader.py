@@ -1,0 +1,234 @@
+"""``BacklinkIndex``: read one published index version through memory maps.
+
+Opening reads ``CURRENT`` and maps that version's arrays; nothing is locked
+and nothing is loaded eagerly, so many processes can read at once and a
+reader keeps the version it opened even while newer builds publish (the
+mapped files stay valid after a later build removes their folder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from linkgap.domains import DomainNormalizer
+from linkgap.errors import IndexUnavailable
+from linkgap.index.build import Manifest
+from linkgap.index.spam import signal_names
+from linkgap.index.versions import read_current, version_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from linkgap.gap import GapResult
+
+__all__ = ["BacklinkIndex", "DomainMetrics"]
+
+_ARRAYS = (
+    "names.offsets",
+    "backlinks",
+    "referring_domains",
+    "linked_domains",
+    "outlinks",
+    "pagerank",
+    "domain_rating",
+    "rank",
+    "spam_score",
+    "spam_signals",
+    "in_indptr",
+    "in_src",
+    "in_links",
+    "in_dofollow",
+    "in_first_seen",
+    "in_last_seen",
+)
+
+#: How often ``open`` retries when the version it read in CURRENT vanished
+#: (two builds published between reading CURRENT and mapping the files).
+_OPEN_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class DomainMetrics:
+    """The SPEC section 3 metrics of one indexed domain."""
+
+    domain: str
+    domain_rating: int
+    backlinks: int
+    referring_domains: int
+    spam_score: int
+    spam_signals: list[str]
+    rank: int
+    linked_domains: int
+    outlinks: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The metrics as a JSON-ready dict (field order as declared)."""
+        return asdict(self)
+
+
+class BacklinkIndex:
+    """One published version of a backlink index, memory-mapped and read-only."""
+
+    path: Path
+    version: str
+    manifest: Manifest
+    num_domains: int
+    backlinks: np.ndarray
+    referring_domains: np.ndarray
+    linked_domains: np.ndarray
+    outlinks: np.ndarray
+    pagerank: np.ndarray
+    domain_rating: np.ndarray
+    rank: np.ndarray
+    spam_score: np.ndarray
+    spam_signals: np.ndarray
+    in_indptr: np.ndarray
+    in_src: np.ndarray
+    in_links: np.ndarray
+    in_dofollow: np.ndarray
+    in_first_seen: np.ndarray
+    in_last_seen: np.ndarray
+
+    def __init__(self, index_dir: Path, folder: Path) -> None:
+        """Map the version in ``folder``; use ``BacklinkIndex.open`` instead."""
+        self.path = index_dir
+        with open(folder / "manifest.json", encoding="utf-8") as fh:
+            self.manifest = Manifest.from_dict(json.load(fh))
+        self.version = self.manifest.version
+        self.folder = folder
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        self._offsets = arrays.pop("names.offsets")
+        self._names = np.memmap(folder / "names.bytes", dtype=np.uint8, mode="r")
+        for name, arr in arrays.items():
+            setattr(self, name, arr)
+        self.num_domains = len(self._offsets) - 1
+        self.normalizer = DomainNormalizer(icann_only=self.manifest.psl.get("mode") == "icann")
+
+    @classmethod
+    def open(cls, path: str | Path) -> BacklinkIndex:
+        """The newest published version of the index at ``path``.
+
+        ``path`` is an index directory (with ``CURRENT``) or one version folder.
+        Raises IndexUnavailable when nothing usable is published there.
+        """
+        index_dir = Path(path)
+        if (index_dir / "manifest.json").is_file():
+            return cls._open_folder(index_dir.parent.parent, index_dir)
+        last_error: Exception | None = None
+        for _ in range(_OPEN_ATTEMPTS):
+            version = read_current(index_dir)
+            if version is None:
+                raise IndexUnavailable(
+                    f"no index has been built in {index_dir} yet "
+                    "(run `linkgap index build` or `linkgap demo`)"
+                )
+            try:
+                return cls(index_dir, version_dir(index_dir, version))
+            except FileNotFoundError as exc:  # removed by builds since CURRENT was read
+                last_error = exc
+        raise IndexUnavailable(f"the index in {index_dir} is unreadable: {last_error}")
+
+    @classmethod
+    def _open_folder(cls, index_dir: Path, folder: Path) -> BacklinkIndex:
+        try:
+            return cls(index_dir, folder)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexUnavailable(f"the index version in {folder} is unreadable: {exc}") from exc
+
+    @staticmethod
+    def current_version(path: str | Path) -> str | None:
+        """The published version id at ``path`` (reads ``CURRENT`` only), or None."""
+        return read_current(Path(path))
+
+    @property
+    def built_at(self) -> datetime:
+        """When this version was built (UTC)."""
+        return self.manifest.built_at_datetime
+
+    def __len__(self) -> int:
+        return self.num_domains
+
+    def __repr__(self) -> str:
+        return f"<BacklinkIndex {self.path} version={self.version} domains={self.num_domains}>"
+
+    # -- names ---------------------------------------------------------------
+
+    def name_of(self, domain_id: int) -> str:
+        """Canonical name of a domain id."""
+        i = int(domain_id)
+        if not 0 <= i < self.num_domains:
+            raise IndexError(f"domain id {i} out of range")
+        return self._name_bytes(i).decode("utf-8")
+
+    def names_of(self, ids: Iterable[int] | np.ndarray) -> list[str]:
+        """Canonical names of many domain ids, in order."""
+        return [self.name_of(i) for i in ids]
+
+    def _name_bytes(self, i: int) -> bytes:
+        return self._names[int(self._offsets[i]) : int(self._offsets[i + 1])].tobytes()
+
+    def id_of(self, name: str) -> int | None:
+        """Id of a canonical name (binary search over the mapped names), or None."""
+        key = name.encode("utf-8")
+        lo, hi = 0, self.num_domains
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._name_bytes(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.num_domains and self._name_bytes(lo) == key:
+            return lo
+        return None
+
+    def ids_of(self, names: Sequence[str]) -> list[int | None]:
+        """``id_of`` for many names."""
+        return [self.id_of(n) for n in names]
+
+    def normalize(self, text: str) -> str:
+        """A typed domain in canonical form, in this index's PSL mode; raises InvalidDomain."""
+        return self.normalizer.normalize(text)
+
+    # -- metrics ---------------------------------------------------------------
+
+    def metrics_of(self, domain_id: int) -> DomainMetrics:
+        """The metrics of a domain id."""
+        i = int(domain_id)
+        return DomainMetrics(
+            domain=self.name_of(i),
+            domain_rating=int(self.domain_rating[i]),
+            backlinks=int(self.backlinks[i]),
+            referring_domains=int(self.referring_domains[i]),
+            spam_score=int(self.spam_score[i]),
+            spam_signals=signal_names(int(self.spam_signals[i])),
+            rank=int(self.rank[i]),
+            linked_domains=int(self.linked_domains[i]),
+            outlinks=int(self.outlinks[i]),
+        )
+
+    def domain(self, text: str) -> DomainMetrics | None:
+        """Metrics of a typed domain (normalised first), or None when it is not indexed.
+
+        Raises InvalidDomain when ``text`` is not a domain.
+        """
+        domain_id = self.id_of(self.normalize(text))
+        return None if domain_id is None else self.metrics_of(domain_id)
+
+    def in_links_of(self, domain_id: int) -> slice:
+        """The slice of the in-link arrays holding the in-links of ``domain_id``."""
+        i = int(domain_id)
+        return slice(int(self.in_indptr[i]), int(self.in_indptr[i + 1]))
+
+    # -- gap ----------------------------------------------------------------------
+
+    def gap(self, domain: str, competitors: Sequence[str], mode: str = "union",
+            min_overlap: int | None = None, limit: int | None = None) -> GapResult:
+        """Prospects linking to the competitors but not to ``domain`` (SPEC section 4)."""
+        from linkgap.gap import compute_gap
+
+        return compute_gap(self, domain, competitors, mode, min_overlap, limit)

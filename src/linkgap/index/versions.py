@@ -1,0 +1,146 @@
+"""Index versions on disk: build folders, atomic publication, retention.
+
+::
+
+    INDEX_DIR/
+      CURRENT                 the published version id (replaced with os.replace)
+      versions/<version_id>/  one complete version, never modified after publication
+      tmp-<random>/           a build in progress (readers ignore it)
+      .build.lock             held (flock) by the one build running, never by readers
+
+Publication: the build's folder is fsynced, renamed to ``versions/<id>``, and
+``CURRENT`` is replaced atomically. A reader reads ``CURRENT`` and then the
+version's files, so it sees the old version or the new one and never takes a
+lock. The new version and the one it replaced are kept; older ones go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = [
+    "CURRENT",
+    "VERSIONS",
+    "build_lock",
+    "clean_stale_builds",
+    "new_build_dir",
+    "new_version_id",
+    "publish",
+    "read_current",
+    "version_dir",
+]
+
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+_TMP_PREFIX = "tmp-"
+_LOCK = ".build.lock"
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    """A version id that sorts by build time and is unique: ``20261128T201530Z-3f9a1c``."""
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def read_current(index_dir: Path) -> str | None:
+    """The published version id, or None when nothing was published yet."""
+    try:
+        text = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return text or None
+
+
+def version_dir(index_dir: Path, version_id: str) -> Path:
+    """Where a version lives."""
+    return Path(index_dir) / VERSIONS / version_id
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's build lock: one build at a time; readers never take it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def clean_stale_builds(index_dir: Path) -> list[str]:
+    """Remove ``tmp-*`` folders left by interrupted builds (call under the build lock)."""
+    removed = []
+    for entry in Path(index_dir).glob(f"{_TMP_PREFIX}*"):
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    """A fresh ``tmp-*`` folder for one build."""
+    path = Path(index_dir) / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
+    path.mkdir(parents=True)
+    return path
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def publish(index_dir: Path, build_dir: Path, version_id: str) -> str | None:
+    """Make ``build_dir`` the published version ``version_id``; returns the one it replaced.
+
+    Keeps the new and the previous version, removes older ones.
+    """
+    index_dir = Path(index_dir)
+    versions = index_dir / VERSIONS
+    versions.mkdir(exist_ok=True)
+    previous = read_current(index_dir)
+    _fsync_tree(build_dir)
+    target = versions / version_id
+    os.rename(build_dir, target)
+    _fsync_dir(versions)
+    pointer = index_dir / f"{_TMP_PREFIX}current-{secrets.token_hex(4)}"
+    with open(pointer, "w", encoding="utf-8") as fh:
+        fh.write(version_id + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(pointer, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    keep = {version_id, previous}
+    for old in versions.iterdir():
+        if old.name not in keep:
+            # A reader that opened an old version keeps its memory maps: the
+            # files stay alive until it closes them.
+            shutil.rmtree(old, ignore_errors=True)
+    return previous
+
+
+def is_not_found(exc: OSError) -> bool:
+    """True for the errors a reader sees when a version vanished under it."""
+    return exc.errno in (errno.ENOENT, errno.ENOTDIR)
