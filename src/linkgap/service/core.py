@@ -1,0 +1,498 @@
+"""``LinkgapService``: accounts, keys, credits, runs, domain metrics, idempotency, worker.
+
+All business rules live here; the HTTP API, the CLI and the demo are thin
+adapters over this object. State lives in a :class:`~linkgap.service.store.Store`
+(SQLite by default) so several threads and processes can share it and runs
+survive a restart; the backlink index is opened lazily and reopened when a new
+version is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linkgap.errors import (
+    IdempotencyConflict,
+    IndexUnavailable,
+    InvalidDomain,
+    InvalidInput,
+    LinkgapError,
+    NotFound,
+    RunNotCompleted,
+    Unauthorized,
+)
+from linkgap.service import keys as keymod
+from linkgap.service.dburl import parse_database_url
+from linkgap.service.sqlite_store import SQLiteStore
+from linkgap.service.store import RUN_STATUSES, AccountRecord, KeyRecord, RunRecord, Store
+from linkgap.service.timeutil import Clock, iso_z, month_period, next_month_start, utc_now
+from linkgap.service.views import (
+    AccountView,
+    CreditsView,
+    KeyView,
+    Principal,
+    RunView,
+    StoredResponse,
+)
+from linkgap.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from linkgap.gap import GapResult
+    from linkgap.index.reader import BacklinkIndex
+
+__all__ = ["LinkgapService", "open_store"]
+
+log = logging.getLogger("linkgap.service")
+
+ACCOUNT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}\Z")
+MAX_KEY_NAME = 100
+MAX_CREDITS = 10**12
+MAX_METRICS_DOMAINS = 10
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_TTL = timedelta(hours=24)
+#: An in-flight marker this old belongs to a request whose process died; a repeat takes over.
+IDEMPOTENCY_STALE = timedelta(minutes=10)
+#: How long a repeat waits for the first request with its key before giving up (409).
+IDEMPOTENCY_WAIT_S = 30.0
+IDEMPOTENCY_POLL_S = 0.05
+#: A run claimed this many times without finishing (the server died each time) fails.
+MAX_RUN_ATTEMPTS = 3
+RESULT_CACHE_SIZE = 8
+WORKER_POLL_S = 0.5
+
+
+def open_store(database_url: str) -> Store:
+    """Open the state store a database URL names (UnsupportedDatabase for non-SQLite URLs)."""
+    return SQLiteStore(parse_database_url(database_url))
+
+
+def _check_count(value: Any, param: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{param} must be a whole number", param=param)
+    if not minimum <= value <= MAX_CREDITS:
+        raise InvalidInput(f"{param} must be between {minimum} and {MAX_CREDITS}", param=param)
+    return value
+
+
+def _error_body(exc: LinkgapError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message}
+
+
+class LinkgapService:
+    """The service core: one per process, safe to share between threads."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 store: Store | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or utc_now
+        self.store: Store = store if store is not None else open_store(settings.database_url)
+        self.index_path = Path(settings.index)
+        self._index: BacklinkIndex | None = None
+        self._index_lock = threading.Lock()
+        self._results: OrderedDict[str, GapResult] = OrderedDict()
+        self._results_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def close(self) -> None:
+        """Stop the worker and close the state store."""
+        self.stop_worker()
+        self.store.close()
+
+    def __enter__(self) -> LinkgapService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # time -------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return self.clock()
+
+    # index ------------------------------------------------------------------
+    def index(self) -> BacklinkIndex:
+        """The newest published index version (reopened when ``CURRENT`` changes)."""
+        from linkgap.index.reader import BacklinkIndex
+
+        try:
+            version = BacklinkIndex.current_version(self.index_path)
+        except OSError:
+            version = None
+        if version is None:
+            raise IndexUnavailable(
+                f"no backlink index is published at {self.index_path}; build one with "
+                "`linkgap index build`")
+        with self._index_lock:
+            if self._index is None or str(self._index.version) != str(version):
+                self._index = BacklinkIndex.open(self.index_path)
+            return self._index
+
+    # accounts ---------------------------------------------------------------
+    def _account_view(self, rec: AccountRecord, now: datetime | None = None) -> AccountView:
+        now = now or self._now()
+        used = rec.monthly_used if rec.quota_period == month_period(now) else 0
+        used = min(used, rec.monthly_quota)
+        credits = CreditsView(
+            available=rec.monthly_quota - used + rec.topup_balance,
+            monthly_quota=rec.monthly_quota, monthly_used=used,
+            topup_balance=rec.topup_balance, resets_at=iso_z(next_month_start(now)),
+        )
+        return AccountView(rec.id, rec.name, rec.created_at, credits)
+
+    def _account_named(self, name: str) -> AccountRecord:
+        rec = self.store.account_by_name(name) if isinstance(name, str) else None
+        if rec is None:
+            raise NotFound(f"no account named {name!r}")
+        return rec
+
+    def create_account(self, name: str, *, credits: int = 0,
+                       monthly_credits: int = 0) -> AccountView:
+        """Create an account with top-up ``credits`` and a ``monthly_credits`` quota."""
+        if not isinstance(name, str) or not ACCOUNT_NAME_RE.match(name):
+            raise InvalidInput(
+                "an account name is 1-64 characters: letters, digits and . _ @ + - "
+                "(starting with a letter or digit)", param="name")
+        credits = _check_count(credits, "credits")
+        monthly_credits = _check_count(monthly_credits, "monthly_credits")
+        now = self._now()
+        rec = AccountRecord(
+            id="acct_" + secrets.token_hex(8), name=name, created_at=iso_z(now),
+            monthly_quota=monthly_credits, monthly_used=0, quota_period=month_period(now),
+            topup_balance=credits,
+        )
+        self.store.create_account(rec)
+        return self._account_view(rec, now)
+
+    def list_accounts(self) -> list[AccountView]:
+        """Every account with its current balance, by name."""
+        now = self._now()
+        return [self._account_view(r, now) for r in self.store.list_accounts()]
+
+    def topup(self, name: str, amount: int) -> AccountView:
+        """Add ``amount`` top-up credits (they never expire) to the account named ``name``."""
+        amount = _check_count(amount, "amount", minimum=1)
+        rec = self._account_named(name)
+        return self._account_view(self.store.add_topup(rec.id, amount, iso_z(self._now())))
+
+    def account(self, account_id: str) -> AccountView:
+        """The account with this id and its balance; NotFound when unknown."""
+        rec = self.store.account_by_id(account_id)
+        if rec is None:
+            raise NotFound("account not found")
+        return self._account_view(rec)
+
+    # keys -------------------------------------------------------------------
+    @staticmethod
+    def _key_view(rec: KeyRecord, account_name: str) -> KeyView:
+        return KeyView(rec.id, account_name, rec.name, rec.created_at, rec.revoked_at,
+                       keymod.KEY_PREFIX + rec.id)
+
+    def create_key(self, account_name: str, *, name: str | None = None) -> tuple[str, KeyView]:
+        """A new key for the account: (the full key, shown only now; its view)."""
+        if name is not None:
+            name = name.strip() or None
+            if name is not None and (len(name) > MAX_KEY_NAME or not name.isprintable()):
+                raise InvalidInput(f"a key name is at most {MAX_KEY_NAME} printable characters",
+                                   param="name")
+        account = self._account_named(account_name)
+        now = iso_z(self._now())
+        for _ in range(8):  # a 48-bit public id collides essentially never; retry if it does
+            fresh = keymod.new_key()
+            rec = KeyRecord(fresh.key_id, account.id, name, fresh.secret_hash, now, None)
+            if self.store.insert_key(rec):
+                return fresh.full, self._key_view(rec, account.name)
+        raise RuntimeError("could not allocate a unique key id")  # pragma: no cover
+
+    def list_keys(self, account_name: str | None = None) -> list[KeyView]:
+        """Keys of one account (or of all), oldest first; never their secrets."""
+        names = {a.id: a.name for a in self.store.list_accounts()}
+        account_id = None if account_name is None else self._account_named(account_name).id
+        return [self._key_view(k, names.get(k.account_id, k.account_id))
+                for k in self.store.list_keys(account_id)]
+
+    def revoke_key(self, key_id: str) -> KeyView:
+        """Revoke a key by its public id (``lgk_`` prefix optional); NotFound when unknown."""
+        parsed = keymod.parse_key_id(key_id) if isinstance(key_id, str) else None
+        rec = self.store.revoke_key(parsed, iso_z(self._now())) if parsed else None
+        if rec is None:
+            raise NotFound(f"no key with id {key_id!r}")
+        account = self.store.account_by_id(rec.account_id)
+        return self._key_view(rec, account.name if account else rec.account_id)
+
+    def authenticate(self, raw_key: str | None) -> Principal:
+        """The account a key acts for; Unauthorized for a missing, malformed, unknown or
+        revoked key (all alike, so a caller learns nothing about which)."""
+        parsed = keymod.parse_key(raw_key)
+        rec = self.store.key_by_id(parsed[0]) if parsed else None
+        ok = (parsed is not None and rec is not None
+              and keymod.secret_matches(parsed[1], rec.secret_hash) and rec.revoked_at is None)
+        if not ok or rec is None:
+            raise Unauthorized("a valid API key is required (Authorization: Bearer <key>)")
+        return Principal(rec.account_id, rec.id)
+
+    # runs -------------------------------------------------------------------
+    @staticmethod
+    def _run_view(rec: RunRecord) -> RunView:
+        return RunView(
+            id=rec.id, status=rec.status, domain=rec.domain, competitors=list(rec.competitors),
+            mode=rec.mode, min_overlap=rec.min_overlap, competitor_count=len(rec.competitors),
+            limit=rec.limit, created_at=rec.created_at, prospect_count=rec.prospect_count,
+            total_found=rec.total_found,
+            credits_charged=0 if rec.refunded else rec.credits_charged,
+            started_at=rec.started_at, finished_at=rec.finished_at,
+            index_version=rec.index_version, warnings=rec.warnings, error=rec.error,
+        )
+
+    def create_run(self, account_id: str, *, domain: str, competitors: list[str],
+                   mode: str = "union", min_overlap: int | None = None,
+                   limit: int = 100) -> tuple[RunView, int]:
+        """Validate, charge and queue a gap run; returns (the queued run, credits charged).
+
+        Refused with IndexUnavailable (nothing charged) while no index is published:
+        names are normalised by the index's PSL mode, and the run could not complete.
+        """
+        from linkgap.service.runs import run_cost, validate_gap_request
+
+        index = self.index()
+        req = validate_gap_request(
+            index.normalize, domain=domain, competitors=competitors, mode=mode,
+            min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
+        )
+        cost = run_cost(req.k, req.limit, int(self.settings.run_cost_divisor))
+        now = self._now()
+        rec = RunRecord(
+            id="run_" + secrets.token_hex(16), account_id=account_id, status="queued",
+            domain=req.domain, competitors=req.competitors, mode=req.mode,
+            min_overlap=req.min_overlap, limit=req.limit, created_at=iso_z(now),
+            credits_charged=cost,
+        )
+        self.store.insert_run(rec, month_period(now))
+        self._wake.set()
+        return self._run_view(rec), cost
+
+    def _owned_run(self, account_id: str, run_id: str) -> RunRecord:
+        rec = self.store.get_run(run_id) if isinstance(run_id, str) else None
+        if rec is None or rec.account_id != account_id:
+            raise NotFound("run not found")
+        return rec
+
+    def get_run(self, account_id: str, run_id: str) -> RunView:
+        """One of the account's runs; NotFound for an unknown run or another account's."""
+        return self._run_view(self._owned_run(account_id, run_id))
+
+    def list_runs(self, account_id: str, *, status: str | None = None, page: int = 1,
+                  per_page: int = 50) -> tuple[list[RunView], int]:
+        """A page of the account's runs, newest first (ties by id), and how many there are."""
+        if status is not None and status not in RUN_STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(RUN_STATUSES)}",
+                               param="status", details={"allowed": list(RUN_STATUSES)})
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= 1_000_000:
+            raise InvalidInput("page must be between 1 and 1000000", param="page")
+        if (isinstance(per_page, bool) or not isinstance(per_page, int)
+                or not 1 <= per_page <= 100):
+            raise InvalidInput("per_page must be between 1 and 100", param="per_page")
+        recs, total = self.store.list_runs(account_id, status, (page - 1) * per_page, per_page)
+        return [self._run_view(r) for r in recs], total
+
+    def run_result(self, account_id: str, run_id: str) -> GapResult:
+        """The frozen prospects of a completed run; RunNotCompleted (with details.status)
+        while it is queued, running or failed."""
+        rec = self._owned_run(account_id, run_id)
+        if rec.status != "completed":
+            raise RunNotCompleted(f"run {rec.id} is {rec.status}, not completed",
+                                  details={"status": rec.status})
+        with self._results_lock:
+            cached = self._results.get(rec.id)
+            if cached is not None:
+                self._results.move_to_end(rec.id)
+                return cached
+        from linkgap.gap import GapResult
+
+        data = self.store.run_result(rec.id)
+        if data is None:  # pragma: no cover - a completed run always has its result
+            raise NotFound("run result not found")
+        result = GapResult.from_ipc(data)
+        with self._results_lock:
+            self._results[rec.id] = result
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
+        return result
+
+    # domain metrics ---------------------------------------------------------
+    def domain_metrics(self, account_id: str, domains: list[str]) -> tuple[list[dict[str, Any]],
+                                                                           int]:
+        """SPEC ``POST /v1/domains/metrics``: rows in input order (duplicates merged) and the
+        credits charged; one credit setting per found domain not already looked up by the
+        account in this index version; all or nothing (InsufficientCredits)."""
+        if not isinstance(domains, list | tuple) or not 1 <= len(domains) <= MAX_METRICS_DOMAINS:
+            raise InvalidInput(f"domains must be a list of 1 to {MAX_METRICS_DOMAINS} domain "
+                               "names", param="domains")
+        index = self.index()
+        inputs: dict[str, str] = {}
+        for i, text in enumerate(domains):
+            param = f"domains[{i}]"
+            if not isinstance(text, str):
+                raise InvalidInput(f"{param} must be a domain name given as text", param=param)
+            try:
+                name = index.normalize(text)
+            except InvalidDomain as exc:
+                raise InvalidDomain(exc.value, exc.reason, param=param) from None
+            inputs.setdefault(name, text)
+        metrics = {name: index.domain(name) for name in inputs}
+        found = [name for name, m in metrics.items() if m is not None]
+        now = self._now()
+        charged, _hits = self.store.charge_metrics(
+            account_id, str(index.version), found, int(self.settings.metrics_cost),
+            month_period(now), iso_z(now))
+        fetched_at = iso_z(index.built_at)
+        rows = []
+        for name, text in inputs.items():
+            m = metrics[name]
+            rows.append({
+                "input": text, "domain": name, "found": m is not None,
+                "domain_rating": m.domain_rating if m else None,
+                "backlinks": m.backlinks if m else None,
+                "referring_domains": m.referring_domains if m else None,
+                "spam_score": m.spam_score if m else None,
+                "spam_signals": list(m.spam_signals) if m else None,
+                "rank": m.rank if m else None,
+                "linked_domains": m.linked_domains if m else None,
+                "outlinks": m.outlinks if m else None,
+                "fetched_at": fetched_at,
+            })
+        return rows, charged
+
+    # idempotency ------------------------------------------------------------
+    @staticmethod
+    def _check_idempotency_key(key: Any) -> str:
+        if not isinstance(key, str) or not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+            raise InvalidInput(f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} characters",
+                               param="Idempotency-Key")
+        return key
+
+    def idempotency_begin(self, account_id: str, key: str, fingerprint: str, *,
+                          timeout: float = IDEMPOTENCY_WAIT_S) -> StoredResponse | None:
+        """None when this request is the first with ``key`` (go ahead, then call
+        ``idempotency_complete`` or ``idempotency_abandon``); the first response to replay
+        otherwise, waiting while the first is in flight. IdempotencyConflict when the key
+        was used with another body, or the first request is still running after ``timeout``."""
+        key = self._check_idempotency_key(key)
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self._now()
+            rec = self.store.idempotency_claim(
+                account_id, key, fingerprint, iso_z(now), iso_z(now - IDEMPOTENCY_TTL),
+                iso_z(now - IDEMPOTENCY_STALE))
+            # Poll with cheap reads while the first request is in flight; claim again only
+            # once it has finished or been abandoned.
+            while rec is not None:
+                if rec.fingerprint != fingerprint:
+                    raise IdempotencyConflict(
+                        "this Idempotency-Key was already used with a different request body")
+                if rec.state == "done":
+                    return StoredResponse(int(rec.status or 200), dict(rec.body or {}))
+                if time.monotonic() >= deadline:
+                    raise IdempotencyConflict(
+                        "a request with this Idempotency-Key is still being processed; "
+                        "retry later")
+                time.sleep(IDEMPOTENCY_POLL_S)
+                rec = self.store.idempotency_get(account_id, key)
+                if rec is None:
+                    break  # abandoned: try to claim it
+            else:
+                return None
+
+    def idempotency_complete(self, account_id: str, key: str, status: int,
+                             body: dict[str, Any]) -> None:
+        """Remember the first response to ``key`` (replayed for 24 hours)."""
+        self.store.idempotency_complete(account_id, key, int(status), body)
+
+    def idempotency_abandon(self, account_id: str, key: str) -> None:
+        """The first request with ``key`` failed without a response: let a repeat retry."""
+        self.store.idempotency_abandon(account_id, key)
+
+    # worker -----------------------------------------------------------------
+    def recover(self) -> tuple[int, int]:
+        """Startup recovery: runs a stopped server left 'running' go back to the queue
+        (or fail, refunded, after MAX_RUN_ATTEMPTS tries). Returns (requeued, failed)."""
+        now = self._now()
+        requeued, failed = self.store.requeue_running(MAX_RUN_ATTEMPTS, iso_z(now),
+                                                      month_period(now))
+        if requeued or failed:
+            log.info("recovered interrupted runs: %d requeued, %d failed", requeued, failed)
+        return requeued, failed
+
+    def run_pending_once(self) -> bool:
+        """Claim and execute one queued run in this thread; True if there was one."""
+        rec = self.store.claim_run(iso_z(self._now()))
+        if rec is None:
+            return False
+        self._execute(rec)
+        return True
+
+    def _execute(self, rec: RunRecord) -> None:
+        from linkgap.gap import compute_gap
+
+        try:
+            index = self.index()
+            result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,
+                                 rec.limit)
+            data = result.to_ipc(compression="zstd")
+        except LinkgapError as exc:
+            self._fail(rec, _error_body(exc))
+            return
+        except Exception:
+            log.exception("gap run %s failed", rec.id)
+            self._fail(rec, {"code": "internal_error",
+                             "message": "the run failed unexpectedly; its credits were refunded"})
+            return
+        self.store.complete_run(rec.id, iso_z(self._now()), str(index.version), len(result),
+                                int(result.total_found), [dict(w) for w in result.warnings], data)
+
+    def _fail(self, rec: RunRecord, error: dict[str, Any]) -> None:
+        now = self._now()
+        self.store.fail_run(rec.id, iso_z(now), error, month_period(now))
+
+    def start_worker(self) -> None:
+        """Recover interrupted runs, then start ``settings.workers`` threads executing
+        queued runs until ``stop_worker``."""
+        if self._threads:
+            return
+        self.recover()
+        self._stop.clear()
+        for i in range(max(1, int(self.settings.workers))):
+            thread = threading.Thread(target=self._worker_loop, name=f"linkgap-worker-{i}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _worker_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_pending_once()
+            except Exception:  # a locked or unreachable store: wait and try again
+                log.exception("worker could not process a run")
+                ran = False
+            if not ran:
+                self._wake.wait(WORKER_POLL_S)
+                self._wake.clear()
+
+    def stop_worker(self, timeout: float = 30.0) -> None:
+        """Stop the worker threads (a run being computed finishes first, up to ``timeout``;
+        one cut short stays 'running' and is recovered at the next start)."""
+        if not self._threads:
+            return
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
