@@ -113,16 +113,20 @@ def _prepare(batch: pa.RecordBatch | pa.Table) -> pa.Table:
         seen = pc.cast(pc.cast(seen, pa.timestamp("s", tz="UTC")), pa.int64())
     else:
         seen = pc.cast(seen, pa.int64())
-    return pa.table(
-        {
-            "source_url": table.column("source_url"),
-            "target_url": table.column("target_url"),
-            "source_domain": table.column("source_domain"),
-            "target_domain": table.column("target_domain"),
-            "dofollow": table.column("dofollow"),
-            "seen": seen,
-        }
-    )
+    # Dictionary-encoded or large strings become plain strings, so batches of
+    # any string flavour concatenate into one table.
+    columns = {name: _plain_string(table.column(name)) for name in _STRING_COLUMNS}
+    return pa.table({**columns, "dofollow": table.column("dofollow").cast(pa.bool_()),
+                     "seen": seen})
+
+
+_STRING_COLUMNS = ("source_url", "target_url", "source_domain", "target_domain")
+
+
+def _plain_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if column.type == pa.string():
+        return column
+    return column.cast(pa.string())
 
 
 class LinkAggregator:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer
 from linkgap.errors import IndexUnavailable
@@ -107,6 +108,7 @@ class BacklinkIndex:
         for name, arr in arrays.items():
             setattr(self, name, arr)
         self.num_domains = len(self._offsets) - 1
+        self._arrow: pa.LargeStringArray | None = None
         self.normalizer = DomainNormalizer(icann_only=self.manifest.psl.get("mode") == "icann")
 
     @classmethod
@@ -167,7 +169,23 @@ class BacklinkIndex:
 
     def names_of(self, ids: Iterable[int] | np.ndarray) -> list[str]:
         """Canonical names of many domain ids, in order."""
-        return [self.name_of(i) for i in ids]
+        return list(self.names_array(ids).to_pylist())
+
+    def names_array(self, ids: Iterable[int] | np.ndarray) -> pa.LargeStringArray:
+        """Canonical names of many domain ids as an Arrow array (gathered without Python loops)."""
+        idx = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64)
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self.num_domains):
+            raise IndexError("domain id out of range")
+        return self._arrow_names.take(pa.array(idx, type=pa.int64()))
+
+    @property
+    def _arrow_names(self) -> pa.LargeStringArray:
+        # The mapped files viewed as one Arrow string array: no copy, no Python strings.
+        if self._arrow is None:
+            self._arrow = pa.LargeStringArray.from_buffers(
+                self.num_domains, pa.py_buffer(self._offsets), pa.py_buffer(self._names)
+            )
+        return self._arrow
 
     def _name_bytes(self, i: int) -> bytes:
         return self._names[int(self._offsets[i]) : int(self._offsets[i + 1])].tobytes()
