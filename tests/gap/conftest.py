@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import random
+
 import pytest
 
 from linkgap.domains import DomainNormalizer
@@ -109,3 +111,45 @@ def make_index() -> Any:
         return ArrayIndex(links(spec) if isinstance(spec, str) else spec, **kwargs)
 
     return make
+
+
+SAMPLE_COMPETITORS = ["a.com", "b.com", "c.com"]
+
+
+def build_sample_result() -> GapResult:
+    """~300 prospects with varied metrics, many ties, some IDN names; built once."""
+    rng = random.Random(7)
+    edges: list[tuple[str, str, bool]] = []
+    metrics: dict[str, dict[str, int]] = {}
+    names = [f"site{i:03d}.com" for i in range(280)]
+    names += ["xn--bcher-kva.de", "xn--strae-oqa.de", "buecher.net",
+              "-minus.com", "plus-sign.org"]
+    names += [f"dup{i}.io" for i in range(20)]
+    for name in names:
+        linked = [c for c in SAMPLE_COMPETITORS if rng.random() < 0.5]
+        linked = linked or [rng.choice(SAMPLE_COMPETITORS)]
+        for c in linked:
+            edges.append((name, c, rng.random() < 0.6))
+        if name.startswith("dup"):
+            metrics[name] = {"domain_rating": 40, "backlinks": 10, "referring_domains": 5,
+                             "spam_score": 0, "rank": 1000 + int(name[3:-3])}
+        else:
+            metrics[name] = {
+                "domain_rating": rng.randint(0, 100), "backlinks": rng.randint(0, 50),
+                "referring_domains": rng.randint(0, 30), "spam_score": rng.randint(0, 100),
+                "rank": 2000 + len(metrics),
+            }
+    edges.append(("site000.com", "me.com", False))
+    return ArrayIndex(edges, metrics=metrics).gap("me.com", SAMPLE_COMPETITORS)
+
+
+@pytest.fixture(scope="session")
+def sample_result() -> GapResult:
+    """One shared sample run (never mutated apart from its caches)."""
+    return build_sample_result()
+
+
+@pytest.fixture(scope="session")
+def fresh_sample_result() -> Any:
+    """Factory for a sample run with empty caches."""
+    return build_sample_result
