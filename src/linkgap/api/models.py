@@ -1,0 +1,287 @@
+"""Pydantic models of the HTTP API: request bodies (strict) and documented responses.
+
+Request bodies are strict: unknown fields and values of the wrong JSON type are a
+422 naming the parameter. Ranges and domain validity are business rules checked
+by the service (its InvalidInput names the parameter too); they appear in the
+schema (``json_schema_extra``) so the OpenAPI document states them.
+
+Response models document the JSON the routes write; routes build that JSON from
+the service's views, and the test-suite checks it against this schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "QUERY_BOUNDS",
+    "Account", "AccountEnvelope", "DomainMetricsBody", "DomainMetricsEnvelope",
+    "DomainMetricsRow", "ErrorEnvelope", "GapRunBody", "HealthEnvelope", "Meta",
+    "PageMeta", "Prospect", "ProspectPage", "Run", "RunEnvelope", "RunList",
+    "Summary", "SummaryEnvelope",
+]
+
+#: Bounded integer query parameters: (low, high), used for validation and messages.
+QUERY_BOUNDS: dict[str, tuple[int, int]] = {
+    "page": (1, 1_000_000),
+    "per_page": (1, 100),
+    "min_authority": (0, 100),
+    "max_spam": (0, 100),
+}
+
+RunStatus = Literal["queued", "running", "completed", "failed"]
+Mode = Literal["union", "intersect"]
+
+
+# ---------------------------------------------------------------- request bodies
+
+class _StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class GapRunBody(_StrictBody):
+    """Body of ``POST /v1/backlinks/gap``."""
+
+    domain: str = Field(description="Your domain (any form: URL, Unicode, upper case).",
+                        examples=["mysite.com"])
+    competitors: list[str] = Field(
+        description="1 to 20 competitor domains; duplicates after normalisation are merged.",
+        examples=[["a.com", "b.com"]],
+        json_schema_extra={"minItems": 1, "maxItems": 20},
+    )
+    mode: Mode = Field("union", description="union (default) or intersect (min_overlap = k).")
+    min_overlap: int | None = Field(
+        None, description="Union mode: prospects link to at least this many competitors "
+                          "(1..k, default 1). With intersect it must equal k.",
+        json_schema_extra={"minimum": 1, "maximum": 20},
+    )
+    limit: int = Field(100, description="Prospects kept, best first by score "
+                                        "(10..LINKGAP_MAX_RUN_LIMIT).",
+                       json_schema_extra={"minimum": 10})
+
+
+class DomainMetricsBody(_StrictBody):
+    """Body of ``POST /v1/domains/metrics``."""
+
+    domains: list[str] = Field(
+        description="1 to 10 domains; one invalid domain makes the request a 422.",
+        examples=[["a.com", "b.com"]], json_schema_extra={"minItems": 1, "maxItems": 10},
+    )
+
+
+# ---------------------------------------------------------------- responses
+
+class Meta(BaseModel):
+    """Per-response metadata."""
+
+    request_id: str = Field(description="Also in the X-Request-ID header.",
+                            examples=["req_3f9c2a7d1e0b4c5a6d7e8f90"])
+    credits_charged: int = Field(description="Credits this request cost (0 when free).")
+
+
+class PageMeta(Meta):
+    """Metadata of a paged list."""
+
+    page: int
+    per_page: int
+    total: int = Field(description="Items after filters.")
+    total_pages: int = Field(description="ceil(total / per_page); 0 when total is 0.")
+
+
+class Notice(BaseModel):
+    """A run warning or error."""
+
+    code: str
+    message: str
+
+
+class Run(BaseModel):
+    """A gap run; every field is always present, null while unknown."""
+
+    id: str = Field(examples=["run_4c1f0a9e2b7d6c3a5e8f1b2d"])
+    status: RunStatus
+    domain: str
+    competitors: list[str]
+    mode: Mode
+    min_overlap: int | None
+    competitor_count: int
+    limit: int
+    created_at: str = Field(description="ISO-8601 UTC, ending in Z.")
+    prospect_count: int | None = Field(description="Prospects kept.")
+    total_found: int | None = Field(description="Prospects found in all.")
+    credits_charged: int | None
+    started_at: str | None
+    finished_at: str | None
+    index_version: str | None
+    warnings: list[Notice] | None
+    error: Notice | None
+
+
+class RunEnvelope(BaseModel):
+    """One run."""
+
+    data: Run
+    meta: Meta
+
+
+class RunList(BaseModel):
+    """A page of the account's runs, newest first."""
+
+    data: list[Run]
+    meta: PageMeta
+
+
+class Prospect(BaseModel):
+    """A link prospect (SPEC section 4)."""
+
+    domain: str
+    domain_rating: int
+    backlinks: int
+    referring_domains: int
+    competitor_overlap: int
+    competitors: list[str]
+    dofollow: bool
+    spam_score: int
+    score: int
+    rank: int
+
+
+class ProspectPage(BaseModel):
+    """A page of a run's prospects."""
+
+    data: list[Prospect]
+    meta: PageMeta
+
+
+class Band(BaseModel):
+    """Prospects in one domain_rating band."""
+
+    band: str = Field(examples=["70-79"])
+    min: int
+    max: int
+    count: int
+
+
+class OverlapCount(BaseModel):
+    """Prospects linking to exactly ``overlap`` competitors."""
+
+    overlap: int
+    count: int
+
+
+class DofollowSplit(BaseModel):
+    """Prospects with and without a dofollow link (to the ``competitor`` filter, if given)."""
+
+    dofollow: int
+    nofollow: int
+
+
+class Summary(BaseModel):
+    """Counts over a run's (filtered) prospects."""
+
+    total: int
+    domain_rating: list[Band]
+    competitor_overlap: list[OverlapCount]
+    dofollow: DofollowSplit
+
+
+class SummaryEnvelope(BaseModel):
+    """A run summary."""
+
+    data: Summary
+    meta: Meta
+
+
+class DomainMetricsRow(BaseModel):
+    """Metrics of one requested domain; the metric fields are null when ``found`` is false."""
+
+    input: str
+    domain: str
+    found: bool
+    domain_rating: int | None
+    backlinks: int | None
+    referring_domains: int | None
+    spam_score: int | None
+    spam_signals: list[str] | None
+    rank: int | None
+    linked_domains: int | None
+    outlinks: int | None
+    fetched_at: str | None = Field(description="Build time of the index version read.")
+
+
+class DomainMetricsEnvelope(BaseModel):
+    """Metrics in input order."""
+
+    data: list[DomainMetricsRow]
+    meta: Meta
+
+
+class Credits(BaseModel):
+    """An account's credit balance."""
+
+    available: int
+    monthly_quota: int
+    monthly_used: int
+    topup_balance: int
+    resets_at: str
+
+
+class Account(BaseModel):
+    """The calling key's account."""
+
+    name: str
+    credits: Credits
+
+
+class AccountEnvelope(BaseModel):
+    """The account."""
+
+    data: Account
+    meta: Meta
+
+
+class Health(BaseModel):
+    """Server health."""
+
+    status: Literal["ok"]
+    index_version: str = Field(description="The published index version new runs use.")
+
+
+class HealthMeta(BaseModel):
+    """Metadata outside /v1."""
+
+    request_id: str
+
+
+class HealthEnvelope(BaseModel):
+    """Health answer."""
+
+    data: Health
+    meta: HealthMeta
+
+
+class ErrorDetail(BaseModel):
+    """The error itself: a stable machine code and a sentence."""
+
+    code: str = Field(examples=["invalid_parameter"])
+    message: str = Field(examples=["per_page must be between 1 and 100"])
+    param: str | None = Field(None, description="The offending parameter, "
+                                                "e.g. per_page or competitors[1].")
+    details: dict[str, Any] | None = Field(None, description="Structured extras "
+                                                             "(status, allowed, ...).")
+
+
+class ErrorMeta(BaseModel):
+    """Metadata of an error (credits_charged, always 0, under /v1 only)."""
+
+    request_id: str
+    credits_charged: int | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The one error shape."""
+
+    error: ErrorDetail
+    meta: ErrorMeta

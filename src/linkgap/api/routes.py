@@ -1,0 +1,317 @@
+"""The HTTP routes of SPEC section 5: thin adapters over ``LinkgapService`` and
+``linkgap.prospects``. Each parses its parameters, calls the service, and writes
+``{"data": ..., "meta": {...}}``; errors are raised and rendered by
+``linkgap.api.errors``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from linkgap import prospects as pq
+from linkgap.api.bodies import fingerprint, idempotent, read_json_body
+from linkgap.api.models import (
+    QUERY_BOUNDS,
+    AccountEnvelope,
+    DomainMetricsBody,
+    DomainMetricsEnvelope,
+    ErrorEnvelope,
+    GapRunBody,
+    HealthEnvelope,
+    ProspectPage,
+    RunEnvelope,
+    RunList,
+    SummaryEnvelope,
+)
+from linkgap.domains import DomainNormalizer
+from linkgap.errors import InvalidInput
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
+
+_ERROR_TEXT = {
+    400: "Body is not valid JSON (`invalid_json`).",
+    401: "Key missing, malformed, unknown or revoked (`unauthorized`).",
+    402: "The request costs more credits than the balance (`insufficient_credits`).",
+    404: "Unknown run, or a run of another account (`not_found`).",
+    409: "Conflict (`run_not_completed` with details.status, or `idempotency_conflict`).",
+    413: "Body over 64 KiB (`payload_too_large`).",
+    415: "Body not sent as application/json (`unsupported_media_type`).",
+    422: "Invalid parameter (`invalid_parameter`, `param` names it).",
+    429: "Over the key's rate limit (`rate_limited`, Retry-After header).",
+    503: "The server has no usable index (`index_unavailable`).",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI response entries for the given error statuses, plus 401 and 429 (all of /v1)."""
+    wanted = sorted({401, 429, *statuses})
+    return {s: {"model": ErrorEnvelope, "description": _ERROR_TEXT[s]} for s in wanted}
+
+
+def _parse_bool(value: Any) -> Any:
+    """Query booleans: true/false/1/0 (case-insensitive), nothing else."""
+    if isinstance(value, bool) or value is None:
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise PydanticCustomError("bool_parsing", "must be true, false, 1 or 0")
+
+
+QueryBool = Annotated[bool | None, BeforeValidator(_parse_bool)]
+Page = Annotated[int, Query(ge=QUERY_BOUNDS["page"][0], le=QUERY_BOUNDS["page"][1],
+                            description="1-based page number.")]
+PerPage = Annotated[int, Query(ge=QUERY_BOUNDS["per_page"][0], le=QUERY_BOUNDS["per_page"][1],
+                               description="Items per page.")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255,
+    description="Makes the POST safe to retry: a repeat with the same body within 24 h "
+                "replays the first answer and charges nothing.",
+)]
+
+
+def _account(request: Request) -> str:
+    return str(request.state.principal.account_id)
+
+
+def _service(request: Request) -> Any:
+    return request.app.state.service
+
+
+def _meta(request: Request, credits: int = 0, **extra: Any) -> dict[str, Any]:
+    return {**extra, "request_id": request.state.request_id, "credits_charged": credits}
+
+
+def _page_meta(request: Request, page: int, per_page: int, total: int) -> dict[str, Any]:
+    return _meta(request, page=page, per_page=per_page, total=total,
+                 total_pages=math.ceil(total / per_page) if total else 0)
+
+
+# ---------------------------------------------------------------- health
+
+@router.get("/healthz", response_model=HealthEnvelope, tags=["server"],
+            summary="Server health and the index version new runs use",
+            responses={503: {"model": ErrorEnvelope, "description": _ERROR_TEXT[503]}})
+def healthz(request: Request) -> Response:
+    """Public: ``status`` ok and the published index version; 503 when there is none."""
+    version = str(_service(request).index().version)
+    return JSONResponse({"data": {"status": "ok", "index_version": version},
+                         "meta": {"request_id": request.state.request_id}})
+
+
+# ---------------------------------------------------------------- runs
+
+@router.post("/v1/backlinks/gap", status_code=202, response_model=RunEnvelope, tags=["runs"],
+             summary="Start a gap run",
+             responses=_errors(400, 402, 409, 413, 415, 422, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/GapRunBody"}}}}})
+async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+    """Queue a gap run; 202 with a Location header, the run, and the credits it cost."""
+    body, parsed = await read_json_body(request, GapRunBody)
+    service = _service(request)
+    account_id = _account(request)
+
+    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
+        view, charged = service.create_run(
+            account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
+            min_overlap=body.min_overlap, limit=body.limit,
+        )
+        data = view.as_dict()
+        return (202, {"data": data, "meta": _meta(request, charged)},
+                {"Location": f"/v1/backlinks/gap/{data['id']}"})
+
+    return await run_in_threadpool(
+        idempotent, request, service, account_id, idempotency_key,
+        fingerprint(request.url.path, parsed), produce,
+    )
+
+
+@router.get("/v1/backlinks/gap", response_model=RunList, tags=["runs"],
+            summary="The account's runs, newest first", responses=_errors(422))
+def list_runs(
+    request: Request,
+    page: Page = 1,
+    per_page: PerPage = 50,
+    status: Annotated[Literal["queued", "running", "completed", "failed"] | None,
+                      Query(description="Only runs with this status.")] = None,
+) -> Response:
+    """A page of the account's runs (newest first, ties by id)."""
+    views, total = _service(request).list_runs(
+        _account(request), status=status, page=page, per_page=per_page)
+    return JSONResponse({"data": [v.as_dict() for v in views],
+                         "meta": _page_meta(request, page, per_page, total)})
+
+
+@router.get("/v1/backlinks/gap/{run_id}", response_model=RunEnvelope, tags=["runs"],
+            summary="One run", responses=_errors(404))
+def get_run(request: Request, run_id: str) -> Response:
+    """The run with every field (null while unknown)."""
+    view = _service(request).get_run(_account(request), run_id)
+    return JSONResponse({"data": view.as_dict(), "meta": _meta(request)})
+
+
+# ---------------------------------------------------------------- prospects
+
+class Filters:
+    """The prospect filters shared by the prospects and summary endpoints."""
+
+    def __init__(
+        self,
+        min_authority: Annotated[int | None, Query(
+            ge=0, le=100, description="Only prospects with domain_rating ≥ this.")] = None,
+        max_spam: Annotated[int | None, Query(
+            ge=0, le=100, description="Only prospects with spam_score ≤ this.")] = None,
+        dofollow: Annotated[QueryBool, Query(
+            description="true: only prospects with a dofollow link to a competitor (to "
+                        "`competitor` when given); false: only those without. "
+                        "Accepts true/false/1/0.")] = None,
+        competitor: Annotated[str | None, Query(
+            description="Only prospects linking to this competitor (normalised; must be "
+                        "one of the run's competitors).")] = None,
+        q: Annotated[str | None, Query(
+            description="Case-insensitive substring of the prospect's domain "
+                        "(canonical or Unicode form).")] = None,
+    ) -> None:
+        self.min_authority = min_authority
+        self.max_spam = max_spam
+        self.dofollow = dofollow
+        self.competitor = competitor
+        self.q = q
+
+
+def _competitor(result: Any, text: str) -> str:
+    """The run competitor ``text`` names (any typed form); 422 listing the allowed ones."""
+    for normalizer in _NORMALIZERS:
+        name = normalizer.try_normalize(text)
+        if name is not None and name in result.competitors:
+            return name
+    raise InvalidInput(
+        f"competitor {text!r} is not one of this run's competitors "
+        f"({', '.join(result.competitors)})",
+        param="competitor", details={"allowed": list(result.competitors)},
+    )
+
+
+def _query(result: Any, filters: Filters, sort: str = "score", order: str = "desc"
+           ) -> pq.ProspectQuery:
+    competitor = _competitor(result, filters.competitor) if filters.competitor else None
+    return pq.ProspectQuery(
+        min_authority=filters.min_authority, max_spam=filters.max_spam,
+        dofollow=filters.dofollow, competitor=competitor, q=filters.q or None,
+        sort=sort, order=order,
+    )
+
+
+def _wants_csv(accept: str | None) -> bool:
+    """True when the Accept header prefers text/csv over JSON (JSON wins ties)."""
+    if not accept:
+        return False
+    best: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        quality = 1.0
+        for p in params:
+            name, _, value = p.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        if media in ("text/csv", "application/json"):
+            best[media] = max(best.get(media, 0.0), quality)
+    return best.get("text/csv", 0.0) > best.get("application/json", 0.0)
+
+
+@router.get(
+    "/v1/backlinks/gap/{run_id}/prospects", response_model=ProspectPage, tags=["runs"],
+    summary="A run's prospects: filter, sort, page, or export CSV",
+    responses={
+        200: {"description": "A page of prospects, or with format=csv (or Accept: text/csv) "
+                             "every filtered prospect as a CSV attachment.",
+              "content": {"text/csv": {"schema": {"type": "string"}}}},
+        **_errors(404, 409, 422),
+    },
+)
+def list_prospects(
+    request: Request,
+    run_id: str,
+    filters: Annotated[Filters, Depends()],
+    sort: Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
+        description="Order by this field; rank orders by authority "
+                    "(sort=rank&order=desc lists rank 1 first).")] = "score",
+    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    page: Page = 1,
+    per_page: PerPage = 50,
+    format: Annotated[Literal["json", "csv"] | None, Query(
+        description="json (default) or csv; `Accept: text/csv` also selects CSV.")] = None,
+) -> Response:
+    """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
+    result = _service(request).run_result(_account(request), run_id)
+    query = _query(result, filters, sort, order)
+    if format == "csv" or (format is None and _wants_csv(request.headers.get("accept"))):
+        return StreamingResponse(
+            pq.iter_csv(result, query), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition":
+                     f'attachment; filename="linkgap-{run_id}-prospects.csv"'},
+        )
+    rows, total = pq.query_page(result, query, page, per_page)
+    return JSONResponse({"data": rows, "meta": _page_meta(request, page, per_page, total)})
+
+
+@router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
+            tags=["runs"], summary="Counts over a run's prospects (same filters)",
+            responses=_errors(404, 409, 422))
+def run_summary(request: Request, run_id: str,
+                filters: Annotated[Filters, Depends()]) -> Response:
+    """Prospects by domain_rating band, competitor overlap and dofollow, after filters."""
+    result = _service(request).run_result(_account(request), run_id)
+    return JSONResponse({"data": pq.summarize(result, _query(result, filters)),
+                         "meta": _meta(request)})
+
+
+# ---------------------------------------------------------------- metrics and account
+
+@router.post("/v1/domains/metrics", response_model=DomainMetricsEnvelope, tags=["domains"],
+             summary="Metrics of 1-10 domains",
+             responses=_errors(400, 402, 409, 413, 415, 422, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {
+                     "$ref": "#/components/schemas/DomainMetricsBody"}}}}})
+async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+    """Metrics in input order; one credit per domain found, cache hits free, 402 all-or-nothing."""
+    body, parsed = await read_json_body(request, DomainMetricsBody)
+    service = _service(request)
+    account_id = _account(request)
+
+    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
+        rows, charged = service.domain_metrics(account_id, body.domains)
+        return 200, {"data": rows, "meta": _meta(request, charged)}, {}
+
+    return await run_in_threadpool(
+        idempotent, request, service, account_id, idempotency_key,
+        fingerprint(request.url.path, parsed), produce,
+    )
+
+
+@router.get("/v1/account", response_model=AccountEnvelope, tags=["account"],
+            summary="The calling key's account and credits", responses=_errors())
+def account(request: Request) -> Response:
+    """The account name and its credit balance."""
+    view = _service(request).account(_account(request))
+    return JSONResponse({"data": view.as_dict(), "meta": _meta(request)})
