@@ -184,10 +184,10 @@ def _names(rng: np.random.Generator, n_plain: int, n_spam: int, n_idn: int,
     while len(spam) < n_spam:
         parts = [_SPAM_WORDS[int(i)] for i in rng.choice(len(_SPAM_WORDS), 3, replace=False)]
         digits = int(rng.integers(1, 999))
-        style = rng.random()
-        if style < 0.4:
+        shape = rng.random()
+        if shape < 0.4:
             base = f"{parts[0]}-{parts[1]}-{parts[2]}-{digits}"
-        elif style < 0.7:
+        elif shape < 0.7:
             base = f"{parts[0]}{digits}{parts[1]}"
         else:
             base = f"{parts[0]}-{parts[1]}{digits}"
@@ -276,7 +276,7 @@ def generate_web(
     ranks = np.arange(1, n + 1, dtype=float)
     in_weight = np.zeros(n)
     out_weight = np.zeros(n)
-    in_weight[len(special):] = 1.0 / ranks[: n - len(special)] ** 1.05  # type: ignore[assignment]
+    in_weight[len(special):] = 1.0 / ranks[: n - len(special)] ** 1.05
     out_weight[len(special):] = 1.0 / rng.permutation(ranks[: n - len(special)]) ** 0.8
     in_weight[first_spam:] *= 0.02  # spam farms attract few honest links
     n_edges = int(n * links_per_domain * 0.45)
