@@ -18,7 +18,9 @@ from linkgap.errors import LinkgapError
 __all__ = ["app", "main"]
 
 #: Modules under linkgap.cli that add commands to the app, in help order.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "admin_cmds",
+)
 
 app = typer.Typer(
     name="linkgap",
@@ -47,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors
         import click
 
-        if isinstance(exc, click.ClickException):
+        # typer >= 0.2x ships its own click copy (typer._click) whose exceptions are not
+        # click's; both mean a usage error.
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        usage_errors = (click.ClickException, TyperClickException)
+        if isinstance(exc, usage_errors):
             exc.show()
             return exc.exit_code
         raise

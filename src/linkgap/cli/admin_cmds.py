@@ -1,0 +1,128 @@
+"""``linkgap accounts …`` and ``linkgap keys …``: the operator's commands (SPEC 6 and 7).
+
+Thin over :class:`linkgap.service.LinkgapService`. Every command takes
+``--database URL`` (default: ``LINKGAP_DATABASE_URL``, else
+``sqlite:///$LINKGAP_HOME/state.db``). Data goes to stdout, messages to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.service import AccountView, LinkgapService
+from linkgap.settings import Settings
+
+__all__ = ["register"]
+
+ACCOUNT_COLUMNS = ("name", "id", "available", "monthly_quota", "monthly_used", "topup_balance",
+                   "resets_at", "created_at")
+KEY_COLUMNS = ("id", "account", "name", "prefix", "created_at", "revoked_at")
+
+Database = Annotated[str | None, typer.Option(
+    "--database", metavar="URL", show_default=False,
+    help="State database URL (default: LINKGAP_DATABASE_URL, else "
+         "sqlite:///$LINKGAP_HOME/state.db).")]
+Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+
+def _service(database: str | None) -> LinkgapService:
+    """The service over the state database the flag or the settings name."""
+    return LinkgapService(Settings({"database_url": database}))
+
+
+def _emit_accounts(views: list[AccountView], fmt: OutputFormat) -> None:
+    emit([v.row() for v in views], fmt, ACCOUNT_COLUMNS, title="accounts")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Argument(help="Unique account name.")],
+    credits: Annotated[int, typer.Option(
+        "--credits", min=0, help="Top-up credits to start with (they never expire).")] = 0,
+    monthly_credits: Annotated[int, typer.Option(
+        "--monthly-credits", min=0, help="Monthly quota, reset on the 1st (UTC).")] = 0,
+    database: Database = None,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Create an account."""
+    with _service(database) as service:
+        view = service.create_account(name, credits=credits, monthly_credits=monthly_credits)
+    stderr.print(f"created account {view.name} ({view.credits.available} credits available)",
+                 highlight=False)
+    _emit_accounts([view], fmt)
+
+
+@accounts_app.command("list")
+def accounts_list(database: Database = None, fmt: Format = OutputFormat.table) -> None:
+    """List accounts and their credits."""
+    with _service(database) as service:
+        views = service.list_accounts()
+    _emit_accounts(views, fmt)
+
+
+@accounts_app.command("topup")
+def accounts_topup(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    amount: Annotated[int, typer.Argument(min=1, help="Credits to add (never expire).")],
+    database: Database = None,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Add top-up credits to an account."""
+    with _service(database) as service:
+        view = service.topup(name, amount)
+    stderr.print(f"added {amount} credits to {view.name} ({view.credits.available} available)",
+                 highlight=False)
+    _emit_accounts([view], fmt)
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option("--account", help="Account the key acts for.")],
+    name: Annotated[str | None, typer.Option("--name", help="A label for the key.")] = None,
+    database: Database = None,
+) -> None:
+    """Create an API key: the full key alone on stdout (shown once), its id on stderr."""
+    with _service(database) as service:
+        full, view = service.create_key(account, name=name)
+    sys.stdout.write(full + "\n")
+    sys.stdout.flush()
+    stderr.print(f"key id {view.id} for account {view.account}; the key is shown only once",
+                 highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    account: Annotated[str | None, typer.Option("--account", help="Only this account's keys.")]
+    = None,
+    database: Database = None,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """List API keys (never their secrets)."""
+    with _service(database) as service:
+        views = service.list_keys(account)
+    emit([v.as_dict() for v in views], fmt, KEY_COLUMNS, title="keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (as shown by keys list).")],
+    database: Database = None,
+) -> None:
+    """Revoke an API key; requests with it are refused from now on."""
+    with _service(database) as service:
+        view = service.revoke_key(key_id)
+    stderr.print(f"revoked key {view.id} of account {view.account} at {view.revoked_at}",
+                 highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``accounts`` and ``keys`` groups to the linkgap command."""
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(keys_app, name="keys")
