@@ -521,6 +521,15 @@ def _warnings(
     return out
 
 
+def _names(index: GapIndex, ids: np.ndarray) -> pa.Array:
+    """Canonical names of ``ids`` as an Arrow large_string array."""
+    gather = getattr(index, "names_array", None)  # BacklinkIndex: no Python strings
+    if gather is not None:
+        names = gather(ids)
+        return names if names.type == pa.large_string() else names.cast(pa.large_string())
+    return pa.array(index.names_of(ids), type=pa.large_string())
+
+
 def _best_first(score: np.ndarray, ids: np.ndarray, limit: int | None) -> np.ndarray:
     """Positions of the ``limit`` best rows: score descending, then id ascending."""
     # One int64 key orders both: ids < 2^40 and scores ≤ 100 keep it exact.
@@ -570,7 +579,7 @@ def compute_gap(
         total_found=int(ids.shape[0]), warnings=_warnings(target, target_id, comps, comp_ids,
                                                            mode, m),
         index_version=None if version is None else str(version), limit=limit,
-        ids=kept, names=pa.array(index.names_of(kept), type=pa.large_string()),
+        ids=kept, names=_names(index, kept),
         domain_rating=dr[order], backlinks=np.asarray(index.backlinks[kept], dtype=np.int64),
         referring_domains=rd[order], spam_score=spam[order],
         rank=np.asarray(index.rank[kept], dtype=np.int64), competitor_overlap=overlap[order],
