@@ -81,8 +81,8 @@ class ProspectQuery:
     @property
     def filters(self) -> tuple[Any, ...]:
         """The filtering part of the query (hashable)."""
-        q = self.q.casefold() if self.q else None
-        return (self.min_authority, self.max_spam, self.dofollow, self.competitor, q)
+        return (self.min_authority, self.max_spam, self.dofollow, self.competitor,
+                self.q or None)
 
     @property
     def has_filters(self) -> bool:
