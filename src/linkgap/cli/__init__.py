@@ -20,6 +20,8 @@ __all__ = ["app", "main"]
 #: Modules under linkgap.cli that add commands to the app, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "admin_cmds",
+    "serve_cmd",
+    "gap_cmd",
 )
 
 app = typer.Typer(

@@ -1,0 +1,105 @@
+"""``linkgap serve``: the HTTP API and the web page, with the gap-run worker (SPEC 7).
+
+The server answers on ``--host``/``--port`` (default ``LINKGAP_HOST``/``LINKGAP_PORT``),
+prints its URL on stderr once it listens, and runs queued gap runs in background
+threads. Runs left queued or half-done by a stopped server are picked up at the
+next start. A newly published index version is used by runs that start after
+publication, without a restart (the service reopens the index when ``CURRENT``
+changes).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from linkgap.api import create_app
+from linkgap.cli.output import stderr
+from linkgap.errors import LinkgapError
+from linkgap.service import LinkgapService
+from linkgap.settings import Settings
+
+__all__ = ["register", "serve"]
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us the address it actually bound (``--port 0`` works)."""
+
+    def __init__(self, config: uvicorn.Config, on_listen: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._on_listen = on_listen
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        bound = [s.getsockname() for srv in self.servers for s in (srv.sockets or ())]
+        host = str(self.config.host)
+        port = int(bound[0][1]) if bound else int(self.config.port)
+        self._on_listen(_url(host, port))
+
+
+def _announce(url: str) -> None:
+    stderr.print(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)",
+                 highlight=False, soft_wrap=True)
+
+
+def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
+          log_level: str = "info") -> None:
+    """Serve the API and the page with ``settings`` until interrupted (SIGINT/SIGTERM).
+
+    Opens the state database (UnsupportedDatabase for a URL linkgap cannot use),
+    starts the worker, and stops it and closes the store on the way out.
+    """
+    service = LinkgapService(settings)
+    try:
+        try:
+            service.index()
+        except LinkgapError as exc:
+            # Still serve: the page, health and reads work, and a later build is picked up.
+            stderr.print(f"[yellow]warning:[/yellow] {exc.message}", highlight=False)
+        app = create_app(service, settings)
+        config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
+                                log_level=log_level, lifespan="off",
+                                server_header=False, date_header=True)
+        service.start_worker()
+        _Server(config, on_listen).run()
+    finally:
+        service.close()
+
+
+def serve_command(
+    index: Annotated[Path | None, typer.Option(
+        "--index", metavar="DIR", show_default=False,
+        help="Backlink index directory (default: LINKGAP_INDEX, else $LINKGAP_HOME/index).",
+    )] = None,
+    database: Annotated[str | None, typer.Option(
+        "--database", metavar="URL", show_default=False,
+        help="State database URL (default: LINKGAP_DATABASE_URL, else "
+             "sqlite:///$LINKGAP_HOME/state.db).")] = None,
+    host: Annotated[str | None, typer.Option(
+        "--host", metavar="H", show_default=False,
+        help="Address to listen on (default: LINKGAP_HOST, else 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(
+        "--port", metavar="P", min=0, max=65535, show_default=False,
+        help="Port to listen on (default: LINKGAP_PORT, else 8000; 0 picks a free one).")] = None,
+) -> None:
+    """Serve the HTTP API and the web page, and run queued gap runs."""
+    overrides: dict[str, Any] = {"index": index, "database_url": database, "host": host,
+                                 "port": port}
+    serve(Settings(overrides))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``linkgap serve`` to the linkgap command."""
+    app.command("serve")(serve_command)
