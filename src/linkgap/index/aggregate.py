@@ -179,7 +179,7 @@ class LinkAggregator:
         con.execute(_PAIRS)
         con.execute("DROP TABLE links")
         row = con.execute("SELECT count(*), count_if(dofollow) FROM pairs").fetchall()[0]
-        links, dofollow_links = int(row[0]), int(row[1])
+        links, dofollow_links = int(row[0] or 0), int(row[1] or 0)
         con.execute(_EDGES)
         con.execute("DROP TABLE pairs")
         con.execute(_DOMAINS)

@@ -38,7 +38,7 @@ from linkgap.index.versions import (
     build_lock,
     clean_stale_builds,
     new_build_dir,
-    new_version_id,
+    next_version_id,
     publish,
     version_dir,
 )
@@ -188,10 +188,10 @@ def _build_into(folder: Path, batches: Iterable[pa.RecordBatch],
     shutil.rmtree(work, ignore_errors=True)
     progress("metrics", 0, None)
     metric_info = _write_metrics(folder)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(UTC)
     normalizer_mode = "icann" if icann_only else "all"
     manifest = Manifest(
-        version=new_version_id(now),
+        version=next_version_id(folder.parent),
         built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         psl={"mode": normalizer_mode, "version": psl_snapshot_version()},
         inputs=[s.as_dict() for s in inputs_stats],

@@ -22,6 +22,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "clean_stale_builds",
     "new_build_dir",
     "new_version_id",
+    "next_version_id",
     "publish",
     "read_current",
     "version_dir",
@@ -45,9 +47,23 @@ _LOCK = ".build.lock"
 
 
 def new_version_id(now: datetime | None = None) -> str:
-    """A version id that sorts by build time and is unique: ``20261128T201530Z-3f9a1c``."""
+    """A version id that sorts by build time and is unique: ``20261128T201530.123Z-3f9a1c``.
+
+    UTC time to the millisecond, then 24 random bits.
+    """
     now = now or datetime.now(UTC)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    return f"{now.strftime('%Y%m%dT%H%M%S')}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def next_version_id(index_dir: Path, now: datetime | None = None) -> str:
+    """A new version id greater than the published one (call under the build lock)."""
+    current = read_current(index_dir)
+    while True:
+        candidate = new_version_id(now)
+        if current is None or candidate[:19] > current[:19]:
+            return candidate
+        time.sleep(0.002)  # same millisecond as the published version: wait for the next
+        now = None
 
 
 def read_current(index_dir: Path) -> str | None:
