@@ -1,0 +1,226 @@
+"""linkgap.Client against the real app in-process (service + create_app over a built index).
+
+The index is a small hand-made graph whose prospects are known exactly:
+``p000.example`` … link to the competitors ``a.example`` / ``b.example``;
+every fifth also links to ``mysite.example`` (so it is not a prospect).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from linkgap import client as lc
+from linkgap.api import create_app
+from linkgap.client import Client
+from linkgap.index.build import build_from_links
+from linkgap.service import LinkgapService
+from linkgap.settings import Settings
+
+TARGET = "mysite.example"
+COMPETITORS = ["a.example", "b.example"]
+N_SITES = 150
+
+
+def _expected() -> dict[str, dict[str, Any]]:
+    """The prospects by hand: domain -> competitors it links to, and whether dofollow."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(N_SITES):
+        if i % 5 == 0:
+            continue  # links to the target too
+        comps = ["a.example"] if i % 3 == 0 else (["b.example"] if i % 3 == 1 else COMPETITORS)
+        out[f"p{i:03d}.example"] = {"competitors": comps, "dofollow": i % 4 != 0}
+    return out
+
+
+def _links() -> Iterator[tuple[str, str, str]]:
+    for i in range(N_SITES):
+        src = f"https://p{i:03d}.example/page"
+        rel = "nofollow" if i % 4 == 0 else ""
+        comps = ["a.example"] if i % 3 == 0 else (["b.example"] if i % 3 == 1 else COMPETITORS)
+        for comp in comps:
+            yield (src, f"https://{comp}/", rel)
+        if i % 5 == 0:
+            yield (src, f"https://{TARGET}/", "")
+    # some authority for a few prospects, and a target that exists
+    for j in range(20):
+        yield (f"https://hub{j}.example/", f"https://p{j * 7 % N_SITES:03d}.example/", "")
+        yield (f"https://hub{j}.example/", f"https://{TARGET}/about", "")
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("client-index") / "index"
+    build_from_links(path, _links())
+    return path
+
+
+@pytest.fixture
+def stack(tmp_path: Path, index_dir: Path,
+          asgi_http: Any) -> Iterator[tuple[LinkgapService, httpx.Client, str]]:
+    settings = Settings({"home": tmp_path, "index": index_dir}, environ={})
+    service = LinkgapService(settings)
+    service.create_account("acme", credits=1000)
+    key, _ = service.create_key("acme")
+    yield service, asgi_http(create_app(service, settings)), key
+    service.close()
+
+
+def _client(http: httpx.Client, key: str) -> Client:
+    return Client("http://testserver", key, http_client=http, sleep=lambda s: None)
+
+
+def _completed_run(service: LinkgapService, client: Client, **kwargs: Any) -> dict[str, Any]:
+    run = client.create_run(TARGET, COMPETITORS, limit=kwargs.pop("limit", 1000), **kwargs)
+    while service.run_pending_once():
+        pass
+    return client.wait(run["id"], timeout=30)
+
+
+def test_full_flow_create_wait_and_read_every_prospect(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    before = client.account()["credits"]["available"]
+    run = client.create_run(TARGET, COMPETITORS, limit=200)
+    assert run["status"] == "queued" and run["id"].startswith("run_")
+    assert client.last_meta["credits_charged"] == 14  # ceil(2 * 200 / 30)
+    while service.run_pending_once():
+        pass
+    done = client.wait(run["id"], timeout=30)
+    expected = _expected()
+    assert done["status"] == "completed"
+    assert done["total_found"] == len(expected) == done["prospect_count"]
+
+    rows = list(client.prospects(run["id"]))
+    assert {r["domain"] for r in rows} == set(expected)
+    for row in rows:
+        assert row["competitors"] == expected[row["domain"]]["competitors"]
+        assert row["dofollow"] == expected[row["domain"]]["dofollow"]
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert client.account()["credits"]["available"] == before - 14
+
+
+def test_iterating_pages_equals_the_full_list_and_the_csv(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    run = _completed_run(service, client)
+    everything = list(client.prospects(run["id"], sort="rank", order="asc"))
+    by_hand: list[dict[str, Any]] = []
+    page_no = 1
+    while True:
+        page = client.prospects_page(run["id"], page=page_no, per_page=7, sort="rank",
+                                     order="asc")
+        by_hand.extend(page.data)
+        if page_no >= page.total_pages:
+            break
+        page_no += 1
+    assert page.total == len(everything) == len(by_hand) == len(_expected())
+    assert by_hand == everything
+    past_end = client.prospects_page(run["id"], page=page.total_pages + 1, per_page=7)
+    assert past_end.data == [] and past_end.total == len(everything)
+
+    table = list(csv.DictReader(io.StringIO(client.prospects_csv(run["id"], sort="rank",
+                                                                 order="asc"))))
+    assert [r["domain"] for r in table] == [r["domain"] for r in everything]
+
+
+def test_filters_reach_the_server(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    run = _completed_run(service, client)
+    expected = _expected()
+    only_a = list(client.prospects(run["id"], competitor="a.example"))
+    assert {r["domain"] for r in only_a} == {
+        d for d, e in expected.items() if "a.example" in e["competitors"]}
+    nofollow = list(client.prospects(run["id"], dofollow=False))
+    assert {r["domain"] for r in nofollow} == {
+        d for d, e in expected.items() if not e["dofollow"]}
+    found = list(client.prospects(run["id"], q="p01"))
+    assert {r["domain"] for r in found} == {d for d in expected if "p01" in d}
+    summary = client.summary(run["id"], dofollow=True)
+    assert isinstance(summary, dict) and summary
+
+
+def test_typed_errors_carry_code_and_param(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    with pytest.raises(lc.InvalidParameter) as bad_domain:
+        client.create_run(TARGET, ["a.example", "not a domain"])
+    assert bad_domain.value.code == "invalid_parameter"
+    assert bad_domain.value.param == "competitors[1]"
+    assert bad_domain.value.request_id
+
+    with pytest.raises(lc.InvalidParameter) as bad_limit:
+        client.create_run(TARGET, COMPETITORS, limit=5)
+    assert bad_limit.value.param == "limit"
+
+    with pytest.raises(lc.NotFound) as missing:
+        client.get_run("run_doesnotexist")
+    assert missing.value.status == 404
+
+    queued = client.create_run(TARGET, COMPETITORS)
+    with pytest.raises(lc.RunNotCompleted) as early:
+        client.prospects_page(queued["id"])
+    assert early.value.details["status"] == "queued"
+
+    while service.run_pending_once():
+        pass
+    with pytest.raises(lc.InvalidParameter) as bad_competitor:
+        list(client.prospects(queued["id"], competitor="c.example"))
+    assert bad_competitor.value.param == "competitor"
+    assert set(bad_competitor.value.details["allowed"]) == set(COMPETITORS)
+
+    client.create_run(TARGET, COMPETITORS, idempotency_key="once")
+    with pytest.raises(lc.IdempotencyConflict):
+        client.create_run(TARGET, ["a.example"], idempotency_key="once")
+
+
+def test_an_idempotent_repeat_returns_the_same_run_and_charges_nothing(stack: Any) -> None:
+    _, http, key = stack
+    client = _client(http, key)
+    first = client.create_run(TARGET, COMPETITORS, idempotency_key="order-1")
+    balance = client.account()["credits"]["available"]
+    again = client.create_run(TARGET, COMPETITORS, idempotency_key="order-1")
+    assert again["id"] == first["id"]
+    assert client.account()["credits"]["available"] == balance
+
+
+def test_unknown_key_and_insufficient_credits(stack: Any) -> None:
+    service, http, _ = stack
+    with pytest.raises(lc.Unauthorized) as info:
+        _client(http, "lgk_nope_nope").account()
+    assert info.value.status == 401
+    service.create_account("broke")
+    broke_key, _ = service.create_key("broke")
+    with pytest.raises(lc.InsufficientCredits) as poor:
+        _client(http, broke_key).create_run(TARGET, COMPETITORS)
+    assert poor.value.status == 402
+
+
+def test_runs_lists_every_run_newest_first(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    ids = [client.create_run(TARGET, COMPETITORS, limit=10)["id"] for _ in range(3)]
+    listed = [r["id"] for r in client.runs()]
+    assert sorted(listed) == sorted(ids)
+    assert listed[0] == ids[-1] or len(set(r["created_at"] for r in client.runs())) == 1
+    assert list(client.runs(status="completed")) == []
+    while service.run_pending_once():
+        pass
+    assert sorted(r["id"] for r in client.runs(status="completed")) == sorted(ids)
+
+
+def test_domain_metrics_in_input_order(stack: Any) -> None:
+    _, http, key = stack
+    client = _client(http, key)
+    rows = client.domain_metrics(["B.example", "nowhere.example", "https://www.a.example/x"])
+    assert [r["domain"] for r in rows] == ["b.example", "nowhere.example", "a.example"]
+    assert [r["found"] for r in rows] == [True, False, True]
+    assert rows[1]["domain_rating"] is None
+    assert rows[0]["referring_domains"] > 0
