@@ -269,9 +269,9 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_CSV_DANGER) else text
 
 
-def _csv_lines(rows: Sequence[Mapping[str, Any]], header: bool) -> str:
+def _csv_lines(rows: Sequence[Mapping[str, Any]], header: bool, newline: str = "\r\n") -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    writer = csv.writer(buf, lineterminator=newline)
     if header:
         writer.writerow(PROSPECT_FIELDS)
     for row in rows:
@@ -279,9 +279,12 @@ def _csv_lines(rows: Sequence[Mapping[str, Any]], header: bool) -> str:
     return buf.getvalue()
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Prospect rows as CSV text: header = PROSPECT_FIELDS, formula cells guarded with '."""
-    return _csv_lines(rows, header=True)
+def to_csv(rows: Sequence[Mapping[str, Any]], newline: str = "\r\n") -> str:
+    """Prospect rows as CSV text: header = PROSPECT_FIELDS, formula cells guarded with '.
+
+    Lines end with CRLF (RFC 4180) unless ``newline`` says otherwise.
+    """
+    return _csv_lines(rows, header=True, newline=newline)
 
 
 def iter_csv(result: GapResult, query: ProspectQuery, chunk: int = 10_000) -> Iterator[str]:

@@ -7,12 +7,11 @@ going through the index builder, so the engine is tested on its own.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import random
-
 import pytest
 
 from linkgap.domains import DomainNormalizer

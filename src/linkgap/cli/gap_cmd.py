@@ -1,0 +1,122 @@
+"""``linkgap gap``: a local gap analysis straight on the index (SPEC 7).
+
+No credits and no ``limit`` unless one is given. The rows carry the same
+fields as the API's prospects and go through the same filters and sorts
+(``linkgap.prospects``). Warnings go to stderr; data to stdout.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, all_rows, to_csv
+from linkgap.settings import Settings
+
+__all__ = ["register"]
+
+
+class Mode(enum.StrEnum):
+    """Gap modes (SPEC 4)."""
+
+    union = "union"
+    intersect = "intersect"
+
+
+class Sort(enum.StrEnum):
+    """Prospect sort fields (SPEC 5)."""
+
+    score = "score"
+    rank = "rank"
+    backlinks = "backlinks"
+    referring_domains = "referring_domains"
+    domain_rating = "domain_rating"
+    competitor_overlap = "competitor_overlap"
+    spam_score = "spam_score"
+
+
+class Order(enum.StrEnum):
+    """Sort direction."""
+
+    asc = "asc"
+    desc = "desc"
+
+
+def gap(
+    domain: Annotated[str, typer.Argument(help="Your domain (a URL or host name is fine).")],
+    competitor: Annotated[list[str], typer.Option(
+        "--competitor", "-c", help="A competitor's domain; repeat for each (1-20).",
+        show_default=False)],
+    index: Annotated[Path | None, typer.Option(
+        "--index", metavar="DIR", show_default=False,
+        help="Index directory (default: LINKGAP_INDEX, else $LINKGAP_HOME/index).")] = None,
+    mode: Annotated[Mode, typer.Option(
+        "--mode", help="union: links to at least --min-overlap competitors; "
+                       "intersect: links to all of them.")] = Mode.union,
+    min_overlap: Annotated[int | None, typer.Option(
+        "--min-overlap", min=1, show_default=False,
+        help="Union mode: least number of competitors a prospect links to (default 1).")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, show_default=False,
+        help="Keep only the best N prospects by score (default: all).")] = None,
+    min_authority: Annotated[int | None, typer.Option(
+        "--min-authority", min=0, max=100, show_default=False,
+        help="Only prospects with domain_rating at least this.")] = None,
+    max_spam: Annotated[int | None, typer.Option(
+        "--max-spam", min=0, max=100, show_default=False,
+        help="Only prospects with spam_score at most this.")] = None,
+    dofollow: Annotated[bool | None, typer.Option(
+        "--dofollow/--no-dofollow", show_default=False,
+        help="Only prospects with (or without) a dofollow link to a competitor "
+             "(to --competitor-filter when given).")] = None,
+    competitor_filter: Annotated[str | None, typer.Option(
+        "--competitor-filter", metavar="C", show_default=False,
+        help="Only prospects linking to this one of the competitors.")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", "-q", metavar="TEXT", show_default=False,
+        help="Only prospects whose domain contains TEXT (case-insensitive).")] = None,
+    sort: Annotated[Sort, typer.Option("--sort", help="Sort field.")] = Sort.score,
+    order: Annotated[Order, typer.Option(
+        "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")] = Order.desc,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
+        OutputFormat.table,
+) -> None:
+    """Find domains that link to your competitors but not to you."""
+    from linkgap.index.reader import BacklinkIndex
+
+    backlinks = BacklinkIndex.open(Settings({"index": index}).index)
+    result = backlinks.gap(domain, competitor, mode=mode.value, min_overlap=min_overlap,
+                           limit=limit)
+    for warning in result.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {warning['message']}", highlight=False)
+    wanted = None
+    if competitor_filter is not None:
+        from linkgap.errors import InvalidDomain
+
+        try:
+            wanted = backlinks.normalize(competitor_filter)
+        except InvalidDomain as exc:
+            raise InvalidDomain(exc.value, exc.reason, param="competitor") from None
+    query = ProspectQuery(min_authority=min_authority, max_spam=max_spam, dofollow=dofollow,
+                          competitor=wanted, q=search, sort=sort.value, order=order.value)
+    rows = all_rows(result, query)
+    shown = f"{len(rows)} shown" if len(rows) != len(result) else ""
+    stderr.print(
+        f"{result.total_found} prospects found, {len(result)} kept"
+        + (f", {shown}" if shown else "") + f" (index version {result.index_version})",
+        highlight=False,
+    )
+    if fmt is OutputFormat.csv:
+        sys.stdout.write(to_csv(rows, newline="\n"))
+    else:
+        emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``gap`` command to the ``linkgap`` app."""
+    app.command("gap")(gap)

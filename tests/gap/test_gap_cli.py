@@ -1,0 +1,126 @@
+"""``linkgap gap``: every format, filters, warnings on stderr, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from linkgap.cli import main
+from linkgap.index.build import build_from_links
+from linkgap.prospects import PROSPECT_FIELDS
+
+LINKS = [
+    ("https://p1.com/", "https://a.com/"),
+    ("https://p1.com/", "https://b.com/", "nofollow"),
+    ("https://p2.org/", "https://a.com/", "nofollow"),
+    ("https://p3.net/", "https://b.com/"),
+    ("https://p3.net/", "https://me.com/", "nofollow"),
+    ("https://-dash.com/", "https://a.com/"),
+    ("https://me.com/", "https://a.com/"),
+]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli-gap-index")
+    build_from_links(path, LINKS)
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["gap", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_is_one_document_with_api_fields(capsys, index_dir) -> None:
+    code, out, err = run(capsys, "--index", str(index_dir), "https://me.com",
+                         "--competitor", "a.com", "-c", "B.com", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert isinstance(rows, list)
+    assert {r["domain"] for r in rows} == {"p1.com", "p2.org", "-dash.com"}
+    assert all(list(r) == list(PROSPECT_FIELDS) for r in rows)
+    p1 = next(r for r in rows if r["domain"] == "p1.com")
+    assert p1["competitors"] == ["a.com", "b.com"] and p1["dofollow"] is True
+    assert "3 prospects found" in err
+
+
+def test_filters_and_sort(capsys, index_dir) -> None:
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com", "-c", "b.com",
+                       "--no-dofollow", "--format", "json")
+    assert code == 0 and [r["domain"] for r in json.loads(out)] == ["p2.org"]
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com", "-c", "b.com",
+                       "--competitor-filter", "www.b.com", "--format", "json")
+    assert [r["domain"] for r in json.loads(out)] == ["p1.com"]
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com", "-c", "b.com",
+                       "--sort", "rank", "--order", "asc", "--format", "json")
+    ranks = [r["rank"] for r in json.loads(out)]
+    assert ranks == sorted(ranks, reverse=True)
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com", "-c", "b.com",
+                       "--mode", "intersect", "--format", "json")
+    assert [r["domain"] for r in json.loads(out)] == ["p1.com"]
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                       "--limit", "1", "--format", "json")
+    assert len(json.loads(out)) == 1
+
+
+def test_csv_has_header_and_guard(capsys, index_dir) -> None:
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                       "--format", "csv")
+    assert code == 0
+    table = list(csv.reader(io.StringIO(out)))
+    assert table[0] == list(PROSPECT_FIELDS)
+    assert "'-dash.com" in [line[0] for line in table[1:]]
+    assert "\r" not in out
+
+
+def test_table_lists_the_prospects(capsys, index_dir, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # ten columns fold in a narrow terminal
+    code, out, _ = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com")
+    assert code == 0
+    assert "p1.com" in out and "p2.org" in out and "domain_rating" in out
+
+
+def test_warnings_go_to_stderr(capsys, index_dir) -> None:
+    code, out, err = run(capsys, "--index", str(index_dir), "newcomer.io", "-c", "a.com",
+                         "-c", "ghost.dev", "--format", "json")
+    assert code == 0
+    assert json.loads(out)  # stdout stays clean JSON
+    assert "newcomer.io is not in the backlink index" in err
+    assert "ghost.dev is not in the backlink index" in err
+
+
+def test_invalid_input_exits_1(capsys, index_dir) -> None:
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "me.com")
+    assert code == 1 and out == "" and "your own domain" in err
+    code, _, err = run(capsys, "--index", str(index_dir), "co.uk", "-c", "a.com")
+    assert code == 1 and "co.uk" in err
+    code, _, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                       "--min-overlap", "2")
+    assert code == 1 and "min_overlap" in err
+    code, _, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                       "--competitor-filter", "b.com")
+    assert code == 1 and "not one of this run's competitors" in err
+
+
+def test_usage_errors_exit_2(capsys, index_dir) -> None:
+    assert run(capsys, "--index", str(index_dir), "me.com")[0] == 2  # no competitor
+    assert run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+               "--mode", "both")[0] == 2
+    assert run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+               "--max-spam", "101")[0] == 2
+
+
+def test_missing_index_is_a_clear_error(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, "--index", str(tmp_path / "none"), "me.com", "-c", "a.com")
+    assert code == 1 and out == "" and "no index" in err
+
+
+def test_default_index_comes_from_the_settings(capsys, index_dir, monkeypatch) -> None:
+    monkeypatch.setenv("LINKGAP_INDEX", str(index_dir))
+    code, out, _ = run(capsys, "me.com", "-c", "a.com", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 3
