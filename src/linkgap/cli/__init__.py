@@ -19,9 +19,11 @@ __all__ = ["app", "main"]
 
 #: Modules under linkgap.cli that add commands to the app, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
+    "index_cmds",
     "admin_cmds",
     "serve_cmd",
     "gap_cmd",
+    "demo_cmd",
 )
 
 app = typer.Typer(
