@@ -1,0 +1,283 @@
+"""``cc-graph`` input: Common Crawl's domain-level (or host-level) web graph.
+
+A pair of gzip text files: vertices (``id \\t reversed_name [\\t n_hosts]``,
+``com.example.www`` for ``www.example.com``) and edges (``from_id \\t
+to_id``). Each edge counts as one dofollow link without page URLs, anchor or
+date: ``source_url``/``target_url`` are ``ccgraph:<canonical host of the
+vertex>`` so the same vertex pair given twice still counts once.
+
+Names are normalised like any host; vertices that fold into one registrable
+domain (``www.example.com`` and ``example.com``) merge, so the edges between
+them become internal and are dropped.
+
+The graph can be large (tens of millions of edges), so this reader works on
+whole columns: edges are parsed by ``pyarrow.csv`` in blocks, vertex ids are
+mapped with NumPy arrays and the string columns are built with Arrow ``take``.
+The only per-vertex Python work is the registrable-domain lookup.
+
+Skip reasons of this reader:
+
+======================== ====================================================
+``bad_vertex_line``      a vertices line without an integer id and a name
+``duplicate_vertex``     a vertex id given again (the first one is kept)
+``vertex_not_domain``    a vertex whose name is not a registrable domain
+``bad_edge_line``        an edges line that is not two integer ids
+``unknown_vertex``       an edge naming an id the vertices file does not have
+``skipped_vertex``       an edge from or to a vertex skipped as not a domain
+``internal_link``        an edge inside one registrable domain (incl. self-loops)
+======================== ====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from linkgap.domains import DomainNormalizer, canonical_host
+from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
+
+__all__ = ["VertexMap", "load_vertices", "read_cc_graph", "reversed_to_host"]
+
+URL_PREFIX = "ccgraph:"
+_BLOCK_BYTES = 16 << 20
+# A name every label of which is already canonical ASCII (lowercase letters,
+# digits, "-", "_"; 1-63 characters; not Punycode): canonical_host returns
+# such a name unchanged unless its last label is all digits. Checking this
+# for the whole column at once spares canonical_host's per-name Python work.
+_PLAIN_NAME = r"^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*$"
+_NEEDS_CHECK = r"(^|\.)xn--|(^|\.)[0-9]+$"
+
+
+def _open_stream(path: Path) -> pa.NativeFile:
+    with path.open("rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    raw = pa.OSFile(str(path), "rb")
+    return pa.CompressedInputStream(raw, "gzip") if gz else raw
+
+
+def reversed_to_host(names: pa.Array) -> pa.Array:
+    """``com.example.www`` → ``www.example.com`` for a whole string column."""
+    parts = pc.split_pattern(names, ".")
+    offsets = parts.offsets.to_numpy()
+    flat = parts.flatten()
+    parent = pc.list_parent_indices(parts).to_numpy()
+    index = offsets[parent] + offsets[parent + 1] - 1 - np.arange(len(flat), dtype=np.int64)
+    rev = pa.ListArray.from_arrays(parts.offsets, flat.take(pa.array(index)))
+    return pc.binary_join(rev, ".")
+
+
+@dataclass
+class VertexMap:
+    """Vertex id → (row in ``hosts``, id in ``domains``); -1 where the vertex is unknown/skipped."""
+
+    ids: np.ndarray  # sorted vertex ids (int64) when ``dense`` is False
+    row_of: np.ndarray  # int64 row into ``urls``, -1 = skipped vertex
+    domain_of: np.ndarray  # int32 index into ``domains``, -1 = skipped vertex
+    dense: bool  # True: row_of/domain_of are indexed by the id itself
+    urls: pa.Array  # "ccgraph:<canonical host>" per kept vertex
+    domains: pa.Array  # distinct canonical domains
+
+    def lookup(self, vid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(known, row, domain)`` arrays for vertex ids ``vid`` (row/domain -1 when not kept)."""
+        if self.dense:
+            known = (vid >= 0) & (vid < len(self.row_of))
+            safe = np.where(known, vid, 0)
+        else:
+            pos = np.searchsorted(self.ids, vid)
+            pos = np.minimum(pos, len(self.ids) - 1) if len(self.ids) else pos
+            known = (self.ids[pos] == vid) if len(self.ids) else np.zeros(len(vid), bool)
+            safe = np.where(known, pos, 0)
+        if len(self.row_of) == 0:
+            empty = np.full(len(vid), -1, np.int64)
+            return known, empty, empty.astype(np.int32)
+        row = np.where(known, self.row_of[safe], -1)
+        dom = np.where(known, self.domain_of[safe], -1)
+        return known, row, dom
+
+
+def _canonical_hosts(hosts: pa.Array) -> list[str | None]:
+    """Canonical form of each host; plain names pass through, the rest go through canonical_host."""
+    plain = pc.and_(
+        pc.match_substring_regex(hosts, _PLAIN_NAME),
+        pc.invert(pc.match_substring_regex(hosts, _NEEDS_CHECK)),
+    )
+    plain = pc.and_(plain, pc.less_equal(pc.utf8_length(hosts), 253))
+    plain_np = plain.fill_null(False).to_numpy(zero_copy_only=False)
+    names = hosts.to_pylist()
+    raw_canonical = canonical_host.__wrapped__  # skip the LRU
+    return [
+        name if ok else (raw_canonical(name) if name is not None else None)
+        for name, ok in zip(names, plain_np, strict=True)
+    ]
+
+
+def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -> VertexMap:
+    """Read a vertices file into a :class:`VertexMap`, counting the vertices that are skipped."""
+    bad_lines = 0
+
+    def on_invalid(_row: object) -> str:
+        nonlocal bad_lines
+        bad_lines += 1
+        return "skip"
+
+    with _open_stream(path) as stream:
+        first = stream.read(64 << 10).split(b"\n", 1)[0]
+    n_columns = 3 if first.count(b"\t") >= 2 else 2
+    names = ["id", "name", "hosts"][:n_columns]
+    with _open_stream(path) as stream:
+        table = pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names}
+            ),
+        )
+    id_text = pc.utf8_trim_whitespace(table.column("id").combine_chunks())
+    name_text = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
+    good = pc.and_(pc.utf8_is_digit(id_text), pc.greater(pc.utf8_length(name_text), 0))
+    good = good.fill_null(False)
+    bad_lines += len(id_text) - pc.sum(good).as_py() if len(id_text) else 0
+    if bad_lines:
+        stats.skip("bad_vertex_line", bad_lines)
+    ids = pc.cast(id_text.filter(good), pa.int64()).to_numpy()
+    hosts = reversed_to_host(pc.utf8_lower(name_text.filter(good)))
+    stats.records += len(ids)
+
+    # Keep the first line of a repeated id.
+    unique_ids, first_index = np.unique(ids, return_index=True)
+    if len(unique_ids) < len(ids):
+        stats.skip("duplicate_vertex", len(ids) - len(unique_ids))
+    hosts = hosts.take(pa.array(first_index))
+
+    canonical = _canonical_hosts(hosts)
+    registrable = normalizer.registrable
+    domains = [registrable(c) if c is not None else None for c in canonical]
+    kept = np.fromiter((d is not None for d in domains), dtype=bool, count=len(domains))
+    skipped = int(len(domains) - kept.sum())
+    if skipped:
+        stats.skip("vertex_not_domain", skipped)
+
+    kept_hosts = pa.array([c for c, k in zip(canonical, kept, strict=True) if k], pa.string())
+    encoded = pa.array([d for d in domains if d is not None], pa.string()).dictionary_encode()
+    urls = pc.binary_join_element_wise(URL_PREFIX, kept_hosts, "")
+    row = np.full(len(unique_ids), -1, np.int64)
+    row[kept] = np.arange(int(kept.sum()), dtype=np.int64)
+    dom = np.full(len(unique_ids), -1, np.int32)
+    dom[kept] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+
+    max_id = int(unique_ids[-1]) if len(unique_ids) else -1
+    if 0 <= max_id < 4 * len(unique_ids) + 1024 and (len(unique_ids) == 0 or unique_ids[0] >= 0):
+        dense_row = np.full(max_id + 1, -1, np.int64)
+        dense_dom = np.full(max_id + 1, -1, np.int32)
+        dense_row[unique_ids] = row
+        dense_dom[unique_ids] = dom
+        return VertexMap(unique_ids, dense_row, dense_dom, True, urls, encoded.dictionary)
+    return VertexMap(unique_ids, row, dom, False, urls, encoded.dictionary)
+
+
+def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(from_ids, to_ids) arrays per block of the edges file; bad lines counted and dropped."""
+    bad_lines = 0  # lines the CSV parser dropped (wrong number of fields)
+    bad_ids = 0  # parsed lines whose ids are not integers
+
+    def on_invalid(_row: object) -> str:
+        nonlocal bad_lines
+        bad_lines += 1
+        return "skip"
+
+    with _open_stream(path) as stream:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=["src", "dst"], block_size=_BLOCK_BYTES, use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"src": pa.string(), "dst": pa.string()}
+            ),
+        )
+        for batch in reader:
+            src_text, dst_text = batch.column(0), batch.column(1)
+            stats.records += batch.num_rows
+            try:
+                src = pc.cast(src_text, pa.int64())
+                dst = pc.cast(dst_text, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                src_text = pc.utf8_trim_whitespace(src_text)
+                dst_text = pc.utf8_trim_whitespace(dst_text)
+                good = pc.and_(pc.utf8_is_digit(src_text), pc.utf8_is_digit(dst_text))
+                good = good.fill_null(False)
+                bad_ids += batch.num_rows - (pc.sum(good).as_py() or 0)
+                src = pc.cast(src_text.filter(good), pa.int64())
+                dst = pc.cast(dst_text.filter(good), pa.int64())
+            if src.null_count or dst.null_count:  # empty fields
+                good = pc.and_(pc.is_valid(src), pc.is_valid(dst))
+                bad_ids += len(src) - (pc.sum(good).as_py() or 0)
+                src, dst = src.filter(good), dst.filter(good)
+            yield (
+                src.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
+                dst.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
+            )
+    stats.records += bad_lines
+    if bad_lines + bad_ids:
+        stats.skip("bad_edge_line", bad_lines + bad_ids)
+
+
+def _edge_batches(
+    vmap: VertexMap, src: np.ndarray, dst: np.ndarray, stats: InputStats
+) -> Iterator[pa.RecordBatch]:
+    stats.links_seen += len(src)
+    src_known, src_row, src_dom = vmap.lookup(src)
+    dst_known, dst_row, dst_dom = vmap.lookup(dst)
+    unknown = ~(src_known & dst_known)
+    skipped_vertex = ~unknown & ((src_row < 0) | (dst_row < 0))
+    internal = ~unknown & ~skipped_vertex & (src_dom == dst_dom)
+    keep = ~(unknown | skipped_vertex | internal)
+    for reason, mask in (
+        ("unknown_vertex", unknown),
+        ("skipped_vertex", skipped_vertex),
+        ("internal_link", internal),
+    ):
+        n = int(mask.sum())
+        if n:
+            stats.skip(reason, n)
+    rows = np.flatnonzero(keep)
+    for start in range(0, len(rows), BATCH_ROWS):
+        part = rows[start : start + BATCH_ROWS]
+        n = len(part)
+        batch = pa.record_batch(
+            [
+                vmap.urls.take(pa.array(src_row[part])),
+                vmap.urls.take(pa.array(dst_row[part])),
+                vmap.domains.take(pa.array(src_dom[part])),
+                vmap.domains.take(pa.array(dst_dom[part])),
+                pa.array(np.ones(n, dtype=bool)),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.timestamp("s", tz="UTC")),
+            ],
+            schema=LINK_SCHEMA,
+        )
+        stats.links_counted += n
+        yield batch
+
+
+def read_cc_graph(
+    spec: InputSpec, normalizer: DomainNormalizer, stats: InputStats
+) -> Iterator[pa.RecordBatch]:
+    """LINK_SCHEMA batches of the edges of a (vertices, edges) file pair, one dofollow link each."""
+    vertices_path, edges_path = spec.paths
+    vmap = load_vertices(vertices_path, normalizer, stats)
+    for src, dst in _edge_blocks(edges_path, stats):
+        yield from _edge_batches(vmap, src, dst, stats)
+

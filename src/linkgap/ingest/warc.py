@@ -1,0 +1,191 @@
+"""``warc`` input: the links of the HTML responses in WARC files.
+
+Only ``response`` records count, and of those only successful (2xx) HTTP
+responses whose ``Content-Type`` is ``text/html`` or ``application/xhtml+xml``.
+Other records (``request``, ``warcinfo``, ``metadata``, ``revisit`` …) are
+read past without being counted as skipped. Skip reasons of this reader, on
+top of those of ``linkgap.ingest.collect`` and ``linkgap.ingest.warcfile``:
+
+======================== ====================================================
+``bad_http_response``    a response record whose block is not an HTTP response
+``http_status_not_ok``   an HTTP status outside 200-299 (error pages, redirects)
+``not_html``             a response that is not HTML (images, PDFs, JSON …)
+``undecodable_body``     a ``Content-Encoding``/chunked body that cannot be decoded
+``unparseable_html``     the HTML parser gave up on the document
+======================== ====================================================
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import pyarrow as pa
+from fastwarc.warc import WarcRecordType
+
+from linkgap.domains import DomainNormalizer
+from linkgap.ingest.base import InputSpec, InputStats
+from linkgap.ingest.collect import LinkCollector
+from linkgap.ingest.html import anchor_text, extract_links, parse_html
+from linkgap.ingest.rules import charset_of, is_html_content_type, parse_seen_at, robots_nofollow
+from linkgap.ingest.warcfile import iter_records
+
+__all__ = ["HttpResponse", "decode_body", "parse_http_response", "read_warc"]
+
+#: Decoded bodies larger than this are cut (a page is not 64 MiB of HTML; a gzip bomb might be).
+MAX_BODY_BYTES = 64 << 20
+
+
+class HttpResponse:
+    """The parts of an HTTP response a link reader needs."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers  # (lowercased name, value), in order, repeats kept
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (``name`` lowercase), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header sent once or more (``name`` lowercase)."""
+        return [value for key, value in self.headers if key == name]
+
+
+def parse_http_response(block: bytes) -> HttpResponse | None:
+    """Split a WARC response block into status, headers and raw body; None if it is not HTTP."""
+    if not block.startswith(b"HTTP/"):
+        return None
+    crlf = block.find(b"\r\n\r\n")
+    lf = block.find(b"\n\n")
+    if crlf != -1 and (lf == -1 or crlf < lf):
+        head, body = block[:crlf], block[crlf + 4 :]
+    elif lf != -1:
+        head, body = block[:lf], block[lf + 2 :]
+    else:
+        head, body = block, b""
+    lines = head.decode("latin-1").splitlines()
+    status_parts = lines[0].split(None, 2)
+    if len(status_parts) < 2 or not status_parts[1].isdigit():
+        return None
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:  # an obsolete folded continuation line
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if sep:
+            headers.append((name.strip().lower(), value.strip()))
+    return HttpResponse(int(status_parts[1]), headers, body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = bytearray()
+    pos = 0
+    while True:
+        eol = body.find(b"\n", pos)
+        if eol == -1:
+            raise ValueError("chunk size line missing")
+        size_text = body[pos:eol].split(b";", 1)[0].strip()
+        size = int(size_text, 16)
+        if size == 0:
+            return bytes(out)
+        start = eol + 1
+        out += body[start : start + size]
+        if start + size > len(body):
+            return bytes(out)  # the last chunk was cut: keep what arrived
+        pos = start + size
+        if body[pos : pos + 2] == b"\r\n":
+            pos += 2
+        elif body[pos : pos + 1] == b"\n":
+            pos += 1
+
+
+def decode_body(response: HttpResponse) -> bytes | None:
+    """The body with chunked transfer and gzip/deflate content encodings undone (None: cannot).
+
+    Crawlers such as Common Crawl store bodies already decoded (and rename the
+    headers); others store the bytes as they came over the wire.
+    """
+    body = response.body
+    transfer = (response.header("transfer-encoding") or "").lower()
+    try:
+        if "chunked" in transfer:
+            body = _dechunk(body)
+        encoding = (response.header("content-encoding") or "").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header
+            try:
+                body = zlib.decompressobj(wbits).decompress(body, MAX_BODY_BYTES)
+            except zlib.error:
+                if encoding != "deflate":
+                    raise
+                body = zlib.decompressobj(-15).decompress(body, MAX_BODY_BYTES)  # raw deflate
+        elif encoding not in ("", "identity"):
+            return None  # br, zstd, compress: not decodable here
+    except (ValueError, zlib.error):
+        return None
+    return body[:MAX_BODY_BYTES]
+
+
+def read_warc(
+    spec: InputSpec, normalizer: DomainNormalizer, stats: InputStats
+) -> Iterator[pa.RecordBatch]:
+    """LINK_SCHEMA batches of the links in the HTML responses of the spec's WARC files."""
+    collector = LinkCollector(normalizer, stats)
+    response_type = WarcRecordType.response
+    last_date_text: str | None = None
+    last_date: int | None = None
+    for path in spec.paths:
+        for record, block in iter_records(path, stats):
+            if record.record_type != response_type:
+                continue
+            response = parse_http_response(block)
+            if response is None:
+                stats.skip("bad_http_response")
+                continue
+            if not 200 <= response.status < 300:
+                stats.skip("http_status_not_ok")
+                continue
+            content_type = response.header("content-type")
+            if not is_html_content_type(content_type):
+                stats.skip("not_html")
+                continue
+            body = decode_body(response)
+            if body is None:
+                stats.skip("undecodable_body")
+                continue
+            date_text = record.headers.get("WARC-Date")
+            if date_text != last_date_text:  # records of one file often share a second
+                last_date_text = date_text
+                last_date = parse_seen_at(date_text) if date_text else None
+            url = (record.headers.get("WARC-Target-URI") or "").strip().strip("<>")
+            try:
+                page = extract_links(parse_html(body, charset_of(content_type)))
+            except Exception:  # noqa: BLE001 - a parser failure on bad data must not stop a build
+                stats.skip("unparseable_html")
+                continue
+            stats.pages += 1
+            nofollow = page.nofollow or robots_nofollow(response.header_values("x-robots-tag"))
+            collector.add_page(
+                url,
+                page.links,
+                base_href=page.base_href,
+                page_nofollow=nofollow,
+                seen_at=last_date,
+                anchor_of=anchor_text,
+            )
+            if collector.full:
+                batch = collector.take_batch()
+                if batch is not None:
+                    yield batch
+    batch = collector.take_batch()
+    if batch is not None:
+        yield batch

@@ -1,0 +1,157 @@
+"""Read the records of a WARC (or WAT) file and survive damaged files.
+
+FastWARC does the reading. What it does not do, this module adds:
+
+- a record whose block is shorter than its ``Content-Length`` (the file was
+  cut inside it) is skipped as ``truncated_record``; FastWARC would hand it
+  over silently with a partial body;
+- after the last record the rest of the file is checked: a gzip member that
+  was cut short before its record header could be read (FastWARC stops
+  without a word) counts as ``truncated_record``, and a complete last record
+  whose gzip trailer is missing counts as ``truncated_gzip`` (the record is kept);
+- an invalid WARC header or corrupt gzip data in the middle of a file is
+  counted (``invalid_record`` / ``corrupt_gzip``) and reading resumes at the
+  next gzip member or ``WARC/1.x`` line, so one bad record does not lose the
+  rest of the file.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from fastwarc.warc import ArchiveIterator, WarcRecord
+
+from linkgap.ingest.base import InputStats
+
+__all__ = ["iter_records"]
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_WARC_LINE = b"\nWARC/1."
+_CHUNK = 1 << 20
+
+
+def _is_gzip(fh: BinaryIO) -> bool:
+    fh.seek(0)
+    return fh.read(2) == _GZIP_MAGIC[:2]
+
+
+def _gzip_member_end(fh: BinaryIO, pos: int) -> tuple[int, bool]:
+    """End offset of the gzip member starting at ``pos``, and whether it is complete."""
+    fh.seek(pos)
+    inflater = zlib.decompressobj(wbits=31)
+    consumed = 0
+    while not inflater.eof:
+        chunk = fh.read(_CHUNK)
+        if not chunk:
+            return pos + consumed, False
+        try:
+            inflater.decompress(chunk)
+        except zlib.error:
+            return pos + consumed + len(chunk), False
+        consumed += len(chunk)
+    return pos + consumed - len(inflater.unused_data), True
+
+
+def _plain_record_end(fh: BinaryIO, pos: int) -> tuple[int, bool]:
+    """End offset of the uncompressed WARC record at ``pos``, and whether it is complete."""
+    fh.seek(pos)
+    head = fh.read(64 << 10)
+    split = head.find(b"\r\n\r\n")
+    if split == -1:
+        return pos + len(head), False
+    length = None
+    for line in head[:split].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    if length is None:
+        return pos + split + 4, False
+    end = pos + split + 4 + length + 4  # block, then the CRLF CRLF that closes a record
+    fh.seek(0, 2)
+    size = fh.tell()
+    return min(end, size), end <= size
+
+
+def _record_end(fh: BinaryIO, pos: int, gz: bool) -> tuple[int, bool]:
+    return _gzip_member_end(fh, pos) if gz else _plain_record_end(fh, pos)
+
+
+def _next_start(fh: BinaryIO, start: int, gz: bool) -> int | None:
+    """Offset of the next gzip member / ``WARC/1.x`` line at or after ``start``."""
+    needle = _GZIP_MAGIC if gz else _WARC_LINE
+    pos = start
+    fh.seek(pos)
+    carry = b""
+    while True:
+        chunk = fh.read(_CHUNK)
+        if not chunk:
+            return None
+        data = carry + chunk
+        i = data.find(needle)
+        if i != -1:
+            found = pos - len(carry) + i
+            return found if gz else found + 1
+        carry = data[-(len(needle) - 1) :]
+        pos += len(chunk)
+
+
+def _has_data(fh: BinaryIO, pos: int) -> bool:
+    """True when anything but padding (NUL bytes, whitespace) follows ``pos``."""
+    fh.seek(pos)
+    while chunk := fh.read(_CHUNK):
+        if chunk.strip(b"\x00 \t\r\n"):
+            return True
+    return False
+
+
+def iter_records(path: Path, stats: InputStats) -> Iterator[tuple[WarcRecord, bytes]]:
+    """Every complete record of a WARC file with its whole block (HTTP headers included).
+
+    Counts each record read in ``stats.records`` and each damaged part in
+    ``stats.skipped``; never raises for bad data. An unreadable file raises OSError.
+    """
+    with path.open("rb") as fh:
+        gz = _is_gzip(fh)
+        offset = 0
+        while True:
+            fh.seek(offset)
+            last_pos: int | None = None
+            last_truncated = False
+            try:
+                for record in ArchiveIterator(fh, parse_http=False):
+                    last_pos = record.stream_pos
+                    stats.records += 1
+                    length = record.headers.get("Content-Length")
+                    block = record.reader.read()
+                    if length is None or not length.strip().isdigit() or len(block) < int(length):
+                        stats.skip("truncated_record")
+                        last_truncated = True
+                        continue
+                    last_truncated = False
+                    yield record, block
+            except OSError as exc:
+                text = str(exc).lower()
+                stats.skip("corrupt_gzip" if "compress" in text else "invalid_record")
+                if last_pos is None:
+                    bad_start = offset
+                else:
+                    bad_start, _ = _record_end(fh, last_pos, gz)
+                resume = _next_start(fh, max(bad_start, offset) + 1, gz)
+                if resume is None:
+                    return
+                offset = resume
+                continue
+            # The iterator ended: check that the file really ended with the last record.
+            if last_pos is None:
+                if _has_data(fh, offset):
+                    stats.skip("truncated_record")
+                return
+            end, complete = _record_end(fh, last_pos, gz)
+            if not complete and not last_truncated:
+                stats.skip("truncated_gzip" if gz else "truncated_record")
+            elif complete and _has_data(fh, end):
+                stats.skip("truncated_record")
+            return
