@@ -76,7 +76,12 @@
       if (typeof domain !== "string" || domain.indexOf("xn--") < 0) return domain;
       return domain.split(".").map(function (label) {
         if (label.slice(0, 4).toLowerCase() !== "xn--") return label;
-        try { return decode(label.slice(4)); } catch (e) { return label; }
+        try {
+          var decoded = decode(label.slice(4));
+          // Show only what a real IDN label can hold (letters, marks, digits, hyphens);
+          // anything else stays in its xn-- form, as linkgap's own display does.
+          return /^[\p{L}\p{M}\p{N}-]+$/u.test(decoded) ? decoded : label;
+        } catch (e) { return label; }
       }).join(".");
     }
 
@@ -797,59 +802,17 @@
       });
   }
 
-  // The summary lists counts per domain-rating band and per overlap; accept a list
-  // of {label|band|min/max|overlap, count} objects or a {label: count} mapping.
-  function pairs(value, labelKeys) {
-    if (!value) return [];
-    if (Array.isArray(value)) {
-      return value.map(function (item) {
-        if (typeof item !== "object" || item === null) return null;
-        var label = null;
-        for (var i = 0; i < labelKeys.length && label === null; i++) {
-          if (item[labelKeys[i]] !== undefined && item[labelKeys[i]] !== null) {
-            label = String(item[labelKeys[i]]);
-          }
-        }
-        if (label === null && item.min !== undefined) label = item.min + "-" + item.max;
-        return { label: label === null ? "?" : label, count: Number(item.count) || 0 };
-      }).filter(Boolean);
-    }
-    if (typeof value === "object") {
-      return Object.keys(value).map(function (k) { return { label: k, count: Number(value[k]) || 0 }; });
-    }
-    return [];
-  }
-
-  function pick(obj, keys) {
-    for (var i = 0; i < keys.length; i++) if (obj[keys[i]] !== undefined) return obj[keys[i]];
-    return undefined;
-  }
-
+  /** Chart bars from the summary: every DR band and every overlap 1..k, zeros included. */
   function normalizeSummary(data, run) {
-    var bands = pairs(pick(data, ["domain_rating", "domain_rating_bands", "by_domain_rating",
-                                  "dr_bands"]), ["band", "label", "range"]);
-    var overlap = pairs(pick(data, ["competitor_overlap", "by_competitor_overlap", "overlap"]),
-                        ["overlap", "competitor_overlap", "value", "label"]);
-    // Always show every band and every overlap 1..k, zeros included, in order.
-    var bandLabels = [];
-    for (var b = 0; b < 100; b += 10) bandLabels.push(b + "-" + (b === 90 ? 100 : b + 9));
-    var byBand = {};
-    bands.forEach(function (p) { byBand[p.label.replace(/\s|–/g, "-")] = p.count; });
-    var k = run ? run.competitor_count || (run.competitors || []).length : 0;
-    var byOverlap = {};
-    overlap.forEach(function (p) {
-      byOverlap[p.label] = p.count;
-      k = Math.max(k, parseInt(p.label, 10) || 0);
+    var bands = (data.domain_rating || []).map(function (b) {
+      return { label: b.band || b.min + "-" + b.max, count: b.count || 0 };
     });
-    var overlapBars = [];
-    for (var o = 1; o <= k; o++) overlapBars.push({ label: String(o), count: byOverlap[o] || 0 });
-    var dof = pick(data, ["dofollow", "by_dofollow"]) || {};
-    return {
-      total: typeof data.total === "number" ? data.total : null,
-      bands: bandLabels.map(function (l) { return { label: l, count: byBand[l] || 0 }; }),
-      overlap: overlapBars,
-      dofollow: dof
-    };
+    var byOverlap = {};
+    (data.competitor_overlap || []).forEach(function (o) { byOverlap[o.overlap] = o.count || 0; });
+    var k = run ? run.competitor_count || (run.competitors || []).length : 0;
+    var overlap = [];
+    for (var o = 1; o <= k; o++) overlap.push({ label: String(o), count: byOverlap[o] || 0 });
+    return { total: data.total || 0, bands: bands, overlap: overlap, dofollow: data.dofollow || {} };
   }
 
   var SVG_NS = "http://www.w3.org/2000/svg";
@@ -905,6 +868,11 @@
              "prospect");
     barChart($("chart-overlap"), "Prospects by competitor overlap", "Competitors linked",
              summary.overlap, "prospect");
+    var d = summary.dofollow;
+    $("dofollow-split").textContent = summary.total
+      ? plural(d.dofollow || 0, "prospect has", "prospects have") + " a dofollow link to a " +
+        "competitor; " + plural(d.nofollow || 0, "has", "have") + " none."
+      : "";
   }
 
   /* ---------------------------------------------------------------- CSV export */

@@ -1,0 +1,75 @@
+"""The small web the page tests run against, and the handle of a running server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+TARGET = "mysite.com"
+COMPETITORS = ("rival-one.com", "rival-two.com", "rival-three.com")
+WORDS = ("garden", "travel", "recipes", "gadget", "music", "outdoor")
+#: Unicode prospects, to check the page shows them decoded (canonical: xn--...).
+IDN_PROSPECTS = ("bücher.de", "straße.de")
+
+
+def prospect_names() -> list[str]:
+    """The ASCII prospect domains of the test web (36 of them)."""
+    return [f"{WORDS[i % len(WORDS)]}{'-' if i % 7 == 3 else ''}hub{i}.com" for i in range(36)]
+
+
+def links_rows() -> list[dict[str, str]]:
+    """A small web where some domains link to the competitors and not to TARGET.
+
+    Prospect i links to rival-one always, rival-two when i % 3 != 2, rival-three
+    when i % 3 == 0; all its links are nofollow when i % 4 == 0, and only its
+    link to rival-two is nofollow when i % 5 == 0. Blogrolls link to the
+    prospects unevenly so their domain ratings spread out. Some domains link to
+    TARGET too and so are not prospects.
+    """
+    rows: list[dict[str, str]] = []
+
+    def link(src: str, dst: str, rel: str = "", page: str = "post") -> None:
+        rows.append({"source_url": f"https://www.{src}/{page}",
+                     "target_url": f"https://{dst}/", "rel": rel, "anchor": dst})
+
+    for i, name in enumerate(prospect_names()):
+        rels = {c: ("nofollow" if i % 4 == 0 else "") for c in COMPETITORS}
+        if i % 5 == 0:
+            rels[COMPETITORS[1]] = "nofollow"
+        link(name, COMPETITORS[0], rels[COMPETITORS[0]])
+        if i % 3 != 2:
+            link(name, COMPETITORS[1], rels[COMPETITORS[1]])
+        if i % 3 == 0:
+            link(name, COMPETITORS[2], rels[COMPETITORS[2]])
+    for name in IDN_PROSPECTS:
+        link(name, COMPETITORS[0])
+    # Blogrolls: roll j links to every prospect whose number is a multiple of j+1.
+    names = prospect_names()
+    for j in range(14):
+        for i in range(0, len(names), j + 1):
+            link(f"blogroll{j}.net", names[i], page=f"links-{i}")
+        link(f"blogroll{j}.net", f"blogroll{(j + 1) % 14}.net", page="friends")
+    # Domains that already link to TARGET: never prospects.
+    for j in range(4):
+        link(f"already-linking{j}.org", TARGET)
+        link(f"already-linking{j}.org", COMPETITORS[0])
+        link(f"already-linking{j}.org", COMPETITORS[1], "nofollow")
+    link("blogroll0.net", TARGET, page="mine")
+    return rows
+
+
+@dataclass
+class Server:
+    """A running ``linkgap serve`` and the keys made for it."""
+
+    url: str
+    key: str           # account "web": plenty of credits
+    poor_key: str      # account "poor": 12 credits (enough for one 3-competitor run of 100)
+    home: Path
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An HTTP client for the API with the given key (the rich account's by default)."""
+        return httpx.Client(base_url=self.url, timeout=30,
+                            headers={"Authorization": f"Bearer {key or self.key}"})
