@@ -48,6 +48,22 @@ _SIMPLE_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 _EXTERNAL_CACHE_MAX = 200_000
 
 
+def _has_web_host(url: str) -> bool:
+    """True when ``url`` is a well-formed http(s) URL whose host is just not a domain.
+
+    ``normalize_url`` returns None for both bad URLs and hosts such as IP
+    addresses; this tells the two apart for the skip counts (called only then).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in ("http", "https"):
+            return False
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+        return bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _authority_end(rest: str) -> int:
     """Index where the authority of ``rest`` (text after ``//``) ends, as urlsplit reads it."""
     end = len(rest)
@@ -114,7 +130,7 @@ class LinkCollector:
         """``(normalised URL, canonical host, domain)`` of a page, or None (skip counted)."""
         page = normalize_url(page_url)
         if page is None:
-            self.stats.skip("bad_page_url")
+            self.stats.skip("page_not_domain" if _has_web_host(page_url) else "bad_page_url")
             return None
         domain = self.normalizer.registrable(page.host)
         if domain is None:
@@ -130,11 +146,7 @@ class LinkCollector:
         result: tuple[str, str] | str
         norm = normalize_url(absolute)
         if norm is None:
-            try:
-                has_host = bool(urlsplit(absolute).hostname)
-            except ValueError:
-                has_host = False
-            result = "target_not_domain" if has_host else "bad_url"
+            result = "target_not_domain" if _has_web_host(absolute) else "bad_url"
         else:
             domain = self.normalizer.registrable(norm.host)
             result = (norm.url, domain) if domain is not None else "target_not_domain"
@@ -261,7 +273,7 @@ class LinkCollector:
         self.stats.links_seen += 1
         src = normalize_url(source_url)
         if src is None:
-            self.stats.skip("bad_source_url")
+            self.stats.skip("source_not_domain" if _has_web_host(source_url) else "bad_source_url")
             return False
         src_domain = self.normalizer.registrable(src.host)
         if src_domain is None:

@@ -133,13 +133,18 @@ def iter_records(path: Path, stats: InputStats) -> Iterator[tuple[WarcRecord, by
                     last_truncated = False
                     yield record, block
             except OSError as exc:
-                text = str(exc).lower()
-                stats.skip("corrupt_gzip" if "compress" in text else "invalid_record")
                 if last_pos is None:
                     bad_start = offset
                 else:
                     bad_start, _ = _record_end(fh, last_pos, gz)
-                resume = _next_start(fh, max(bad_start, offset) + 1, gz)
+                bad_start = max(bad_start, offset)
+                resume = _next_start(fh, bad_start + 1, gz)
+                if resume is None and not _record_end(fh, bad_start, gz)[1]:
+                    # The bad record runs to the end of the file: it was cut short.
+                    stats.skip("truncated_record")
+                    return
+                text = str(exc).lower()
+                stats.skip("corrupt_gzip" if "compress" in text else "invalid_record")
                 if resume is None:
                     return
                 offset = resume
