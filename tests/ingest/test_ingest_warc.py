@@ -31,7 +31,11 @@ def test_absolute_links_are_normalised_and_internal_ones_dropped(tmp_path, read)
         ]
     )
     result = one_page(tmp_path, read, "https://a.com/page", html)
-    assert result.targets() == ["https://b.com/Path?Q=1", "https://c.org/", "https://xn--bcher-kva.de/x"]
+    assert result.targets() == [
+        "https://b.com/Path?Q=1",
+        "https://c.org/",
+        "https://xn--bcher-kva.de/x",
+    ]
     assert {r["target_domain"] for r in result.rows} == {"b.com", "c.org", "xn--bcher-kva.de"}
     assert all(r["source_url"] == "https://a.com/page" for r in result.rows)
     assert all(r["source_domain"] == "a.com" for r in result.rows)
@@ -49,8 +53,9 @@ def test_private_suffix_domains_are_separate_owners(tmp_path, read):
 
 
 def test_relative_links_resolve_against_the_page_and_stay_internal(tmp_path, read):
-    html = html_page([("../up", "", None), ("sibling.html", "", None), ("?q=1", "", None),
-                      ("/root", "", None)])
+    html = html_page(
+        [("../up", "", None), ("sibling.html", "", None), ("?q=1", "", None), ("/root", "", None)]
+    )
     result = one_page(tmp_path, read, "https://a.com/dir/page.html", html)
     assert result.rows == []
     assert result.skipped == {"internal_link": 4}
@@ -58,8 +63,12 @@ def test_relative_links_resolve_against_the_page_and_stay_internal(tmp_path, rea
 
 def test_base_href_on_another_domain_changes_where_relative_links_go(tmp_path, read):
     html = html_page(
-        [("x/y?q=1#top", "rel", None), ("/abs", "root", None), ("//cdn.d.net/z", "proto", None),
-         ("https://a.com/back", "back", None)],
+        [
+            ("x/y?q=1#top", "rel", None),
+            ("/abs", "root", None),
+            ("//cdn.d.net/z", "proto", None),
+            ("https://a.com/back", "back", None),
+        ],
         base="https://other.net/sub/",
     )
     result = one_page(tmp_path, read, "https://a.com/page", html)
@@ -78,8 +87,9 @@ def test_relative_base_href_resolves_against_the_page(tmp_path, read):
 
 
 def test_only_the_first_base_href_counts(tmp_path, read):
-    html = html_page([("x", "", None)], base="https://first.net/",
-                     extra_head='<base href="https://second.net/">')
+    html = html_page(
+        [("x", "", None)], base="https://first.net/", extra_head='<base href="https://second.net/">'
+    )
     result = one_page(tmp_path, read, "https://a.com/", html)
     assert result.targets() == ["https://first.net/x"]
 
@@ -95,8 +105,17 @@ def test_protocol_relative_links_take_the_page_scheme(tmp_path, read, page, expe
 
 @pytest.mark.parametrize(
     "href",
-    ["mailto:someone@b.com", "javascript:void(0)", "#section", "data:text/html,<a>",
-     "tel:+123", "ftp://b.com/file", "", "  ", "java\nscript:alert(1)"],
+    [
+        "mailto:someone@b.com",
+        "javascript:void(0)",
+        "#section",
+        "data:text/html,<a>",
+        "tel:+123",
+        "ftp://b.com/file",
+        "",
+        "  ",
+        "java\nscript:alert(1)",
+    ],
 )
 def test_targets_that_are_not_web_pages_are_skipped(tmp_path, read, href):
     result = one_page(tmp_path, read, "https://a.com/", html_page([(href, "x", None)]))
@@ -105,17 +124,28 @@ def test_targets_that_are_not_web_pages_are_skipped(tmp_path, read, href):
 
 
 def test_targets_whose_host_is_not_a_domain_are_counted(tmp_path, read):
-    html = html_page([("http://1.2.3.4/x", "", None), ("http://localhost/", "", None),
-                      ("https://co.uk/", "", None), ("http://[::1]/", "", None),
-                      ("https://b.com/ok", "", None)])
+    html = html_page(
+        [
+            ("http://1.2.3.4/x", "", None),
+            ("http://localhost/", "", None),
+            ("https://co.uk/", "", None),
+            ("http://[::1]/", "", None),
+            ("https://b.com/ok", "", None),
+        ]
+    )
     result = one_page(tmp_path, read, "https://a.com/", html)
     assert result.targets() == ["https://b.com/ok"]
     assert result.skipped == {"target_not_domain": 4}
 
 
 def test_unparseable_urls_are_counted(tmp_path, read):
-    html = html_page([("http://b.com:99999/", "", None), ("http:///nohost", "", None),
-                      ("https://b.com/ok", "", None)])
+    html = html_page(
+        [
+            ("http://b.com:99999/", "", None),
+            ("http:///nohost", "", None),
+            ("https://b.com/ok", "", None),
+        ]
+    )
     result = one_page(tmp_path, read, "https://a.com/", html)
     assert result.targets() == ["https://b.com/ok"]
     assert result.skipped == {"bad_url": 2}
@@ -123,9 +153,18 @@ def test_unparseable_urls_are_counted(tmp_path, read):
 
 @pytest.mark.parametrize(
     ("rel", "dofollow"),
-    [(None, True), ("noopener", True), ("nofollow", False), ("NoFollow", False),
-     ("ugc noopener", False), ("noopener UGC", False), ("sponsored", False),
-     ("external  nofollow\tnoreferrer", False), ("nofollowme", True), ("follow", True)],
+    [
+        (None, True),
+        ("noopener", True),
+        ("nofollow", False),
+        ("NoFollow", False),
+        ("ugc noopener", False),
+        ("noopener UGC", False),
+        ("sponsored", False),
+        ("external  nofollow\tnoreferrer", False),
+        ("nofollowme", True),
+        ("follow", True),
+    ],
 )
 def test_rel_tokens_decide_dofollow(tmp_path, read, rel, dofollow):
     result = one_page(tmp_path, read, "https://a.com/", html_page([("https://b.com/", "b", rel)]))
@@ -134,34 +173,51 @@ def test_rel_tokens_decide_dofollow(tmp_path, read, rel, dofollow):
 
 @pytest.mark.parametrize(
     ("robots", "dofollow"),
-    [("nofollow", False), ("noindex, nofollow", False), ("NONE", False), ("noindex", True),
-     ("index,follow", True), ("noindex,NoFollow", False)],
+    [
+        ("nofollow", False),
+        ("noindex, nofollow", False),
+        ("NONE", False),
+        ("noindex", True),
+        ("index,follow", True),
+        ("noindex,NoFollow", False),
+    ],
 )
 def test_meta_robots_applies_to_every_link(tmp_path, read, robots, dofollow):
-    html = html_page([("https://b.com/", "b", None), ("https://c.com/", "c", "noopener")],
-                     robots=robots)
+    html = html_page(
+        [("https://b.com/", "b", None), ("https://c.com/", "c", "noopener")], robots=robots
+    )
     result = one_page(tmp_path, read, "https://a.com/", html)
     assert [r["dofollow"] for r in result.rows] == [dofollow, dofollow]
 
 
 def test_meta_robots_for_a_named_crawler_counts_too(tmp_path, read):
-    html = html_page([("https://b.com/", "b", None)],
-                     extra_head='<meta name="GoogleBot" content="nofollow">'
-                                '<meta name="description" content="nofollow">')
+    html = html_page(
+        [("https://b.com/", "b", None)],
+        extra_head='<meta name="GoogleBot" content="nofollow">'
+        '<meta name="description" content="nofollow">',
+    )
     assert [r["dofollow"] for r in one_page(tmp_path, read, "https://a.com/", html).rows] == [False]
 
 
 @pytest.mark.parametrize(
     ("header", "dofollow"),
-    [("nofollow", False), ("noindex, nofollow", False), ("none", False),
-     ("googlebot: nofollow", False), ("otherbot: noindex, nofollow", False),
-     ("googlebot: noindex", True), (["noindex", "bingbot: none"], False),
-     (["noarchive", "noindex"], True), ("unavailable_after: 25 Jun 2010 15:00:00 PST", True)],
+    [
+        ("nofollow", False),
+        ("noindex, nofollow", False),
+        ("none", False),
+        ("googlebot: nofollow", False),
+        ("otherbot: noindex, nofollow", False),
+        ("googlebot: noindex", True),
+        (["noindex", "bingbot: none"], False),
+        (["noarchive", "noindex"], True),
+        ("unavailable_after: 25 Jun 2010 15:00:00 PST", True),
+    ],
 )
 def test_x_robots_tag_header(tmp_path, read, header, dofollow):
     headers = {"Content-Type": "text/html", "X-Robots-Tag": header}
-    result = one_page(tmp_path, read, "https://a.com/", html_page([("https://b.com/", "b", None)]),
-                      headers)
+    result = one_page(
+        tmp_path, read, "https://a.com/", html_page([("https://b.com/", "b", None)]), headers
+    )
     assert [r["dofollow"] for r in result.rows] == [dofollow]
 
 
@@ -182,8 +238,10 @@ def test_links_in_comments_scripts_and_text_do_not_count(tmp_path, read):
 
 
 def test_area_elements_count_with_their_alt_as_anchor(tmp_path, read):
-    extra = ('<map name="m"><area shape="rect" href="https://area.net/x" alt="Area  text" '
-             'rel="sponsored"><area nohref alt="none"></map>')
+    extra = (
+        '<map name="m"><area shape="rect" href="https://area.net/x" alt="Area  text" '
+        'rel="sponsored"><area nohref alt="none"></map>'
+    )
     result = one_page(tmp_path, read, "https://a.com/", html_page(extra_body=extra))
     assert result.rows[0]["target_url"] == "https://area.net/x"
     assert result.rows[0]["anchor"] == "Area text"
@@ -191,16 +249,23 @@ def test_area_elements_count_with_their_alt_as_anchor(tmp_path, read):
 
 
 def test_anchor_text_is_collapsed_and_falls_back_to_image_alt(tmp_path, read):
-    extra = ('<a href="https://b.com/1">  Read\n  <b>more</b>  </a>'
-             '<a href="https://b.com/2"><img src="x.png" alt="Logo of B"></a>'
-             '<a href="https://b.com/3"></a>')
+    extra = (
+        '<a href="https://b.com/1">  Read\n  <b>more</b>  </a>'
+        '<a href="https://b.com/2"><img src="x.png" alt="Logo of B"></a>'
+        '<a href="https://b.com/3"></a>'
+    )
     result = one_page(tmp_path, read, "https://a.com/", html_page(extra_body=extra))
     assert [r["anchor"] for r in result.rows] == ["Read more", "Logo of B", None]
 
 
 def test_seen_at_is_the_warc_date(tmp_path, read):
-    result = one_page(tmp_path, read, "https://a.com/", html_page([("https://b.com/", "b", None)]),
-                      warc_date="2021-03-04T05:06:07Z")
+    result = one_page(
+        tmp_path,
+        read,
+        "https://a.com/",
+        html_page([("https://b.com/", "b", None)]),
+        warc_date="2021-03-04T05:06:07Z",
+    )
     assert result.rows[0]["seen_at"] == datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
@@ -209,14 +274,21 @@ def test_only_html_responses_are_read(tmp_path, read):
     path = write_warc(
         tmp_path / "mixed.warc.gz",
         [
-            Page("", b"software: test\r\n", {}, kind="warcinfo",
-                 content_type="application/warc-fields"),
+            Page(
+                "",
+                b"software: test\r\n",
+                {},
+                kind="warcinfo",
+                content_type="application/warc-fields",
+            ),
             request_record("https://a.com/"),
             Page("https://a.com/", links, HTML),
-            Page("https://a.com/meta", links.encode(), {}, kind="metadata",
-                 content_type="text/html"),
-            Page("https://a.com/res", links.encode(), {}, kind="resource",
-                 content_type="text/html"),
+            Page(
+                "https://a.com/meta", links.encode(), {}, kind="metadata", content_type="text/html"
+            ),
+            Page(
+                "https://a.com/res", links.encode(), {}, kind="resource", content_type="text/html"
+            ),
             Page("https://a.com/img.png", b"\x89PNG....", {"Content-Type": "image/png"}),
             Page("https://a.com/doc.json", links, {"Content-Type": "application/json"}),
             Page("https://a.com/none", links, {}),
@@ -251,43 +323,74 @@ def test_charset_from_http_header_and_from_meta(tmp_path, read):
 
 def test_transfer_and_content_encodings_are_undone(tmp_path, read):
     html = html_page([("https://b.com/", "b", None)]).encode()
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(html[i:i + 50]), html[i:i + 50])
-                       for i in range(0, len(html), 50)) + b"0\r\n\r\n"
+    chunked = (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(html[i : i + 50]), html[i : i + 50])
+            for i in range(0, len(html), 50)
+        )
+        + b"0\r\n\r\n"
+    )
     deflated = zlib.compress(html)
     path = write_warc(
         tmp_path / "enc.warc.gz",
         [
-            Page("https://a.com/gz", gzip.compress(html),
-                 {"Content-Type": "text/html", "Content-Encoding": "gzip"}),
-            Page("https://a.com/chunk", chunked,
-                 {"Content-Type": "text/html", "Transfer-Encoding": "chunked"}),
-            Page("https://a.com/deflate", deflated,
-                 {"Content-Type": "text/html", "Content-Encoding": "deflate"}),
-            Page("https://a.com/br", b"\x0b\x02\x80", {"Content-Type": "text/html",
-                                                       "Content-Encoding": "br"}),
-            Page("https://a.com/badgz", b"not gzip at all",
-                 {"Content-Type": "text/html", "Content-Encoding": "gzip"}),
+            Page(
+                "https://a.com/gz",
+                gzip.compress(html),
+                {"Content-Type": "text/html", "Content-Encoding": "gzip"},
+            ),
+            Page(
+                "https://a.com/chunk",
+                chunked,
+                {"Content-Type": "text/html", "Transfer-Encoding": "chunked"},
+            ),
+            Page(
+                "https://a.com/deflate",
+                deflated,
+                {"Content-Type": "text/html", "Content-Encoding": "deflate"},
+            ),
+            Page(
+                "https://a.com/br",
+                b"\x0b\x02\x80",
+                {"Content-Type": "text/html", "Content-Encoding": "br"},
+            ),
+            Page(
+                "https://a.com/badgz",
+                b"not gzip at all",
+                {"Content-Type": "text/html", "Content-Encoding": "gzip"},
+            ),
         ],
     )
     result = read([path])
     assert sorted(r["source_url"] for r in result.rows) == [
-        "https://a.com/chunk", "https://a.com/deflate", "https://a.com/gz"]
+        "https://a.com/chunk",
+        "https://a.com/deflate",
+        "https://a.com/gz",
+    ]
     assert result.skipped == {"undecodable_body": 2}
 
 
 def test_pages_whose_url_is_not_a_domain_are_skipped(tmp_path, read):
     links = html_page([("https://b.com/", "b", None)])
-    path = write_warc(tmp_path / "ip.warc.gz", [
-        Page("http://10.0.0.1/", links, HTML), Page("http://localhost/", links, HTML),
-        Page("ftp://a.com/", links, HTML), Page("https://a.com/", links, HTML)])
+    path = write_warc(
+        tmp_path / "ip.warc.gz",
+        [
+            Page("http://10.0.0.1/", links, HTML),
+            Page("http://localhost/", links, HTML),
+            Page("ftp://a.com/", links, HTML),
+            Page("https://a.com/", links, HTML),
+        ],
+    )
     result = read([path])
     assert [r["source_url"] for r in result.rows] == ["https://a.com/"]
     assert result.skipped == {"page_not_domain": 2, "bad_page_url": 1}
 
 
 def _five_pages() -> list[Page]:
-    return [Page(f"https://site{i}.com/", html_page([(f"https://t{i}.org/", "t", None)]), HTML)
-            for i in range(5)]
+    return [
+        Page(f"https://site{i}.com/", html_page([(f"https://t{i}.org/", "t", None)]), HTML)
+        for i in range(5)
+    ]
 
 
 @pytest.mark.parametrize("compressed", [True, False])
@@ -324,15 +427,17 @@ def test_a_file_cut_inside_its_first_record_yields_nothing_but_is_counted(tmp_pa
 
 
 @pytest.mark.parametrize("compressed", [True, False])
-def test_an_invalid_record_in_the_middle_is_skipped_and_reading_resumes(tmp_path, read,
-                                                                          compressed):
+def test_an_invalid_record_in_the_middle_is_skipped_and_reading_resumes(tmp_path, read, compressed):
     pages = _five_pages()
     parts = []
     for i, page in enumerate(pages):
         one = write_warc(tmp_path / f"part{i}", [page], gzip=compressed).read_bytes()
         if i == 2:
-            one = (one.replace(b"WARC/1.0", b"WXRC/9.9") if not compressed
-                   else gzip.compress(b"WXRC/9.9\r\nbroken header\r\n\r\n"))
+            one = (
+                one.replace(b"WARC/1.0", b"WXRC/9.9")
+                if not compressed
+                else gzip.compress(b"WXRC/9.9\r\nbroken header\r\n\r\n")
+            )
         parts.append(one)
     path = tmp_path / ("mid.warc.gz" if compressed else "mid.warc")
     path.write_bytes(b"".join(parts))

@@ -280,4 +280,3 @@ def read_cc_graph(
     vmap = load_vertices(vertices_path, normalizer, stats)
     for src, dst in _edge_blocks(edges_path, stats):
         yield from _edge_batches(vmap, src, dst, stats)
-

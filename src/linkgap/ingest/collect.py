@@ -243,8 +243,7 @@ class LinkCollector:
             out_sd.append(src_domain)
             out_td.append(tgt_domain)
             out_follow.append(
-                not page_nofollow
-                and (not rel or nofollow_tokens.isdisjoint(rel.lower().split()))
+                not page_nofollow and (not rel or nofollow_tokens.isdisjoint(rel.lower().split()))
             )
             if anchor_of is None:
                 out_anchor.append(None)
@@ -311,4 +310,3 @@ def clean_anchor(text: str | None) -> str | None:
     if not text:
         return None
     return text[:MAX_ANCHOR_CHARS]
-

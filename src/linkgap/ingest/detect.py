@@ -203,9 +203,7 @@ def plan_inputs(paths: list[str], input_format: str = "auto") -> list[InputSpec]
     links file without the required columns, or a cc-graph file without its pair.
     """
     if input_format != "auto" and input_format not in FORMATS:
-        raise BuildFailed(
-            f"unknown input format {input_format!r}: use auto, {', '.join(FORMATS)}"
-        )
+        raise BuildFailed(f"unknown input format {input_format!r}: use auto, {', '.join(FORMATS)}")
     if not paths:
         raise BuildFailed("no input files given")
     files = expand_paths(paths)

@@ -140,8 +140,11 @@ def _csv_rows(path: Path, stats: InputStats) -> Iterator[dict[str, Any]]:
             header = []
         _check_header(path, header)
         width = len(header)
-        wanted = [(i, name) for i, name in enumerate(header) if name in (*REQUIRED_COLUMNS,
-                                                                          *OPTIONAL_COLUMNS)]
+        wanted = [
+            (i, name)
+            for i, name in enumerate(header)
+            if name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+        ]
         while True:
             try:
                 row = next(reader)

@@ -46,7 +46,11 @@ class WatPage:
     __slots__ = ("url", "date", "links", "base_href", "nofollow")
 
     def __init__(
-        self, url: str, date: str | None, links: list[RawLink], base_href: str | None,
+        self,
+        url: str,
+        date: str | None,
+        links: list[RawLink],
+        base_href: str | None,
         nofollow: bool,
     ) -> None:
         self.url = url
@@ -106,8 +110,7 @@ def parse_wat_page(doc: Any) -> WatPage:
     robots = [
         meta.get("content") or ""
         for meta in head.get("Metas") or []
-        if isinstance(meta, dict)
-        and str(meta.get("name", "")).strip().lower() in ROBOTS_META_NAMES
+        if isinstance(meta, dict) and str(meta.get("name", "")).strip().lower() in ROBOTS_META_NAMES
     ]
     robots += _header_values(_dict(response.get("Headers")), "x-robots-tag")
     links: list[RawLink] = []
@@ -118,8 +121,11 @@ def parse_wat_page(doc: Any) -> WatPage:
                 rel = link.get("rel")
                 text = link.get("text")
                 links.append(
-                    (href, rel if isinstance(rel, str) else None,
-                     text if isinstance(text, str) else None)
+                    (
+                        href,
+                        rel if isinstance(rel, str) else None,
+                        text if isinstance(text, str) else None,
+                    )
                 )
     base = head.get("Base")
     date = warc_meta.get("WARC-Date")
