@@ -11,13 +11,14 @@ on Spark for a cluster build:
            first and last ``seen``;
 ``domains`` every domain of an edge, sorted by canonical name; id = position.
 
-DuckDB works in a database file inside the build's temporary folder and
-spills to a temp directory there, so memory stays bounded by ``memory_limit``
-whatever the input size.
+DuckDB works in memory up to ``memory_limit`` (default: 40% of physical
+memory) and spills to a temp directory inside the build's folder beyond it,
+so memory stays bounded whatever the input size.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,6 +94,15 @@ ORDER BY dst, src
 """
 
 
+def default_memory_limit() -> str:
+    """DuckDB's memory budget for a build: 40% of physical memory (the rest spills to disk)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return "2GB"
+    return f"{max(256, int(total * 0.4) >> 20)}MB"
+
+
 class AggregateCounts:
     """Totals of an aggregation: occurrences read, distinct links, edges, domains."""
 
@@ -137,11 +147,13 @@ class LinkAggregator:
         workdir.mkdir(parents=True, exist_ok=True)
         spill = workdir / "spill"
         spill.mkdir(exist_ok=True)
-        self._con = duckdb.connect(str(workdir / "work.duckdb"))
+        # An in-memory database: no checkpoint on close; tables larger than
+        # memory_limit are offloaded to the temp directory inside the build folder.
+        self._con = duckdb.connect(":memory:")
         self._con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
         self._con.execute("SET preserve_insertion_order = false")
-        if memory_limit:
-            self._con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
+        limit = memory_limit or default_memory_limit()
+        self._con.execute(f"SET memory_limit = '{_sql_str(limit)}'")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute(_CREATE_LINKS)

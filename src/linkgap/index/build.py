@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +305,7 @@ def build_index(
     specs = plan_inputs(list(paths), input_format)
     if not specs:
         raise BuildFailed("no input files given")
-    normalizer = DomainNormalizer(icann_only=icann_only)
+    normalizer = shared_normalizer(icann_only)
     stats = [InputStats(spec) for spec in specs]
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -378,6 +379,12 @@ def links_to_batches(
         yield flush()
 
 
+@lru_cache(maxsize=2)
+def shared_normalizer(icann_only: bool = False) -> DomainNormalizer:
+    """One DomainNormalizer per PSL mode for the whole process (parsing the list takes ~1 s)."""
+    return DomainNormalizer(icann_only=icann_only)
+
+
 def build_from_links(
     index_dir: str | Path,
     links: Iterable[tuple[str, str] | tuple[str, str, str]],
@@ -389,6 +396,6 @@ def build_from_links(
     A helper for tests and examples: the links go through the same URL and
     domain normalisation as crawl data; internal links are dropped.
     """
-    normalizer = DomainNormalizer(icann_only=icann_only)
+    normalizer = shared_normalizer(icann_only)
     return build_from_batches(index_dir, links_to_batches(links, normalizer),
                               icann_only=icann_only)

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from linkgap.domains import DomainNormalizer
 from linkgap.errors import IndexUnavailable
-from linkgap.index.build import Manifest
+from linkgap.index.build import Manifest, shared_normalizer
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
 
@@ -109,7 +108,7 @@ class BacklinkIndex:
             setattr(self, name, arr)
         self.num_domains = len(self._offsets) - 1
         self._arrow: pa.LargeStringArray | None = None
-        self.normalizer = DomainNormalizer(icann_only=self.manifest.psl.get("mode") == "icann")
+        self.normalizer = shared_normalizer(self.manifest.psl.get("mode") == "icann")
 
     @classmethod
     def open(cls, path: str | Path) -> BacklinkIndex:
