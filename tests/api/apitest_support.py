@@ -8,9 +8,10 @@ The test index has target ``mysite.com`` and competitors ``a.com``, ``b.com``, `
   ``b.com`` (nofollow when i % 4 == 0); every third to ``c.com`` with ``rel=ugc``;
   ``blog00``-``blog04`` also link to ``mysite.com`` and are therefore no prospects;
 - ``-evil.com`` links to ``a.com`` (a CSV cell starting with ``-``);
-- ``bücher.de`` (``xn--bcher-kva.de``) links to ``b.com``.
+- ``bücher.de`` (``xn--bcher-kva.de``) links to ``b.com``;
+- ``quiet.org`` links to ``b.com`` (nofollow) and ``c.com`` (sponsored) only.
 
-So a union run finds 35 blogs + 4 hubs + 2 = 41 prospects, with many exact ties.
+So a union run finds 35 blogs + 4 hubs + 3 = 42 prospects, with many exact ties.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ with warnings.catch_warnings():
 
 TARGET = "mysite.com"
 COMPETITORS = ["a.com", "b.com", "c.com"]
-PROSPECT_COUNT = 41
+PROSPECT_COUNT = 42
 
 
 def demo_links() -> list[tuple[str, str] | tuple[str, str, str]]:
@@ -54,6 +55,8 @@ def demo_links() -> list[tuple[str, str] | tuple[str, str, str]]:
         links.append((blog, f"https://hub{i % 4}.com/"))
     links.append(("https://-evil.com/", "https://a.com/"))
     links.append(("https://bücher.de/", "https://b.com/"))
+    links.append(("https://quiet.org/", "https://b.com/", "nofollow"))
+    links.append(("https://quiet.org/", "https://c.com/", "sponsored"))
     return links
 
 

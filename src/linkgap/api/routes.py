@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -72,10 +73,27 @@ def _parse_bool(value: Any) -> Any:
     raise PydanticCustomError("bool_parsing", "must be true, false, 1 or 0")
 
 
+_INTEGER = re.compile(r"-?[0-9]+\Z")
+
+
+def _parse_int(value: Any) -> Any:
+    """Query integers: optional minus and digits only ("5.0", " 5", "5e0" are not integers)."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value)
+    if not _INTEGER.match(text):
+        raise PydanticCustomError("int_parsing", "must be an integer")
+    if len(text.lstrip("-")) > 18:
+        # Far out of every range; keep the number small enough to compare cheaply.
+        return -(10**18) if text.startswith("-") else 10**18
+    return int(text)
+
+
 QueryBool = Annotated[bool | None, BeforeValidator(_parse_bool)]
-Page = Annotated[int, Query(ge=QUERY_BOUNDS["page"][0], le=QUERY_BOUNDS["page"][1],
+QueryInt = Annotated[int, BeforeValidator(_parse_int)]
+Page = Annotated[QueryInt, Query(ge=QUERY_BOUNDS["page"][0], le=QUERY_BOUNDS["page"][1],
                             description="1-based page number.")]
-PerPage = Annotated[int, Query(ge=QUERY_BOUNDS["per_page"][0], le=QUERY_BOUNDS["per_page"][1],
+PerPage = Annotated[QueryInt, Query(ge=QUERY_BOUNDS["per_page"][0], le=QUERY_BOUNDS["per_page"][1],
                                description="Items per page.")]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=255,
@@ -172,9 +190,9 @@ class Filters:
 
     def __init__(
         self,
-        min_authority: Annotated[int | None, Query(
+        min_authority: Annotated[QueryInt | None, Query(
             ge=0, le=100, description="Only prospects with domain_rating ≥ this.")] = None,
-        max_spam: Annotated[int | None, Query(
+        max_spam: Annotated[QueryInt | None, Query(
             ge=0, le=100, description="Only prospects with spam_score ≤ this.")] = None,
         dofollow: Annotated[QueryBool, Query(
             description="true: only prospects with a dofollow link to a competitor (to "
