@@ -42,10 +42,10 @@ class FakeClock:
         self.now = moment
 
 
-def make_settings(tmp_path: Path, index: Path, **overrides: object) -> Settings:
+def make_settings(tmp_path: Path, index_dir: Path, **overrides: object) -> Settings:
     """Settings isolated from the environment: a state file under tmp_path."""
     values: dict[str, object] = {
-        "home": tmp_path, "index": index,
+        "home": tmp_path, "index": index_dir,
         "database_url": f"sqlite:///{tmp_path / 'state' / 'state.db'}",
     }
     values.update(overrides)
