@@ -142,7 +142,7 @@ def build_demo_index(
             return DemoSetup(manifest.version, False, 0.0, dict(manifest.counts), recorded)
 
     started = time.monotonic()
-    say(f"generating {DEMO_LABEL}: about {n_domains:,} domains (seed {seed})")
+    say(f"writing {DEMO_LABEL}: {n_domains:,} domains (seed {seed})")
     web = generate_web(seed, n_domains)
     paths = write_demo_inputs(inputs_dir, web)
     say(f"building the index from {', '.join(p.name for p in paths)} into {index_dir}")

@@ -220,7 +220,7 @@ def generate_web(
     seed: int = DEFAULT_SEED,
     n_domains: int = DEFAULT_DOMAINS,
     *,
-    links_per_domain: float = 8.0,
+    links_per_domain: float = 5.0,
     target: str = DEMO_TARGET,
     competitors: Sequence[str] = DEMO_COMPETITORS,
 ) -> DemoWeb:
@@ -279,12 +279,14 @@ def generate_web(
     in_weight[len(special):] = 1.0 / ranks[: n - len(special)] ** 1.05
     out_weight[len(special):] = 1.0 / rng.permutation(ranks[: n - len(special)]) ** 0.8
     in_weight[first_spam:] *= 0.02  # spam farms attract few honest links
-    n_edges = int(n * links_per_domain * 0.45)
+    # About links_per_domain page links per domain in all: the background
+    # pairs carry ~1.7 links each; the floor, niche and farms add the rest.
+    n_edges = int(n * max(0.0, links_per_domain - 2.0) * 0.6)
     src = rng.choice(n, size=n_edges, p=out_weight / out_weight.sum())
     dst = rng.choice(n, size=n_edges, p=in_weight / in_weight.sum())
     pairs = np.unique(np.stack([src, dst], axis=1), axis=0)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    multiplicity = np.minimum(1 + rng.geometric(0.55, len(pairs)), 12)
+    multiplicity = np.minimum(rng.geometric(0.6, len(pairs)), 12)
     for (s, d), m in zip(pairs.tolist(), multiplicity.tolist(), strict=True):
         add(s, d, m)
     # Every domain links at least somewhere, so none is isolated.
@@ -502,7 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                              "cc-graph"), default="demo",
                         help="demo: the inputs `linkgap demo` builds from (default)")
     parser.add_argument("--domains", type=int, default=DEFAULT_DOMAINS)
-    parser.add_argument("--links-per-domain", type=float, default=8.0)
+    parser.add_argument("--links-per-domain", type=float, default=5.0,
+                        help="about how many page links each domain has on average")
     parser.add_argument("--files", type=int, default=1,
                         help="split warc/wat/links output over this many files")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
