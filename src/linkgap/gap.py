@@ -85,23 +85,25 @@ class GapIndex(Protocol):
 class _Scratch(threading.local):
     """Per-thread scratch bitmasks, reused between runs and all-zero between them.
 
-    Allocated once per thread at the size of the largest index seen; ``np.zeros``
-    pages are only materialised where a run writes, and a run clears exactly
-    the entries it wrote, so a run costs O(in-links read), not O(domains).
+    One uint64 per domain: bit j = links to competitor j, bit 32 + j = one of
+    those links is dofollow, bit 63 = marked for exclusion. Allocated once per
+    thread at the size of the largest index seen (``np.zeros`` pages are only
+    materialised where a run writes), and a run clears exactly the entries it
+    wrote, so a run costs O(in-links read), not O(domains).
     """
 
     def __init__(self) -> None:
-        self.mask = np.zeros(0, dtype=np.uint32)
-        self.dofollow = np.zeros(0, dtype=np.uint32)
+        self.mask = np.zeros(0, dtype=np.uint64)
 
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def get(self, n: int) -> np.ndarray:
         if self.mask.shape[0] < n:
-            self.mask = np.zeros(n, dtype=np.uint32)
-            self.dofollow = np.zeros(n, dtype=np.uint32)
-        return self.mask, self.dofollow
+            self.mask = np.zeros(n, dtype=np.uint64)
+        return self.mask
 
 
 _SCRATCH = _Scratch()
+_LOW32 = np.uint64(0xFFFFFFFF)
+_EXCLUDED = np.uint64(1 << 63)
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def gap_arrays(
     if min_overlap < 1:
         raise ValueError("min_overlap must be at least 1")
     n = int(num_domains if num_domains is not None else in_indptr.shape[0] - 1)
-    mask, dofollow = _SCRATCH.get(n)
+    scratch = _SCRATCH.get(n)
     present = [(j, int(c)) for j, c in enumerate(competitors) if c is not None]
     if len(present) < min_overlap:
         # Fewer indexed competitors than the overlap asked for: nobody qualifies.
@@ -151,50 +153,40 @@ def gap_arrays(
     try:
         for j, c in present:
             lo, hi = int(in_indptr[c]), int(in_indptr[c + 1])
-            src = np.asarray(in_src[lo:hi])
-            bit = np.uint32(1 << j)
+            # intp once, so every fancy index below skips a conversion pass.
+            src = np.asarray(in_src[lo:hi]).astype(np.intp, copy=False)
+            link_bit = np.uint64(1 << j)
+            both_bits = np.uint64((1 << j) | (1 << (32 + j)))
+            bits = np.where(np.asarray(in_dofollow[lo:hi]) > 0, both_bits, link_bit)
+            before = scratch[src]
             # A source's first appearance is where its mask is still zero; the
             # concatenation of those is every touched source exactly once, so
             # no pass over all domains and no sort is needed. (Sources are
             # unique within one target's slice: one edge per domain pair.)
-            first_seen.append(src[mask[src] == 0])
-            mask[src] |= bit
-            dof = src[np.asarray(in_dofollow[lo:hi]) > 0]
-            dofollow[dof] |= bit
-        touched = np.concatenate(first_seen) if first_seen else np.zeros(0, dtype=np.int64)
-        bits = mask[touched]
-        keep = np.bitwise_count(bits) >= min_overlap
-        # Exclusions: T's referrers (any rel), T itself and the competitors.
-        excluded = [np.asarray([c for _, c in present], dtype=np.int64)]
+            first_seen.append(src[before == 0])
+            scratch[src] = before | bits
+        touched = np.concatenate(first_seen)
+        # Exclusions: T's referrers (any rel), T itself and the competitors,
+        # marked with the top bit where they are candidates (non-zero entries).
+        excluded = [np.asarray([c for _, c in present], dtype=np.intp)]
         if target is not None:
             lo, hi = int(in_indptr[target]), int(in_indptr[target + 1])
-            excluded.append(np.asarray([target], dtype=np.int64))
-            excluded.append(np.asarray(in_src[lo:hi]).astype(np.int64, copy=False))
-        keep &= ~_member(touched, np.concatenate(excluded), mask)
+            excluded.append(np.asarray([target], dtype=np.intp))
+            excluded.append(np.asarray(in_src[lo:hi]).astype(np.intp, copy=False))
+        others = np.concatenate(excluded)
+        others = others[scratch[others] != 0]
+        scratch[others] |= _EXCLUDED
+        word = scratch[touched]
+        links = (word & _LOW32).astype(np.uint32)
+        keep = (np.bitwise_count(links) >= min_overlap) & ((word & _EXCLUDED) == 0)
         ids = touched[keep].astype(np.int64, copy=False)
-        out_mask = bits[keep]
-        out_dof = dofollow[ids]
+        out_mask = links[keep]
+        out_dof = ((word[keep] >> np.uint64(32)) & _LOW32).astype(np.uint32)
     finally:
         # Clear exactly what this run wrote, so the scratch is all-zero again.
         for part in first_seen:
-            mask[part] = 0
-            dofollow[part] = 0
+            scratch[part] = 0
     return CoreResult(ids, out_mask, out_dof)
-
-
-def _member(touched: np.ndarray, others: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Boolean per ``touched`` entry: is it among ``others``? Uses the scratch.
-
-    Marks the entries of ``others`` that are candidates (exactly the non-zero
-    entries of ``mask``) with the top bit, which competitor bits never use
-    (k ≤ 20), reads it back and removes it: O(len(others) + len(touched)).
-    """
-    top = np.uint32(1 << 31)
-    cand = others[mask[others] != 0]
-    mask[cand] |= top
-    hit = (mask[touched] & top) != 0
-    mask[cand] &= ~top
-    return hit
 
 
 # ---------------------------------------------------------------------------
