@@ -109,14 +109,15 @@ def make_api(tmp_path: Path, index: Path, **overrides: Any) -> Iterator[Api]:
               "database_url": f"sqlite:///{tmp_path / 'state.db'}", "rate_limit": 100_000}
     values.update(overrides)
     settings = Settings(values, environ={})
+    Path(tmp_path).mkdir(parents=True, exist_ok=True)
     service = LinkgapService(settings)
-    service.create_account("acme", credits=1000)
-    service.create_account("rival", credits=1000)
-    key, _ = service.create_key("acme", name="tests")
-    other, _ = service.create_key("rival")
-    app = create_app(service, settings)
-    with TestClient(app, raise_server_exceptions=True) as client:
-        yield Api(settings, service, client, key, other, {"Authorization": f"Bearer {key}"})
-    service.close()
-
-
+    try:
+        service.create_account("acme", credits=1000)
+        service.create_account("rival", credits=1000)
+        key, _ = service.create_key("acme", name="tests")
+        other, _ = service.create_key("rival")
+        app = create_app(service, settings)
+        with TestClient(app, raise_server_exceptions=True) as client:
+            yield Api(settings, service, client, key, other, {"Authorization": f"Bearer {key}"})
+    finally:
+        service.close()
