@@ -1,0 +1,173 @@
+"""Metric building blocks: segment sums, chunked PageRank, DR mapping, spam signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from linkgap.index import metrics as m
+from linkgap.index.csr import segment_max, segment_sum
+from linkgap.index.spam import ABUSED_TLDS, SIGNALS, compute_spam, signal_names
+
+
+def test_segment_reductions_with_empty_segments() -> None:
+    values = np.array([3, 1, 4, 1, 5], dtype=np.int64)
+    indptr = np.array([0, 0, 2, 2, 5, 5])
+    assert segment_sum(values, indptr).tolist() == [0, 4, 0, 10, 0]
+    assert segment_max(values, indptr).tolist() == [0, 3, 0, 5, 0]
+    assert segment_sum(values[:0], np.array([0, 0, 0])).tolist() == [0, 0]
+
+
+def test_row_blocks_cover_all_rows() -> None:
+    indptr = np.array([0, 5, 5, 9, 20, 21, 30])
+    blocks = m.row_blocks(indptr, block_edges=6)
+    assert blocks[0][0] == 0 and blocks[-1][1] == 6
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    assert len(blocks) > 1
+    assert m.row_blocks(indptr, block_edges=100) == [(0, 6)]
+
+
+def _random_graph(n: int, e: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, n, e)
+    dst = rng.integers(0, n, e)
+    keep = src != dst
+    adj = sp.csr_matrix((np.ones(keep.sum()), (dst[keep], src[keep])), shape=(n, n))
+    adj.data[:] = 1.0  # binary
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    out_degree = np.bincount(adj.indices, minlength=n)
+    return adj.indptr.astype(np.int64), adj.indices.astype(np.int32), out_degree
+
+
+def _dense_reference(indptr: np.ndarray, src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    n = len(indptr) - 1
+    a = np.zeros((n, n))
+    for t in range(n):
+        for s in src[indptr[t] : indptr[t + 1]]:
+            a[t, s] = 1.0 / out[s]
+    r = np.full(n, 1.0 / n)
+    dangling = out == 0
+    for _ in range(500):
+        r = 0.85 * (a @ r) + (0.15 + 0.85 * r[dangling].sum()) / n
+    return r
+
+
+@pytest.mark.parametrize("block_edges", [7, 50, 1 << 20])
+def test_chunked_pagerank_matches_dense_reference(block_edges: int) -> None:
+    indptr, src, out = _random_graph(60, 200, seed=block_edges)
+    result = m.pagerank(indptr, src, out, block_edges=block_edges)
+    assert result.converged
+    assert np.allclose(result.pagerank, _dense_reference(indptr, src, out), rtol=1e-4)
+    assert result.pagerank.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_chunked_and_single_block_pagerank_agree() -> None:
+    indptr, src, out = _random_graph(500, 3000, seed=3)
+    whole = m.pagerank(indptr, src, out)
+    chunked = m.pagerank(indptr, src, out, block_edges=97)
+    assert np.array_equal(whole.pagerank, chunked.pagerank)
+
+
+def test_pagerank_without_edges_is_uniform() -> None:
+    indptr = np.zeros(5, dtype=np.int64)
+    result = m.pagerank(indptr, np.zeros(0, dtype=np.int32), np.zeros(4, dtype=np.int64))
+    assert np.allclose(result.pagerank, 0.25)
+
+
+def test_dofollow_graph_drops_nofollow_edges() -> None:
+    indptr = np.array([0, 2, 3, 3])
+    src = np.array([1, 2, 0], dtype=np.int32)
+    dofollow = np.array([0, 2, 1])
+    df_rd = np.array([1, 1, 0])
+    df_indptr, df_src = m.dofollow_graph(indptr, src, dofollow, df_rd)
+    assert df_indptr.tolist() == [0, 1, 2, 2] and df_src.tolist() == [2, 0]
+
+
+def test_domain_rating_mapping_by_hand() -> None:
+    n = 4
+    pr = np.array([0.1, 0.2, 0.3, 0.4])
+    df_rd = np.array([1, 1, 1, 0])
+    dr = m.domain_rating(pr, df_rd)
+    # 7.5 * ln(0.1*4) + 10 = 3.13 -> 3; ln(0.8) -> 8.33 -> 8; ln(1.2) -> 11.37 -> 11
+    assert dr.tolist() == [3, 8, 11, 0]
+    huge = m.domain_rating(np.array([1e-12, 0.999999999999]), np.array([1, 1]))
+    assert huge.tolist() == [1, 15]  # clamped to at least 1; ln(2)*7.5+10 = 15.2
+    assert n == len(pr)
+
+
+def test_rank_ties_by_id() -> None:
+    assert m.rank_by_pagerank(np.array([0.2, 0.4, 0.2, 0.2])).tolist() == [2, 1, 3, 4]
+
+
+def test_round_significant() -> None:
+    values = np.array([0.123456789, 1.23456789e-9, 0.5])
+    assert m.round_significant(values, 6).tolist() == pytest.approx(
+        [0.123457, 1.23457e-9, 0.5], rel=1e-12)
+
+
+def _names(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [n.encode() for n in names]
+    offsets = np.concatenate(([0], np.cumsum([len(b) for b in encoded]))).astype(np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def _counts(n: int, **given: list[int]) -> m.DomainCounts:
+    fields = {name: np.asarray(given.get(name, [0] * n), dtype=np.int64) for name in (
+        "backlinks", "referring_domains", "dofollow_referring_domains", "linked_domains",
+        "outlinks", "dofollow_linked_domains", "top_referrer_links", "dofollow_backlinks")}
+    return m.DomainCounts(**fields)
+
+
+def test_name_signals() -> None:
+    names = ["plain.com", "abc123.com", "a-b-c.co.uk", "averyveryverylongname1.org",
+             "x.xyz", "x-y.com", "xn--bcher-kva.de", "top.com"]
+    data, offsets = _names(names)
+    counts = _counts(len(names), referring_domains=[1] * len(names))
+    score, fired = compute_spam(counts, data, offsets, block=3)
+    by_name = {n: signal_names(int(f)) for n, f in zip(names, fired, strict=True)}
+    assert by_name["plain.com"] == []
+    assert by_name["abc123.com"] == ["digits_in_name"]
+    assert by_name["a-b-c.co.uk"] == ["hyphens_in_name"]
+    assert by_name["averyveryverylongname1.org"] == ["long_name"]
+    assert by_name["x.xyz"] == ["abused_tld"]
+    assert by_name["x-y.com"] == []  # one hyphen is ordinary
+    assert by_name["xn--bcher-kva.de"] == []  # read as bücher: no digits, no hyphen
+    assert by_name["top.com"] == []  # "top" as a name, not as the TLD
+    assert score.tolist()[1] == 10 and score.tolist()[4] == 15
+
+
+def test_graph_signals_and_cap() -> None:
+    names = ["farm.com", "quiet.com", "one-sided.com", "lonely.com", "legit.com"]
+    data, offsets = _names(names)
+    counts = _counts(
+        5,
+        linked_domains=[40, 0, 0, 0, 3],
+        referring_domains=[2, 5, 2, 0, 8],
+        backlinks=[5, 50, 30, 0, 20],
+        dofollow_backlinks=[5, 2, 30, 0, 20],
+        top_referrer_links=[3, 10, 28, 0, 4],
+    )
+    score, fired = compute_spam(counts, data, offsets)
+    got = [signal_names(int(f)) for f in fired]
+    assert got[0] == ["high_outlink_ratio"]
+    assert got[1] == ["low_dofollow_share"]
+    assert got[2] == ["concentrated_inlinks"]  # one hyphen is not a signal
+    assert got[3] == ["no_referring_domains"]
+    assert got[4] == []
+    assert score.tolist() == [25, 15, 15, 10, 0]
+    everything = ["a-b-c-1234567890123456.xyz"]
+    data, offsets = _names(everything)
+    counts = _counts(1, linked_domains=[100], backlinks=[100], top_referrer_links=[100])
+    score, fired = compute_spam(counts, data, offsets)
+    assert int(score[0]) == 100  # 110 points, capped
+    assert len(signal_names(int(fired[0]))) == 8
+
+
+def test_signal_list_is_stable() -> None:
+    assert [s.name for s in SIGNALS] == [
+        "high_outlink_ratio", "low_dofollow_share", "concentrated_inlinks", "digits_in_name",
+        "hyphens_in_name", "long_name", "abused_tld", "no_referring_domains"]
+    assert "xyz" in ABUSED_TLDS and "com" not in ABUSED_TLDS
