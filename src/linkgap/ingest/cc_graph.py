@@ -30,9 +30,12 @@ Skip reasons of this reader:
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +49,7 @@ __all__ = ["VertexMap", "load_vertices", "read_cc_graph", "reversed_to_host"]
 
 URL_PREFIX = "ccgraph:"
 _BLOCK_BYTES = 16 << 20
+_READ_BYTES = 4 << 20
 # A name every label of which is already canonical ASCII (lowercase letters,
 # digits, "-", "_"; 1-63 characters; not Punycode): canonical_host returns
 # such a name unchanged unless its last label is all digits. Checking this
@@ -54,11 +58,77 @@ _PLAIN_NAME = r"^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*$"
 _NEEDS_CHECK = r"(^|\.)xn--|(^|\.)[0-9]+$"
 
 
-def _open_stream(path: Path) -> pa.NativeFile:
-    with path.open("rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    raw = pa.OSFile(str(path), "rb")
-    return pa.CompressedInputStream(raw, "gzip") if gz else raw
+class _WholeLines(io.RawIOBase):
+    """A gzip (or plain) text file read as whole lines, surviving a cut-short gzip file.
+
+    Arrow's own gzip stream fails the whole read when a file is truncated or
+    corrupt; this one ends at the last complete line before the damage and
+    sets ``damaged`` so the reader can count it. Concatenated gzip members are
+    read one after the other, as ``gzip`` does.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._raw = path.open("rb")
+        self._gz = self._raw.read(2) == b"\x1f\x8b"
+        self._raw.seek(0)
+        self._inflater: Any = None
+        self._in_member = False  # inside a gzip member that has not ended yet
+        self._buf = b""
+        self._pos = 0
+        self._carry = b""  # text after the last newline, held until more arrives
+        self._done = False
+        self.damaged = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _inflate(self, chunk: bytes) -> bytes:
+        out = bytearray()
+        while chunk:
+            if self._inflater is None or self._inflater.eof:
+                self._inflater = zlib.decompressobj(wbits=31)
+            try:
+                out += self._inflater.decompress(chunk)
+            except zlib.error:
+                self.damaged = True
+                break
+            self._in_member = not self._inflater.eof
+            chunk = self._inflater.unused_data if self._inflater.eof else b""
+        return bytes(out)
+
+    def _fill(self) -> None:
+        while self._pos >= len(self._buf) and not self._done:
+            chunk = self._raw.read(_READ_BYTES)
+            if not chunk:
+                if self._in_member:
+                    self.damaged = True  # the last gzip member ends early
+                if not self.damaged:
+                    self._buf, self._pos = self._carry, 0  # a last line without "\n"
+                self._carry = b""
+                self._done = True
+                return
+            data = self._carry + (self._inflate(chunk) if self._gz else chunk)
+            cut = data.rfind(b"\n") + 1
+            self._buf, self._pos, self._carry = data[:cut], 0, data[cut:]
+            if self.damaged:  # keep the whole lines before the damage, then stop
+                self._carry = b""
+                self._done = True
+
+    def readinto(self, buffer: Any) -> int:
+        self._fill()
+        n = min(len(buffer), len(self._buf) - self._pos)
+        buffer[:n] = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def _open_stream(path: Path) -> _WholeLines:
+    return _WholeLines(path)
 
 
 def reversed_to_host(names: pa.Array) -> pa.Array:
@@ -117,6 +187,22 @@ def _canonical_hosts(hosts: pa.Array) -> list[str | None]:
     ]
 
 
+def _valid_utf8(column: pa.Array) -> pa.Array:
+    """The column with values that are not valid UTF-8 replaced by nulls (counted as bad)."""
+    try:
+        column.validate(full=True)
+        return column
+    except pa.ArrowInvalid:
+        values = pc.cast(column, pa.binary()).to_pylist()
+        out = []
+        for value in values:
+            try:
+                out.append(value.decode("utf-8") if value is not None else None)
+            except UnicodeDecodeError:
+                out.append(None)
+        return pa.array(out, pa.string())
+
+
 def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -> VertexMap:
     """Read a vertices file into a :class:`VertexMap`, counting the vertices that are skipped."""
     bad_lines = 0
@@ -138,12 +224,15 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
                 delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names}
+                column_types={name: pa.string() for name in names}, check_utf8=False
             ),
         )
-    id_text = pc.utf8_trim_whitespace(table.column("id").combine_chunks())
-    name_text = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
+        if stream.damaged:
+            stats.skip("truncated_gzip")
+    id_text = pc.utf8_trim_whitespace(_valid_utf8(table.column("id").combine_chunks()))
+    name_text = pc.utf8_trim_whitespace(_valid_utf8(table.column("name").combine_chunks()))
     good = pc.and_(pc.utf8_is_digit(id_text), pc.greater(pc.utf8_length(name_text), 0))
+    good = pc.and_(good, pc.less_equal(pc.utf8_length(id_text), 18))  # fits in int64
     good = good.fill_null(False)
     bad_lines += len(id_text) - pc.sum(good).as_py() if len(id_text) else 0
     if bad_lines:
@@ -204,7 +293,7 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
                 delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={"src": pa.string(), "dst": pa.string()}
+                column_types={"src": pa.string(), "dst": pa.string()}, check_utf8=False
             ),
         )
         for batch in reader:
@@ -214,9 +303,11 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
                 src = pc.cast(src_text, pa.int64())
                 dst = pc.cast(dst_text, pa.int64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                src_text = pc.utf8_trim_whitespace(src_text)
-                dst_text = pc.utf8_trim_whitespace(dst_text)
+                src_text = pc.utf8_trim_whitespace(_valid_utf8(src_text))
+                dst_text = pc.utf8_trim_whitespace(_valid_utf8(dst_text))
                 good = pc.and_(pc.utf8_is_digit(src_text), pc.utf8_is_digit(dst_text))
+                for text in (src_text, dst_text):
+                    good = pc.and_(good, pc.less_equal(pc.utf8_length(text), 18))
                 good = good.fill_null(False)
                 bad_ids += batch.num_rows - (pc.sum(good).as_py() or 0)
                 src = pc.cast(src_text.filter(good), pa.int64())
@@ -225,10 +316,15 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
                 good = pc.and_(pc.is_valid(src), pc.is_valid(dst))
                 bad_ids += len(src) - (pc.sum(good).as_py() or 0)
                 src, dst = src.filter(good), dst.filter(good)
-            yield (
-                src.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
-                dst.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
-            )
+            src_ids = src.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            dst_ids = dst.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            negative = (src_ids < 0) | (dst_ids < 0)
+            if negative.any():  # "-1" casts fine but is no vertex id
+                bad_ids += int(negative.sum())
+                src_ids, dst_ids = src_ids[~negative], dst_ids[~negative]
+            yield src_ids, dst_ids
+        if stream.damaged:
+            stats.skip("truncated_gzip")
     stats.records += bad_lines
     if bad_lines + bad_ids:
         stats.skip("bad_edge_line", bad_lines + bad_ids)
