@@ -193,6 +193,12 @@ def gap_arrays(
 # The opportunity score
 
 
+_RD_PART = np.minimum(
+    1.0, np.log10(1.0 + np.arange(SCORE_RD_SATURATION + 1, dtype=np.float64))
+    / np.log10(SCORE_RD_SATURATION),
+)
+
+
 def opportunity_score(
     domain_rating: np.ndarray,
     competitor_overlap: np.ndarray,
@@ -209,9 +215,11 @@ def opportunity_score(
     w = SCORE_WEIGHTS
     dr = np.asarray(domain_rating, dtype=np.float64)
     overlap = np.asarray(competitor_overlap, dtype=np.float64)
-    rd = np.asarray(referring_domains, dtype=np.float64)
+    rd = np.asarray(referring_domains, dtype=np.int64)
     spam = np.asarray(spam_score, dtype=np.float64)
-    rd_part = np.minimum(1.0, np.log10(1.0 + rd) / np.log10(SCORE_RD_SATURATION))
+    # Table lookup of min(1, log10(1 + rd) / 4): the same numbers as the formula
+    # without a logarithm per prospect.
+    rd_part = _RD_PART[np.clip(rd, 0, _RD_PART.shape[0] - 1)]
     base = (
         dr * w["authority"] / 100.0
         + overlap * w["overlap"] / k

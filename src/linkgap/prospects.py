@@ -50,7 +50,10 @@ SORTS: tuple[str, ...] = (
 )
 ORDERS: tuple[str, ...] = ("asc", "desc")
 
-_FILTERED_CACHE_SIZE = 4
+#: Orders kept per result (each at most one index per prospect).
+_ORDERS_CACHED = 6
+#: Rows a first query orders, so that its first pages are cheap slices afterwards.
+_PREFIX = 1000
 _CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -79,15 +82,16 @@ class ProspectQuery:
                 raise InvalidInput(f"{name} must be between 0 and 100", param=name)
 
     @property
-    def filters(self) -> tuple[Any, ...]:
-        """The filtering part of the query (hashable)."""
-        return (self.min_authority, self.max_spam, self.dofollow, self.competitor,
-                self.q or None)
+    def filters(self) -> tuple[Any, ...] | None:
+        """The filtering part of the query (hashable); None when nothing is filtered."""
+        values = (self.min_authority, self.max_spam, self.dofollow, self.competitor,
+                  self.q or None)
+        return None if all(v is None for v in values) else values
 
     @property
     def has_filters(self) -> bool:
         """True when any filter narrows the prospects."""
-        return any(v is not None for v in self.filters)
+        return self.filters is not None
 
 
 def validate_competitor(result: GapResult, competitor: str) -> int:
@@ -159,83 +163,78 @@ def filter_indices(result: GapResult, query: ProspectQuery) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _sort_key(result: GapResult, sort: str) -> np.ndarray:
-    """Values whose ascending order is the sort's ``asc`` order."""
-    if sort == "rank":
-        # rank orders by authority: asc = weakest first = largest rank number first.
-        return -result.rank
-    return np.asarray(getattr(result, sort))
+def _primary(result: GapResult, sort: str, order: str, rows: np.ndarray) -> np.ndarray:
+    """int64 values of ``rows`` whose ascending order is the requested order."""
+    values = np.asarray(getattr(result, sort))[rows].astype(np.int64)
+    # rank orders by authority: desc = strongest first = smallest rank number first.
+    descending = (order == "desc") != (sort == "rank")
+    return -values if descending else values
 
 
-def _positions(result: GapResult, sort: str, order: str) -> tuple[np.ndarray, np.ndarray]:
-    """(permutation, inverse) of every row in the chosen order, cached per (sort, order).
+def _ordered(result: GapResult, rows: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """``rows`` sorted by (primary, domain id): ties by canonical name ascending."""
+    if rows.shape[0] < 2:
+        return rows
+    ids = result.ids[rows]
+    low = primary - primary.min()
+    if int(low.max()) < 1 << 22 and int(ids.max()) < 1 << 40:
+        # One unique int64 key: a plain (unstable) argsort is then exact and fast.
+        return rows[np.argsort(low << 40 | ids)]
+    return rows[np.lexsort((ids, primary))]
 
-    ``perm[i]`` is the row shown i-th; ``pos[row]`` is that row's place.
+
+def _order_for(result: GapResult, query: ProspectQuery, stop: int | None
+               ) -> tuple[np.ndarray, int]:
+    """The first ``stop`` (all when None) filtered rows in order, and the filtered total.
+
+    Results are kept in a small per-result LRU keyed by (filters, sort, order):
+    a first query orders only its first ``_PREFIX`` rows (partial selection), so
+    the first pages of any query are slices from then on; going deeper orders
+    everything once.
     """
-    key = ("perm", sort, order)
-    cached = result.cache.get(key)
-    if cached is not None:
-        return cached
-    if sort == "score" and order == "desc":
-        # Rows are stored best first: score descending, then name ascending.
-        perm = np.arange(len(result), dtype=np.int64)
-    else:
-        values = _sort_key(result, sort)
-        primary = values if order == "asc" else -values.astype(np.int64)
-        # Ties by canonical name = domain id, ascending in both orders.
-        perm = np.lexsort((result.ids, primary))
-    pos = np.empty_like(perm)
-    pos[perm] = np.arange(perm.shape[0], dtype=perm.dtype)
+    key = (query.filters, query.sort, query.order)
     with result.cache_lock:
-        result.cache[key] = (perm, pos)
-    return perm, pos
+        orders: OrderedDict[Any, tuple[np.ndarray, int, bool]] = result.cache.setdefault(
+            "orders", OrderedDict())
+        hit = orders.get(key)
+        if hit is not None:
+            orders.move_to_end(key)
+            rows, total, complete = hit
+            if complete or (stop is not None and stop <= rows.shape[0]):
+                return rows, total
+        full = orders.get((None, query.sort, query.order))
+    keep = _filter_mask(result, query)
+    if full is not None and full[2]:
+        # The unfiltered order is known: filtering it keeps it ordered, O(n).
+        base = full[0]
+        rows = base if keep is None else base[keep[base]]
+        entry = (rows, int(rows.shape[0]), True)
+    else:
+        cand = np.arange(len(result), dtype=np.intp) if keep is None else np.flatnonzero(keep)
+        total = int(cand.shape[0])
+        want = total if stop is None else max(stop, _PREFIX)
+        if query.sort == "score" and query.order == "desc":
+            # Rows are stored best first (score desc, name asc): already in order.
+            entry = (cand, total, True)
+        elif want < total // 2:
+            primary = _primary(result, query.sort, query.order, cand)
+            kth = np.partition(primary, want - 1)[want - 1]
+            near = primary <= kth  # every row that can be among the first `want`
+            entry = (_ordered(result, cand[near], primary[near])[:want], total, False)
+        else:
+            primary = _primary(result, query.sort, query.order, cand)
+            entry = (_ordered(result, cand, primary), total, True)
+    with result.cache_lock:
+        orders[key] = entry
+        orders.move_to_end(key)
+        while len(orders) > _ORDERS_CACHED:
+            orders.popitem(last=False)
+    return entry[0], entry[1]
 
 
 def sorted_indices(result: GapResult, query: ProspectQuery) -> np.ndarray:
-    """Every filtered row position, in the query's order (cached for recent queries)."""
-    perm, _ = _positions(result, query.sort, query.order)
-    if not query.has_filters:
-        return perm
-    key = ("filtered", query.filters, query.sort, query.order)
-    with result.cache_lock:
-        recent = result.cache.setdefault("recent", OrderedDict())
-        hit = recent.get(key)
-        if hit is not None:
-            recent.move_to_end(key)
-            return hit
-    keep = _filter_mask(result, query)
-    assert keep is not None
-    out = perm[keep[perm]]
-    with result.cache_lock:
-        recent[key] = out
-        while len(recent) > _FILTERED_CACHE_SIZE:
-            recent.popitem(last=False)
-    return out
-
-
-def _page_indices(result: GapResult, query: ProspectQuery, start: int, stop: int
-                  ) -> tuple[np.ndarray, int]:
-    """Row positions shown at places [start, stop) of the filtered order, and the total."""
-    if not query.has_filters:
-        perm, _ = _positions(result, query.sort, query.order)
-        return perm[start:stop], int(perm.shape[0])
-    key = ("filtered", query.filters, query.sort, query.order)
-    recent = result.cache.get("recent")
-    if recent is not None and key in recent:
-        rows = sorted_indices(result, query)
-        return rows[start:stop], int(rows.shape[0])
-    candidates = filter_indices(result, query)
-    total = int(candidates.shape[0])
-    if stop >= total // 4 or start >= total:
-        rows = sorted_indices(result, query)
-        return rows[start:stop], total
-    # First pages of a new query: partial selection on each row's place in the
-    # cached full order instead of ordering every filtered row.
-    _, pos = _positions(result, query.sort, query.order)
-    places = pos[candidates]
-    top = np.argpartition(places, stop - 1)[:stop]
-    top = top[np.argsort(places[top], kind="stable")]
-    return candidates[top[start:stop]], total
+    """Every filtered row position, in the query's order (ties by name ascending)."""
+    return _order_for(result, query, None)[0]
 
 
 def query_page(
@@ -247,8 +246,9 @@ def query_page(
     if isinstance(per_page, bool) or int(per_page) < 1:
         raise InvalidInput("per_page must be at least 1", param="per_page")
     start = (int(page) - 1) * int(per_page)
-    idx, total = _page_indices(result, query, start, start + int(per_page))
-    return result.rows(idx), total
+    stop = start + int(per_page)
+    rows, total = _order_for(result, query, stop)
+    return result.rows(rows[start:stop]), total
 
 
 def all_rows(result: GapResult, query: ProspectQuery) -> list[dict[str, Any]]:
