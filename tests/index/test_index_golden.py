@@ -228,3 +228,12 @@ def test_icann_only_mode_merges_private_suffix_domains(tmp_path: Path) -> None:
     assert icann.manifest.psl["mode"] == "icann"
     assert icann.names_of(range(icann.num_domains)) == ["c.com", "github.io"]
     assert icann.normalize("bob.github.io") == "github.io"
+
+
+def test_docs_worked_example(index: BacklinkIndex) -> None:
+    # docs/metrics.md quotes these values for the same graph
+    table = {name: index.domain(name) for name in ("a.com", "b.com", "c.com", "d.com", "e.org")}
+    assert {n: (m.domain_rating, m.rank) for n, m in table.items() if m} == {
+        "a.com": (14, 1), "b.com": (13, 2), "c.com": (11, 3), "d.com": (0, 4), "e.org": (0, 5)}
+    assert index.pagerank[index.id_of("a.com")] == pytest.approx(0.327412, abs=2e-6)  # type: ignore[index]
+    assert index.pagerank[index.id_of("d.com")] == pytest.approx(0.0812963, abs=2e-7)  # type: ignore[index]

@@ -171,3 +171,13 @@ def test_signal_list_is_stable() -> None:
         "high_outlink_ratio", "low_dofollow_share", "concentrated_inlinks", "digits_in_name",
         "hyphens_in_name", "long_name", "abused_tld", "no_referring_domains"]
     assert "xyz" in ABUSED_TLDS and "com" not in ABUSED_TLDS
+
+
+def test_docs_spam_example() -> None:
+    # docs/metrics.md: cheap-pills-4u.xyz, links to 40 domains, linked from one
+    data, offsets = _names(["cheap-pills-4u.xyz"])
+    counts = _counts(1, linked_domains=[40], referring_domains=[1], backlinks=[1],
+                     dofollow_backlinks=[1], top_referrer_links=[1])
+    score, fired = compute_spam(counts, data, offsets)
+    assert signal_names(int(fired[0])) == ["high_outlink_ratio", "hyphens_in_name", "abused_tld"]
+    assert int(score[0]) == 50

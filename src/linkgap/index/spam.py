@@ -7,8 +7,8 @@ of ``SIGNALS`` never changes (new signals are appended). ``docs/metrics.md``
 lists every signal with its threshold and points.
 
 The *name* is the registrable label: the first label of the canonical domain
-(``cheap-pills-4u`` in ``cheap-pills-4u.example.co.uk`` → ``cheap-pills-4u``),
-read in its Unicode form for ``xn--`` labels.
+(``cheap-pills-4u`` for ``cheap-pills-4u.co.uk``), read in its Unicode form for
+``xn--`` labels.
 """
 
 from __future__ import annotations
