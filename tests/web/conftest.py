@@ -8,17 +8,10 @@ the page is tested against exactly what a user would run.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
-from web.webpage_data import Server, links_rows
+from web.webpage_server import Server, linkgap_cli, links_rows, serve_env, serving
 
 from linkgap.index.build import build_from_links
 
@@ -33,41 +26,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _linkgap(env: dict[str, str], *args: str) -> str:
-    """Run the linkgap CLI; returns stdout, fails the test with stderr on a non-zero exit."""
-    proc = subprocess.run([sys.executable, "-m", "linkgap", *args], env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, f"linkgap {' '.join(args)} failed:\n{proc.stderr}"
-    return proc.stdout
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"linkgap serve exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("linkgap serve did not become healthy within 60 s")
-
-
-def serve_env(home: Path) -> dict[str, str]:
-    """The environment that points every linkgap command at ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGAP_")}
-    env["LINKGAP_HOME"] = str(home)
-    return env
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real ``linkgap serve`` over the test web, with two accounts and their keys."""
@@ -76,28 +34,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # The index is built in-process (the same code `linkgap index build` runs).
     build_from_links(home / "index", [(r["source_url"], r["target_url"], r["rel"])
                                       for r in links_rows()])
-    _linkgap(env, "accounts", "create", "web", "--credits", "1000")
-    _linkgap(env, "accounts", "create", "poor", "--credits", "12")
-    key = _linkgap(env, "keys", "create", "--account", "web").strip()
-    poor_key = _linkgap(env, "keys", "create", "--account", "poor").strip()
-    port = _free_port()
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "linkgap", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    linkgap_cli(env, "accounts", "create", "web", "--credits", "1000")
+    linkgap_cli(env, "accounts", "create", "poor", "--credits", "12")
+    key = linkgap_cli(env, "keys", "create", "--account", "web").strip()
+    poor_key = linkgap_cli(env, "keys", "create", "--account", "poor").strip()
+    with serving(home) as url:
         yield Server(url=url, key=key, poor_key=poor_key, home=home)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")

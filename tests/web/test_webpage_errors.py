@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Route, expect
-from web.webpage_data import Server
 from web.webpage_helpers import Tab
+from web.webpage_server import Server
 
 from linkgap.domains import to_unicode
 

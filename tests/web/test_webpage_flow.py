@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
-from web.webpage_data import COMPETITORS, TARGET, Server
 from web.webpage_helpers import Tab, all_prospects, dr_band, number
+from web.webpage_server import COMPETITORS, TARGET, Server
 
 from linkgap.domains import to_unicode
 

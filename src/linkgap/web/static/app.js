@@ -354,8 +354,8 @@
     setKeyUi();
     status.textContent = "Checking the key…";
     loadAccount().then(function (account) {
-      status.textContent = "Key accepted" + (account && account.name ? " for " + account.name : "") +
-        ".";
+      status.textContent = "Key accepted" +
+        (account && account.name ? " for the account “" + account.name + "”." : ".");
       status.className = "status-line good";
       loadRuns(true);
       openFromHash();
@@ -548,7 +548,7 @@
       ["Mode", mode],
       ["Limit", fmt(run.limit)],
       ["Credits charged", fmt(run.credits_charged)],
-      ["Started", when(run.created_at)]
+      ["Requested", when(run.created_at)]
     ];
     if (run.finished_at) rows.push(["Finished", when(run.finished_at)]);
     if (run.index_version) rows.push(["Index version", run.index_version]);
@@ -828,7 +828,7 @@
   function barChart(box, title, axis, bars, unitWord) {
     clearChildren(box);
     var id = "chart" + (++chartCount);
-    var width = 460, height = 190, top = 22, bottom = 40, left = 8, right = 8;
+    var width = 470, height = 156, top = 20, bottom = 38, left = 8, right = 8;
     var plotH = height - top - bottom;
     var max = Math.max.apply(null, bars.map(function (b) { return b.count; }).concat([1]));
     var slot = (width - left - right) / Math.max(bars.length, 1);
