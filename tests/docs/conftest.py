@@ -38,7 +38,8 @@ def walk_cli() -> list[CommandDoc]:
                 doc.options.extend(o for o in [*param.opts, *param.secondary_opts]
                                    if o.startswith("--") and o != "--help")
             elif param.param_type_name == "argument":
-                doc.arguments.append(param.name or "")
+                # The name users see: the metavar when the command sets one.
+                doc.arguments.append((param.metavar or param.name or "").upper())
         if path:
             out.append(doc)
         for name in sorted(getattr(cmd, "commands", {}) or {}):
