@@ -1,8 +1,8 @@
 """The SQLite implementation of :class:`~linkgap.service.store.Store`.
 
-- One connection per thread (``threading.local``), WAL journal, a generous
-  ``busy_timeout``: readers never block the writer and many processes can
-  share one file.
+- One connection per thread (``threading.local``), WAL journal
+  (``synchronous = NORMAL``), a generous ``busy_timeout``: readers never block
+  the writer and many processes can share one file.
 - Every change of a balance runs inside ``BEGIN IMMEDIATE``: the write lock is
   taken before the balance is read, so two charges can never both see the
   same balance (no lost update, never below zero). CHECK constraints guard the
@@ -193,6 +193,9 @@ class SQLiteStore:
         conn.execute("PRAGMA foreign_keys = ON")
         if target != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL syncs at checkpoints, not at every commit: a power cut can
+            # lose the last commits but never splits one (a run and its charge go together).
+            conn.execute("PRAGMA synchronous = NORMAL")
         with self._all_lock:
             self._all.append(conn)
         return conn
