@@ -122,6 +122,19 @@ def test_refund_into_a_quota_that_has_since_reset_is_moot(
     assert after["monthly_used"] == 0 and after["available"] == 15
 
 
+def test_quota_refund_never_touches_a_later_month(
+        service: LinkgapService, index_dir: Path, clock: FakeClock) -> None:
+    acct = service.create_account("acme", credits=10, monthly_credits=7)
+    march, _ = service.create_run(acct.id, **RUN)  # 7 from March's quota
+    clock.set(datetime(2026, 4, 2, tzinfo=UTC))
+    service.create_run(acct.id, **RUN)  # 7 from April's quota
+    service.store.claim_run("2026-04-02T00:00:00.000Z")  # the March run is claimed first...
+    service.store.fail_run(march.id, "2026-04-02T00:00:01.000Z", {"code": "x", "message": "x"},
+                           "2026-04")  # ...and fails in April
+    after = credits(service, "acme")
+    assert after["monthly_used"] == 7 and after["topup_balance"] == 10
+
+
 def test_topup_validation(service: LinkgapService) -> None:
     service.create_account("acme")
     with pytest.raises(InvalidInput):

@@ -455,8 +455,17 @@ class LinkgapService:
             self._fail(rec, {"code": "internal_error",
                              "message": "the run failed unexpectedly; its credits were refunded"})
             return
-        self.store.complete_run(rec.id, iso_z(self._now()), str(index.version), len(result),
-                                int(result.total_found), [dict(w) for w in result.warnings], data)
+        try:
+            self.store.complete_run(rec.id, iso_z(self._now()), str(index.version), len(result),
+                                    int(result.total_found), [dict(w) for w in result.warnings],
+                                    data)
+        except Exception:
+            # The result could not be stored (disk full, a result too large for a row): fail
+            # the run with a refund rather than leave it 'running' until the next restart.
+            log.exception("could not store the result of gap run %s", rec.id)
+            self._fail(rec, {"code": "internal_error",
+                             "message": "the run's result could not be stored; its credits "
+                                        "were refunded"})
 
     def _fail(self, rec: RunRecord, error: dict[str, Any]) -> None:
         now = self._now()
