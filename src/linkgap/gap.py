@@ -83,27 +83,29 @@ class GapIndex(Protocol):
 
 
 class _Scratch(threading.local):
-    """Per-thread scratch bitmasks, reused between runs and all-zero between them.
+    """Per-thread scratch words, one per domain, reused and all-zero between runs.
 
-    One uint64 per domain: bit j = links to competitor j, bit 32 + j = one of
-    those links is dofollow, bit 63 = marked for exclusion. Allocated once per
-    thread at the size of the largest index seen (``np.zeros`` pages are only
-    materialised where a run writes), and a run clears exactly the entries it
-    wrote, so a run costs O(in-links read), not O(domains).
+    A word holds bit j = links to competitor j, bit ``shift`` + j = one of those
+    links is dofollow, and its top bit = excluded. With k ≤ 15 a uint32 word
+    (shift 15) is enough, and half the size is markedly faster to scatter into;
+    larger k use uint64 words (shift 32). Allocated once per thread at the size
+    of the largest index seen (``np.zeros`` pages are only materialised where
+    a run writes); a run clears exactly the entries it wrote, so it costs
+    O(in-links read), not O(domains).
     """
 
     def __init__(self) -> None:
-        self.mask = np.zeros(0, dtype=np.uint64)
+        self.words: dict[type, np.ndarray] = {}
 
-    def get(self, n: int) -> np.ndarray:
-        if self.mask.shape[0] < n:
-            self.mask = np.zeros(n, dtype=np.uint64)
-        return self.mask
+    def get(self, n: int, dtype: type) -> np.ndarray:
+        words = self.words.get(dtype)
+        if words is None or words.shape[0] < n:
+            words = self.words[dtype] = np.zeros(n, dtype=dtype)
+        return words
 
 
 _SCRATCH = _Scratch()
-_LOW32 = np.uint64(0xFFFFFFFF)
-_EXCLUDED = np.uint64(1 << 63)
+_NARROW_K = 15
 
 
 @dataclass(frozen=True)
@@ -138,26 +140,38 @@ def gap_arrays(
     """
     k = len(competitors)
     if not 1 <= k <= 31:
-        raise ValueError("between 1 and 31 competitors fit in the bitmask")
+        raise ValueError("between 1 and 31 competitors fit in the scratch word")
     if min_overlap < 1:
         raise ValueError("min_overlap must be at least 1")
     n = int(num_domains if num_domains is not None else in_indptr.shape[0] - 1)
-    scratch = _SCRATCH.get(n)
+    word_type: type = np.uint32 if k <= _NARROW_K else np.uint64
+    shift = _NARROW_K if k <= _NARROW_K else 32
+    scratch = _SCRATCH.get(n, word_type)
+    low_bits = word_type((1 << k) - 1)
+    excluded_bit = word_type(1 << (8 * np.dtype(word_type).itemsize - 1))
     present = [(j, int(c)) for j, c in enumerate(competitors) if c is not None]
     if len(present) < min_overlap:
         # Fewer indexed competitors than the overlap asked for: nobody qualifies.
         empty = np.zeros(0, dtype=np.uint32)
         return CoreResult(np.zeros(0, dtype=np.int64), empty, empty.copy())
 
+    # Largest slice first: while the scratch is all-zero nothing needs reading.
+    slices = sorted(
+        ((j, int(in_indptr[c]), int(in_indptr[c + 1])) for j, c in present),
+        key=lambda s: s[1] - s[2],
+    )
     first_seen: list[np.ndarray] = []
     try:
-        for j, c in present:
-            lo, hi = int(in_indptr[c]), int(in_indptr[c + 1])
+        for step, (j, lo, hi) in enumerate(slices):
             # intp once, so every fancy index below skips a conversion pass.
             src = np.asarray(in_src[lo:hi]).astype(np.intp, copy=False)
-            link_bit = np.uint64(1 << j)
-            both_bits = np.uint64((1 << j) | (1 << (32 + j)))
+            link_bit = word_type(1 << j)
+            both_bits = word_type((1 << j) | (1 << (shift + j)))
             bits = np.where(np.asarray(in_dofollow[lo:hi]) > 0, both_bits, link_bit)
+            if step == 0:
+                first_seen.append(src)
+                scratch[src] = bits
+                continue
             before = scratch[src]
             # A source's first appearance is where its mask is still zero; the
             # concatenation of those is every touched source exactly once, so
@@ -175,13 +189,13 @@ def gap_arrays(
             excluded.append(np.asarray(in_src[lo:hi]).astype(np.intp, copy=False))
         others = np.concatenate(excluded)
         others = others[scratch[others] != 0]
-        scratch[others] |= _EXCLUDED
+        scratch[others] |= excluded_bit
         word = scratch[touched]
-        links = (word & _LOW32).astype(np.uint32)
-        keep = (np.bitwise_count(links) >= min_overlap) & ((word & _EXCLUDED) == 0)
+        links = word & low_bits
+        keep = (np.bitwise_count(links) >= min_overlap) & ((word & excluded_bit) == 0)
         ids = touched[keep].astype(np.int64, copy=False)
-        out_mask = links[keep]
-        out_dof = ((word[keep] >> np.uint64(32)) & _LOW32).astype(np.uint32)
+        out_mask = links[keep].astype(np.uint32)
+        out_dof = ((word[keep] >> word_type(shift)) & low_bits).astype(np.uint32)
     finally:
         # Clear exactly what this run wrote, so the scratch is all-zero again.
         for part in first_seen:
