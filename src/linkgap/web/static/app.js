@@ -108,11 +108,21 @@
     page: ["Page", null]
   };
 
-  function sentence(text) {
+  /** A server message as the end of a sentence: trimmed, with a full stop. */
+  function clause(text) {
     text = String(text || "").trim();
     if (!text) return "";
-    text = text.charAt(0).toUpperCase() + text.slice(1);
     return /[.!?]$/.test(text) ? text : text + ".";
+  }
+
+  /** A server message as a sentence of its own; a leading domain name keeps its case. */
+  function sentence(text) {
+    text = clause(text);
+    var first = text.split(/\s/)[0];
+    if (/^[a-z]/.test(first) && !/[.:_\d]/.test(first.replace(/[.,;:]$/, ""))) {
+      text = text.charAt(0).toUpperCase() + text.slice(1);
+    }
+    return text;
   }
 
   function plural(n, one, many) { return fmt(n) + " " + (n === 1 ? one : many); }
@@ -207,7 +217,7 @@
       var item = context.sent[base][parseInt(m[2], 10)];
       if (item !== undefined) where = " (“" + item + "”)";
     }
-    var msg = sentence(e.serverMessage) || "This value is not valid.";
+    var msg = clause(e.serverMessage) || "this value is not valid.";
     var allowed = e.details && Array.isArray(e.details.allowed)
       ? " Valid choices: " + e.details.allowed.map(uni).join(", ") + "." : "";
     if (!label) return "Please check the values you entered. " + msg + allowed;
@@ -566,23 +576,25 @@
     if (run.status === "failed") {
       var e = run.error || {};
       showError(errEl, { message: "The run could not be completed" +
-        (e.message ? ": " + sentence(e.message) : ".") +
+        (e.message ? ": " + clause(e.message) : ".") +
         " Its credits were given back to your account." });
     } else {
       showError(errEl, null);
     }
   }
 
+  // The server's warnings are written for people; these words stand in when one has none.
   function warningWords(w, run) {
+    if (w.message) return sentence(w.message);
     if (w.code === "target_not_indexed") {
-      return "Nothing in the index links to " + uni(run.domain) + " yet, so this list has not " +
+      return "Nothing in the index links to " + uni(run.domain) + ", so this list has not " +
         "been narrowed by your own backlinks: every domain linking to the competitors is listed.";
     }
     if (w.code === "competitor_not_indexed") {
-      return sentence(w.message) + " It adds no prospects but still counts as a competitor" +
-        (run.mode === "intersect" ? ", so an intersect run finds nothing." : ".");
+      return "A competitor is not in the index: it adds no prospects but still counts as one " +
+        "of the " + run.competitor_count + " competitors.";
     }
-    return sentence(w.message || w.code);
+    return sentence(String(w.code || "").replace(/_/g, " "));
   }
 
   function stopPolling() {
