@@ -331,7 +331,7 @@ class LinkgapService:
     def domain_metrics(self, account_id: str, domains: list[str]) -> tuple[list[dict[str, Any]],
                                                                            int]:
         """SPEC ``POST /v1/domains/metrics``: rows in input order (duplicates merged) and the
-        credits charged; one credit setting per found domain not already looked up by the
+        credits charged: ``metrics_cost`` per found domain not already looked up by the
         account in this index version; all or nothing (InsufficientCredits)."""
         if not isinstance(domains, list | tuple) or not 1 <= len(domains) <= MAX_METRICS_DOMAINS:
             raise InvalidInput(f"domains must be a list of 1 to {MAX_METRICS_DOMAINS} domain "
