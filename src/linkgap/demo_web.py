@@ -390,8 +390,16 @@ def _warcinfo(number: int) -> bytes:
     return _warc_record("warcinfo", "", _EPOCH, "application/warc-fields", info, number)
 
 
-def _html(url: str, links: Sequence[PageLink]) -> bytes:
+def _internal(url: str, n: int) -> list[str]:
+    """``n`` links to other pages of the same site (navigation), as real pages have."""
+    site = url.split("/", 3)
+    root = f"{site[0]}//{site[2]}"
+    return [f"{root}/section/{_WORDS[(k * 37) % len(_WORDS)]}-{k}" for k in range(n)]
+
+
+def _html(url: str, links: Sequence[PageLink], internal: int = 0) -> bytes:
     body = [f"<p>Notes from {escape(url)}.</p>"]
+    body += [f'<a href="{escape(href)}">more</a>' for href in _internal(url, internal)]
     for lk in links:
         rel = f' rel="{escape(lk.rel)}"' if lk.rel else ""
         body.append(f'<p>See <a href="{escape(lk.target_url)}"{rel}>{escape(lk.anchor)}</a>.</p>')
@@ -400,12 +408,16 @@ def _html(url: str, links: Sequence[PageLink]) -> bytes:
     return doc.encode("utf-8")
 
 
-def write_warc(path: Path, links: Iterable[PageLink]) -> Path:
-    """Write the pages holding ``links`` as a gzipped WARC of HTML responses."""
+def write_warc(path: Path, links: Iterable[PageLink], internal_links: int = 0) -> Path:
+    """Write the pages holding ``links`` as a gzipped WARC of HTML responses.
+
+    ``internal_links`` adds that many same-site navigation links to every page
+    (the build drops them, but must still read them, as with real pages).
+    """
     with path.open("wb") as fh:
         fh.write(_warcinfo(0))
         for number, (url, page_links) in enumerate(sorted(_group_by_page(links).items()), 1):
-            html = _html(url, page_links)
+            html = _html(url, page_links, internal_links)
             http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
                     + f"Content-Length: {len(html)}\r\n\r\n".encode() + html)
             fh.write(_warc_record("response", url, page_links[0].seen_at,
@@ -413,14 +425,19 @@ def write_warc(path: Path, links: Iterable[PageLink]) -> Path:
     return path
 
 
-def write_wat(path: Path, links: Iterable[PageLink]) -> Path:
-    """Write the pages holding ``links`` as a Common Crawl style WAT file (JSON metadata)."""
+def write_wat(path: Path, links: Iterable[PageLink], internal_links: int = 0) -> Path:
+    """Write the pages holding ``links`` as a Common Crawl style WAT file (JSON metadata).
+
+    ``internal_links`` adds that many same-site links to every page, as in :func:`write_warc`.
+    """
     with path.open("wb") as fh:
         fh.write(_warcinfo(0))
         for number, (url, page_links) in enumerate(sorted(_group_by_page(links).items()), 1):
             date = page_links[0].seen_at.strftime("%Y-%m-%dT%H:%M:%SZ")
             wat_links = [{"path": "A@/href", "url": lk.target_url, "text": lk.anchor,
                           **({"rel": lk.rel} if lk.rel else {})} for lk in page_links]
+            wat_links += [{"path": "A@/href", "url": href, "text": "more"}
+                          for href in _internal(url, internal_links)]
             envelope = {
                 "Format": "WARC",
                 "WARC-Header-Metadata": {"WARC-Type": "response", "WARC-Date": date,
@@ -508,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="about how many page links each domain has on average")
     parser.add_argument("--files", type=int, default=1,
                         help="split warc/wat/links output over this many files")
+    parser.add_argument("--internal-links", type=int, default=0,
+                        help="warc/wat: same-site links added to every page")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
     web = generate_web(args.seed, args.domains, links_per_domain=args.links_per_domain)
@@ -527,9 +546,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.format == "parquet":
                 written.append(write_links_parquet(out / f"{stem}.parquet", chunk))
             elif args.format == "warc":
-                written.append(write_warc(out / f"{stem}.warc.gz", chunk))
+                written.append(write_warc(out / f"{stem}.warc.gz", chunk, args.internal_links))
             else:
-                written.append(write_wat(out / f"{stem}.warc.wat.gz", chunk))
+                written.append(write_wat(out / f"{stem}.warc.wat.gz", chunk,
+                                         args.internal_links))
     for path in written:
         print(path)
     print(f"{DEMO_LABEL}: {len(web.domains)} domains, {len(web.links)} page links "
