@@ -181,3 +181,14 @@ def test_docs_spam_example() -> None:
     score, fired = compute_spam(counts, data, offsets)
     assert signal_names(int(fired[0])) == ["high_outlink_ratio", "hyphens_in_name", "abused_tld"]
     assert int(score[0]) == 50
+
+
+def test_rows_without_in_links_get_only_the_teleport_share() -> None:
+    # rows 0-2 have no in-links at all; chunking puts them in their own block
+    indptr = np.array([0, 0, 0, 0, 1, 2], dtype=np.int64)
+    src = np.array([4, 3], dtype=np.int32)
+    out = np.array([0, 0, 0, 1, 1])
+    for block_edges in (1, 1 << 20):
+        pr = m.pagerank(indptr, src, out, block_edges=block_edges).pagerank
+        assert pr[0] == pr[1] == pr[2]
+        assert np.allclose(pr, _dense_reference(indptr, src, out), rtol=1e-4)

@@ -147,14 +147,12 @@ def dofollow_graph(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray,
 def _block_matrices(indptr: np.ndarray, src: np.ndarray, n: int,
                     block_edges: int) -> list[tuple[int, int, sp.csr_matrix]]:
     """One float32 CSR matrix per row block, sharing the (memory-mapped) source ids."""
-    blocks = row_blocks(indptr, block_edges)
+    blocks = row_blocks(indptr, block_edges)  # consecutive, covering rows 0..n
     widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in blocks), default=0)
     ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
     out = []
     for r0, r1 in blocks:
         lo, hi = int(indptr[r0]), int(indptr[r1])
-        if hi == lo:
-            continue
         ptr_dtype = np.int32 if hi - lo < 2**31 and n < 2**31 else np.int64
         ptr = (np.asarray(indptr[r0 : r1 + 1]) - lo).astype(ptr_dtype)
         matrix = sp.csr_matrix((ones[: hi - lo], src[lo:hi], ptr), shape=(r1 - r0, n), copy=False)
@@ -182,25 +180,27 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     has_out = out_degree > 0
     inv_out = np.zeros(n, dtype=np.float32)
     inv_out[has_out] = 1.0 / out_degree[has_out]
-    dangling = np.flatnonzero(~has_out)
+    dangling = (~has_out).astype(np.float32)  # dot(r, dangling) = the dangling mass
     r = np.full(n, 1.0 / n, dtype=np.float32)
     x = np.empty(n, dtype=np.float32)
     y = np.zeros(n, dtype=np.float32)
+    diff = np.empty(n, dtype=np.float32)
     delta = math.inf
     iterations = 0
     while iterations < max_iterations and delta >= tolerance:
         iterations += 1
         np.multiply(r, inv_out, out=x)
-        dangling_mass = float(r[dangling].sum(dtype=np.float64)) if len(dangling) else 0.0
+        dangling_mass = float(np.dot(r, dangling))
         if single is not None:
             y = single @ x
         else:
-            y.fill(0.0)
-            for r0, r1, matrix in blocks:
+            for r0, r1, matrix in blocks:  # the blocks cover every row
                 y[r0:r1] = matrix @ x
         y *= np.float32(damping)
         y += np.float32((1.0 - damping + damping * dangling_mass) / n)
-        delta = float(np.abs(y - r).sum(dtype=np.float64))
+        np.subtract(y, r, out=diff)
+        np.abs(diff, out=diff)
+        delta = float(diff.sum())  # float32 pairwise summation: ample for a 1e-6 test
         r, y = y, r
     result = r.astype(np.float64)
     result /= result.sum()
