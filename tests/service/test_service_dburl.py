@@ -102,3 +102,17 @@ def test_in_memory_database_is_shared_by_threads(tmp_path: Path, index_dir: Path
     assert not errors
     assert service.account(acct.id).credits.available == 0
     service.close()
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path, index_dir: Path) -> None:
+    import threading
+
+    service = LinkgapService(make_settings(tmp_path, index_dir))
+    service.create_account("acme")
+    for _ in range(30):  # like a server's thread pool replacing idle threads
+        thread = threading.Thread(target=service.list_accounts)
+        thread.start()
+        thread.join()
+    assert service.store.open_connections <= 2  # type: ignore[attr-defined]
+    assert [a.name for a in service.list_accounts()] == ["acme"]
+    service.close()

@@ -166,7 +166,10 @@ class SQLiteStore:
         self.database = database
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every connection opened, with the thread that owns it: a server's thread pool
+        # replaces idle threads, so connections of finished threads are closed as new ones
+        # open (otherwise file descriptors would leak over a long uptime).
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         self._closed = False
         # In memory there is one connection, so one thread at a time may use it.
@@ -197,7 +200,15 @@ class SQLiteStore:
             # lose the last commits but never splits one (a run and its charge go together).
             conn.execute("PRAGMA synchronous = NORMAL")
         with self._all_lock:
-            self._all.append(conn)
+            alive = []
+            for thread, old in self._all:
+                if thread.is_alive():
+                    alive.append((thread, old))
+                else:
+                    with contextlib.suppress(sqlite3.Error):
+                        old.close()
+            alive.append((threading.current_thread(), conn))
+            self._all = alive
         return conn
 
     @contextmanager
@@ -241,12 +252,18 @@ class SQLiteStore:
                     f"newer than this linkgap understands ({SCHEMA_VERSION}); upgrade linkgap"
                 )
 
+    @property
+    def open_connections(self) -> int:
+        """How many connections this store holds open (one per live thread that used it)."""
+        with self._all_lock:
+            return len(self._all)
+
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
         self._closed = True
         with self._all_lock:
             conns, self._all = self._all, []
-        for conn in conns:
+        for _thread, conn in conns:
             with contextlib.suppress(sqlite3.Error):  # closing is best effort
                 conn.close()
 
