@@ -187,6 +187,14 @@ def _canonical_hosts(hosts: pa.Array) -> list[str | None]:
     ]
 
 
+def registrable_domains(
+    canonical: list[str | None], normalizer: DomainNormalizer
+) -> list[str | None]:
+    """The registrable domain of each canonical host (None where there is none)."""
+    registrable = normalizer.registrable
+    return [registrable(name) if name is not None else None for name in canonical]
+
+
 def _valid_utf8(column: pa.Array) -> pa.Array:
     """The column with values that are not valid UTF-8 replaced by nulls (counted as bad)."""
     try:
@@ -248,15 +256,15 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     hosts = hosts.take(pa.array(first_index))
 
     canonical = _canonical_hosts(hosts)
-    registrable = normalizer.registrable
-    domains = [registrable(c) if c is not None else None for c in canonical]
-    kept = np.fromiter((d is not None for d in domains), dtype=bool, count=len(domains))
-    skipped = int(len(domains) - kept.sum())
+    domains = pa.array(registrable_domains(canonical, normalizer), pa.string())
+    kept_mask = domains.is_valid()
+    kept = kept_mask.to_numpy(zero_copy_only=False)
+    skipped = domains.null_count
     if skipped:
         stats.skip("vertex_not_domain", skipped)
 
-    kept_hosts = pa.array([c for c, k in zip(canonical, kept, strict=True) if k], pa.string())
-    encoded = pa.array([d for d in domains if d is not None], pa.string()).dictionary_encode()
+    kept_hosts = pa.array(canonical, pa.string()).filter(kept_mask)
+    encoded = domains.filter(kept_mask).dictionary_encode()
     urls = pc.binary_join_element_wise(URL_PREFIX, kept_hosts, "")
     row = np.full(len(unique_ids), -1, np.int64)
     row[kept] = np.arange(int(kept.sum()), dtype=np.int64)
