@@ -949,9 +949,10 @@
   }
 
   function runItem(run) {
-    var label = uni(run.domain) + " vs " + (run.competitors || []).map(uni).join(", ");
+    var rivals = (run.competitors || []).map(uni).join(", ");
     var button = h("button", { type: "button", className: "run-open", "data-run": run.id }, [
-      h("span", { className: "run-name", text: label }),
+      h("span", { className: "run-name", text: uni(run.domain) }),
+      h("span", { className: "run-rivals", title: rivals, text: "vs " + rivals }),
       h("span", { className: "run-meta" }, [
         h("span", { className: "badge " + run.status, text: run.status }),
         " " + (run.status === "completed" && run.prospect_count !== null
