@@ -106,23 +106,17 @@ def validate_competitor(result: GapResult, competitor: str) -> int:
         ) from None
 
 
-def _unicode_names(result: GapResult) -> pa.Array | None:
-    """Unicode forms of the names, or None when every name is plain ASCII (cached)."""
-    key = ("unicode",)
-    if key in result.cache:
-        cached: pa.Array | None = result.cache[key]
+def _unicode_names(result: GapResult) -> tuple[np.ndarray, pa.Array]:
+    """Rows whose name has an ``xn--`` label and their Unicode forms (cached per result)."""
+    cached: tuple[np.ndarray, pa.Array] | None = result.cache.get("unicode")
+    if cached is not None:
         return cached
-    idn = pc.match_substring(result.names, "xn--")
-    out: pa.Array | None = None
-    if pc.any(idn).as_py():
-        values = result.names.to_pylist()
-        flags = idn.to_numpy(zero_copy_only=False)
-        out = pa.array(
-            [to_unicode(v) if f else v for v, f in zip(values, flags, strict=True)],
-            type=pa.large_string(),
-        )
+    rows = np.flatnonzero(np.asarray(
+        pc.match_substring(result.names, "xn--").to_numpy(zero_copy_only=False), dtype=bool))
+    names = result.names.take(pa.array(rows, pa.int64())).to_pylist()
+    out = (rows, pa.array([to_unicode(n) for n in names], type=pa.large_string()))
     with result.cache_lock:
-        result.cache[key] = out
+        result.cache["unicode"] = out
     return out
 
 
@@ -147,11 +141,13 @@ def _filter_mask(result: GapResult, query: ProspectQuery) -> np.ndarray | None:
         both(dof if query.dofollow else ~dof)
     if query.q:
         needle = query.q.strip()
-        hit = pc.match_substring(result.names, needle, ignore_case=True)
-        uni = _unicode_names(result)
-        if uni is not None:
-            hit = pc.or_(hit, pc.match_substring(uni, needle, ignore_case=True))
-        both(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
+        hit = np.array(pc.match_substring(result.names, needle, ignore_case=True)
+                       .to_numpy(zero_copy_only=False), dtype=bool)
+        idn_rows, idn_names = _unicode_names(result)
+        if idn_rows.shape[0]:
+            idn_hit = pc.match_substring(idn_names, needle, ignore_case=True)
+            hit[idn_rows] |= np.asarray(idn_hit.to_numpy(zero_copy_only=False), dtype=bool)
+        both(hit)
     return keep
 
 
