@@ -121,3 +121,24 @@ def test_punycode_decoding_matches_linkgap(tab: Tab) -> None:
                 names.append(canonical)
     shown = tab.page.evaluate("names => names.map(window.linkgapPunycode.toUnicode)", names)
     assert shown == [to_unicode(n) for n in names]
+
+
+def test_rejected_filter_and_unknown_run(tab: Tab, server: Server) -> None:
+    p = tab.page
+    tab.use_key(server.key)
+    tab.start_run("mysite.com", "rival-one.com")
+    tab.wait_completed()
+    p.get_by_label("Minimum authority", exact=True).fill("150")
+    error = p.locator("#prospects-error")
+    expect(error).to_contain_text("Please check “Minimum authority”")
+    expect(p.get_by_label("Minimum authority", exact=True)).to_have_attribute(
+        "aria-invalid", "true")
+    expect(p.locator("#chart-dr svg")).to_have_count(0)
+    p.get_by_label("Minimum authority", exact=True).fill("10")
+    expect(error).to_be_hidden()
+    expect(p.locator("#chart-dr svg")).to_have_count(1)
+
+    p.goto(server.url + "/#run=run_0000000000000000000000000")
+    expect(p.locator("#runs-error")).to_have_text(
+        "This run was not found. It may have been started with another account's key.")
+    assert tab.unexpected_errors(allowed_statuses=[404, 422]) == []

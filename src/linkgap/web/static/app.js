@@ -809,6 +809,9 @@
         var box = $("chart-dr");
         clearChildren(box);
         clearChildren($("chart-overlap"));
+        $("dofollow-split").textContent = "";
+        // A rejected filter is already explained above the table; say it once.
+        if (err.status === 422) return;
         box.appendChild(h("p", { className: "error", text: "The charts are unavailable. " +
           err.message }));
       });
