@@ -22,6 +22,7 @@ The rules applied (SPEC section 2) and the skip reasons counted:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -43,8 +44,12 @@ MAX_ANCHOR_CHARS = 512
 RawLink = tuple[str, str | None, Any]
 
 _STRIP_INSIDE = str.maketrans("", "", "\t\n\r")
-# Characters of a host that needs no further parsing (no userinfo, port, IPv6 brackets).
-_SIMPLE_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+# An http(s) URL whose authority is a plain host name (no user, port or IPv6
+# brackets); group 1 is the host as written. The authority ends where urlsplit
+# ends it: at the first "/", "?" or "#".
+_PLAIN_HTTP_AUTHORITY = re.compile(r"https?://([A-Za-z0-9._-]+)(?:[/?#]|\Z)", re.IGNORECASE)
+# A scheme before the first "/", "?" or "#" (what resolve_href refuses as not http).
+_OTHER_SCHEME = re.compile(r"[^/?#]*:")
 _EXTERNAL_CACHE_MAX = 200_000
 
 
@@ -62,16 +67,6 @@ def _has_web_host(url: str) -> bool:
         return bool(parts.hostname)
     except ValueError:
         return False
-
-
-def _authority_end(rest: str) -> int:
-    """Index where the authority of ``rest`` (text after ``//``) ends, as urlsplit reads it."""
-    end = len(rest)
-    for sep in "/?#":
-        i = rest.find(sep, 0, end)
-        if i != -1:
-            end = i
-    return end
 
 
 class LinkCollector:
@@ -148,7 +143,7 @@ class LinkCollector:
         if norm is None:
             result = "target_not_domain" if _has_web_host(absolute) else "bad_url"
         else:
-            domain = self.normalizer.registrable(norm.host)
+            domain = self._domain_of_host(norm.host)  # cached; norm.host is canonical
             result = (norm.url, domain) if domain is not None else "target_not_domain"
         if len(self._external) >= _EXTERNAL_CACHE_MAX:
             self._external.clear()
@@ -187,6 +182,8 @@ class LinkCollector:
 
         domain_of_host = self._domain_of_host
         external_target = self._external_target
+        other_scheme = _OTHER_SCHEME.match
+        plain_authority = _PLAIN_HTTP_AUTHORITY.match
         nofollow_tokens = NOFOLLOW_REL_TOKENS
         out_src, out_tgt = self.source_url, self.target_url
         out_sd, out_td = self.source_domain, self.target_domain
@@ -196,18 +193,18 @@ class LinkCollector:
 
         for href, rel, anchor_src in links:
             seen += 1
-            h = href.strip().translate(_STRIP_INSIDE)
+            h = href.strip()
+            if "\n" in h or "\t" in h or "\r" in h:
+                h = h.translate(_STRIP_INSIDE)  # browsers drop these inside URLs
             if not h or h[0] == "#":
                 not_http += 1
                 continue
-            head = h[:8].lower()
-            if head.startswith(("http://", "https://")):
-                absolute = h
-            elif h.startswith("//"):
+            if h.startswith("//"):
                 absolute = f"{base_scheme}:{h}"
+            elif h[0] in "hH" and h[:8].lower().startswith(("http://", "https://")):
+                absolute = h
             else:
-                first = h.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-                if ":" in first:
+                if other_scheme(h):
                     not_http += 1  # mailto:, javascript:, data:, tel:, ftp: …
                     continue
                 # A relative reference keeps the base's host.
@@ -219,15 +216,10 @@ class LinkCollector:
                 except ValueError:
                     skipped["bad_url"] = skipped.get("bad_url", 0) + 1
                     continue
-            # Decide "internal" from the host alone when the authority is plain.
-            slash = absolute.find("//") + 2
-            rest = absolute[slash:]
-            authority = rest[: _authority_end(rest)]
-            if (
-                authority
-                and _SIMPLE_HOST_CHARS.issuperset(authority)
-                and domain_of_host(authority) == src_domain
-            ):
+            # Decide "internal" from the host alone when the authority is plain
+            # (no user, port or IPv6 brackets): no URL parsing for most links.
+            plain = plain_authority(absolute)
+            if plain is not None and domain_of_host(plain.group(1)) == src_domain:
                 internal += 1
                 continue
             target = external_target(absolute)
