@@ -532,8 +532,10 @@ class Client:
         self.last_meta = dict(body.get("meta") or {})
         return Page(list(body.get("data") or []), self.last_meta)
 
-    def runs(self, status: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every run of the account, newest first, across all pages.
+    def runs(
+        self, status: str | None = None, *, per_page: int = MAX_PER_PAGE
+    ) -> Iterator[dict[str, Any]]:
+        """Every run of the account, newest first, across all pages (``per_page`` a request).
 
         Runs created while iterating push older ones to later pages; a run
         already yielded is not yielded again.
@@ -541,7 +543,7 @@ class Client:
         seen: set[str] = set()
         page_no = 1
         while True:
-            page = self.runs_page(status=status, page=page_no, per_page=MAX_PER_PAGE)
+            page = self.runs_page(status=status, page=page_no, per_page=per_page)
             for run in page.data:
                 if run["id"] not in seen:
                     seen.add(run["id"])
@@ -567,11 +569,18 @@ class Client:
         self.last_meta = dict(body.get("meta") or {})
         return Page(list(body.get("data") or []), self.last_meta)
 
-    def prospects(self, run_id: str, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Every prospect of a completed run matching ``filters``, across all pages, in order."""
+    def prospects(
+        self, run_id: str, *, per_page: int = MAX_PER_PAGE, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every prospect of a completed run matching ``filters``, across all pages, in order.
+
+        Pages are fetched lazily, ``per_page`` rows a request; a run's
+        prospects are frozen, so the pages never overlap or skip.
+        """
+        filters.pop("page", None)  # the iterator walks the pages itself
         page_no = 1
         while True:
-            page = self.prospects_page(run_id, page=page_no, per_page=MAX_PER_PAGE, **filters)
+            page = self.prospects_page(run_id, page=page_no, per_page=per_page, **filters)
             yield from page.data
             if not page.data or page_no >= page.total_pages:
                 return

@@ -286,3 +286,12 @@ def test_a_borrowed_http_client_is_not_closed() -> None:
         assert client.account() == {"name": "n"}
     assert not http.is_closed
     http.close()
+
+
+def test_prospects_honours_per_page_and_ignores_a_stray_page() -> None:
+    seen: list[httpx.Request] = []
+    client, _ = _client(_prospect_server(25, seen))
+    rows = list(client.prospects("run_1", per_page=10, page=3))
+    assert len(rows) == 25
+    assert [(r.url.params["page"], r.url.params["per_page"]) for r in seen] == [
+        ("1", "10"), ("2", "10"), ("3", "10")]
