@@ -420,10 +420,15 @@
     return { value: n };
   }
 
-  function markInvalid(param) {
+  var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit"];
+
+  /** Mark the field named by `param` invalid (and focus it), clearing the other fields of
+   * the same form: the run form's fields, or the prospect filters. */
+  function markInvalid(param, group) {
     Object.keys(FIELDS).forEach(function (k) {
       var id = FIELDS[k][1];
-      if (id) $(id).removeAttribute("aria-invalid");
+      var isRun = RUN_FIELDS.indexOf(k) >= 0;
+      if (id && isRun === (group === "run")) $(id).removeAttribute("aria-invalid");
     });
     if (!param) return;
     var base = param.replace(/\[\d+\]$/, "");
@@ -439,7 +444,7 @@
     ev.preventDefault();
     var errEl = $("run-form-error");
     showError(errEl, null);
-    markInvalid(null);
+    markInvalid(null, "run");
     if (!requireKey(errEl)) return;
     var domain = $("domain").value.trim();
     var competitors = parseCompetitors($("competitors").value);
@@ -455,7 +460,7 @@
     }
     if (local) {
       showError(errEl, { message: local[1] });
-      markInvalid(local[0]);
+      markInvalid(local[0], "run");
       return;
     }
     var body = { domain: domain, competitors: competitors, mode: mode };
@@ -484,7 +489,7 @@
     }, function (err) {
       if (err.status !== 0) state.pendingCreate = null;
       showError(errEl, err);
-      if (err.status === 422) markInvalid(err.param);
+      if (err.status === 422) markInvalid(err.param, "run");
     }).then(function () {
       button.disabled = false;
       button.textContent = "Find prospects";
@@ -648,7 +653,7 @@
     });
     $("filters").reset();
     state.page = 1;
-    markInvalid(null);
+    markInvalid(null, "filters");
     showError($("prospects-error"), null);
   }
 
@@ -727,11 +732,11 @@
     renderSortHeaders();
     if (bad) {
       showError(errEl, bad);
-      markInvalid(bad.param);
+      markInvalid(bad.param, "filters");
       return;
     }
     showError(errEl, null);
-    markInvalid(null);
+    markInvalid(null, "filters");
     var seq = ++state.prospectsSeq;
     var table = $("prospects");
     table.setAttribute("aria-busy", "true");
@@ -743,7 +748,7 @@
       }, function (err) {
         if (seq !== state.prospectsSeq) return;
         showError(errEl, err);
-        if (err.status === 422) markInvalid(err.param);
+        if (err.status === 422) markInvalid(err.param, "filters");
       }).then(function () {
         if (seq === state.prospectsSeq) table.removeAttribute("aria-busy");
       });
