@@ -262,6 +262,8 @@ def generate_web(
 
     def add(src: int, dst: int, count: int, rel: str | None = None, anchor: str | None = None,
             src_page: int | None = None) -> None:
+        if src == dst:  # a site's links to itself are internal: not part of the web graph
+            return
         ps, pd = pages[src], pages[dst]
         for j in range(count):
             k = src_page if src_page is not None else (src * 31 + dst * 17 + j) % ps.n_pages

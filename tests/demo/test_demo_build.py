@@ -104,3 +104,25 @@ def test_demo_key_works_and_the_account_is_reused(tmp_path: Path) -> None:
         assert service.authenticate(first).account_id == service.authenticate(second).account_id
         assert [a.name for a in service.list_accounts()] == ["demo"]
         assert service.list_accounts()[0].credits.available >= 1000
+
+
+@pytest.mark.parametrize("fmt", ["wat", "warc", "links-csv", "parquet", "cc-graph"])
+def test_every_generated_format_builds_the_same_domain_graph(
+        tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m linkgap.demo_web`` writes files the real build reads, in every format,
+    and they all describe the same web: same domains, same domain edges."""
+    from linkgap.demo_web import main
+    from linkgap.index.build import build_index
+
+    assert main([str(tmp_path / "files"), "--format", fmt, "--domains", "300",
+                 "--files", "2", "--internal-links", "3"]) == 0
+    written = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert written and all(Path(p).is_file() for p in written)
+    report = build_index(tmp_path / "index", written)
+    web = generate_web(n_domains=300)
+    edges = {(lk.source, lk.target) for lk in web.links if lk.source != lk.target}
+    assert report.manifest.counts["domains"] == 300
+    assert report.manifest.counts["edges"] == len(edges)
+    skipped = {reason for s in report.inputs for reason in s.skipped}
+    # only the navigation links of warc/wat pages are dropped, as internal
+    assert skipped <= ({"internal_link"} if fmt in ("wat", "warc") else set())
