@@ -310,3 +310,21 @@ def test_charts_show_the_summary_counts(tab: Tab, server: Server, run_id: str,
     assert drawn == {k: Counter(str(t["competitor_overlap"]) for t in subset).get(k, 0)
                      for k in ("1", "2", "3")}
     assert tab.unexpected_errors() == []
+
+
+def test_fits_a_laptop_screen(browser: Browser, server: Server, run_id: str) -> None:
+    tab = Tab.open(browser, server.url)
+    try:
+        p = tab.page
+        p.set_viewport_size({"width": 1366, "height": 768})
+        expect(p.get_by_role("button", name="Find prospects")).to_be_in_viewport()
+        open_run(tab, server, run_id)
+        p.get_by_label("Per page", exact=True).select_option("100")
+        expect(p.locator("#prospects-body tr")).to_have_count(38)
+        # Nothing scrolls sideways: not the page, and not the prospects table.
+        assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert p.evaluate("(() => { const w = document.querySelector('.table-wrap');"
+                          " return w.scrollWidth <= w.clientWidth; })()")
+        assert tab.unexpected_errors() == []
+    finally:
+        tab.close()
