@@ -367,6 +367,10 @@ class Client:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("api_key is empty: pass the key `linkgap keys create` printed")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
@@ -376,7 +380,7 @@ class Client:
         # Sent with every request (not set on the httpx client, so a borrowed
         # http_client gets them too).
         self._headers = {
-            "Authorization": f"Bearer {api_key}",
+            "Authorization": f"Bearer {api_key.strip()}",
             "User-Agent": f"linkgap-python-client/{_version()}",
             "Accept": "application/json",
         }

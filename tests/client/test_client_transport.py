@@ -295,3 +295,10 @@ def test_prospects_honours_per_page_and_ignores_a_stray_page() -> None:
     assert len(rows) == 25
     assert [(r.url.params["page"], r.url.params["per_page"]) for r in seen] == [
         ("1", "10"), ("2", "10"), ("3", "10")]
+
+
+@pytest.mark.parametrize(("base_url", "key"), [("http://x.test", ""), ("http://x.test", "  "),
+                                               ("x.test", "lgk_k")])
+def test_bad_construction_is_a_clear_value_error(base_url: str, key: str) -> None:
+    with pytest.raises(ValueError):
+        Client(base_url, key)
