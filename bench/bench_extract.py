@@ -1,6 +1,6 @@
 """Measure link extraction from WARC files: pages per second, against baselines of the same run.
 
-    python bench/bench_extract.py                 # 2,000 generated pages, under a minute
+    python bench/bench_extract.py                 # 1,500 generated pages, about a minute
     python bench/bench_extract.py --pages 5000 --keep /tmp/bench.warc.gz
 
 Generates realistic HTML pages (navigation, article text with inline links,
@@ -100,8 +100,9 @@ def _sentence(rng: random.Random, n: int) -> str:
 class PageMaker:
     """Realistic HTML pages of a few hundred sites linking to a Zipf-popular set of domains."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, page_bytes: int = 40_000) -> None:
         self.rng = random.Random(seed)
+        self.page_bytes = page_bytes
         tlds = ["com", "org", "net", "de", "co.uk", "io", "fr", "com.au", "github.io", "es"]
         self.externals = [f"site{i}.{tlds[i % len(tlds)]}" for i in range(3_000)]
         weights = [1.0 / (i + 1) ** 0.9 for i in range(len(self.externals))]
@@ -181,6 +182,13 @@ class PageMaker:
             else:
                 href = self._external_href()
             footer.append(f'<a href="{href}"{self._rel()}><span>{rng.choice(WORDS)}</span></a>')
+        # Text without links (comments, related posts, cookie banners …) up to the page size.
+        filler = []
+        size = 6_000 + sum(map(len, nav)) + sum(map(len, paragraphs)) + sum(map(len, footer))
+        while size < self.page_bytes:
+            block = f"<div class=c><p>{_sentence(rng, 40)}</p><p>{_sentence(rng, 30)}</p></div>"
+            filler.append(block)
+            size += len(block)
         script = (
             "<script>var t='<a href=\"https://tracker.example.com/\">';"
             + "function f(a){return a*2;}" * 40
@@ -198,14 +206,15 @@ class PageMaker:
             "<!-- <a href='https://commented-out.example.org/'>old</a> -->"
             f"<main><article><h1>{_sentence(rng, 8)}</h1>{''.join(paragraphs)}</article>"
             f"<aside>{''.join(f'<div class=widget>{_sentence(rng, 30)}</div>' for _ in range(6))}"
-            f"</aside></main><footer>{' | '.join(footer)}</footer>{script}</body></html>"
+            f"{''.join(filler)}</aside></main><footer>{' | '.join(footer)}</footer>"
+            f"{script}</body></html>"
         )
         return url, html.encode("utf-8")
 
 
-def write_bench_warc(path: Path, pages: int, seed: int) -> int:
+def write_bench_warc(path: Path, pages: int, seed: int, page_bytes: int) -> int:
     """Write ``pages`` HTML responses, with requests and some images; returns the record count."""
-    maker = PageMaker(seed)
+    maker = PageMaker(seed, page_bytes)
     records: list[Page] = []
     for i in range(pages):
         url, body = maker.page(i)
@@ -299,7 +308,8 @@ def whole(path: Path, normalizer: DomainNormalizer) -> tuple[int, int]:
 def main() -> None:
     """Command line: generate, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=2_000, help="HTML pages to generate")
+    parser.add_argument("--pages", type=int, default=1_500, help="HTML pages to generate")
+    parser.add_argument("--page-kb", type=int, default=40, help="about this many kB of HTML a page")
     parser.add_argument("--repeat", type=int, default=2, help="runs per timing (best is kept)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the WARC here and keep it")
@@ -309,10 +319,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "bench.warc.gz"
         started = time.perf_counter()
-        n_records = write_bench_warc(path, args.pages, args.seed)
+        n_records = write_bench_warc(path, args.pages, args.seed, args.page_kb * 1000)
         size = path.stat().st_size
         print(
-            f"generated {args.pages:,} pages ({n_records:,} records, {size / 1e6:.1f} MB gzip)"
+            f"generated {args.pages:,} pages of ~{args.page_kb} kB, 50-150 links each"
+            f" ({n_records:,} records, {size / 1e6:.1f} MB gzip)"
             f" in {time.perf_counter() - started:.1f} s"
         )
         normalizer = DomainNormalizer()

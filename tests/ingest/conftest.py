@@ -11,6 +11,7 @@ import pytest
 
 from linkgap.domains import DomainNormalizer
 from linkgap.ingest import LINK_SCHEMA, InputStats, plan_inputs, read_input
+from linkgap.ingest.reasons import SKIP_REASONS
 
 _NORMALIZER = DomainNormalizer()
 
@@ -58,6 +59,8 @@ def read_paths(
             assert batch.schema.equals(LINK_SCHEMA), batch.schema
         table = pa.Table.from_batches(batches, schema=LINK_SCHEMA)
         assert stat.links_counted == table.num_rows
+        undocumented = set(stat.skipped) - set(SKIP_REASONS)
+        assert not undocumented, f"skip reasons missing from SKIP_REASONS: {undocumented}"
         rows.extend(table.to_pylist())
         stats.append(stat)
     return ReadResult(rows, stats)

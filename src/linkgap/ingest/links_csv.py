@@ -90,8 +90,8 @@ def _check_header(path: Path, names: list[str]) -> None:
         )
 
 
-def _seen_at_value(value: Any) -> int | None | str:
-    """Epoch seconds of a Parquet/CSV ``seen_at`` value, None when empty, "bad" when unreadable."""
+def _seen_at_value(value: Any) -> int | None:
+    """Epoch seconds of a ``seen_at`` value (None when empty); ValueError when unreadable."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -104,7 +104,9 @@ def _seen_at_value(value: Any) -> int | None | str:
     if not text:
         return None
     parsed = parse_seen_at(text)
-    return "bad" if parsed is None else parsed
+    if parsed is None:
+        raise ValueError(f"not an ISO-8601 date or time: {text!r}")
+    return parsed
 
 
 def _add_row(collector: LinkCollector, stats: InputStats, row: dict[str, Any]) -> None:
@@ -116,8 +118,9 @@ def _add_row(collector: LinkCollector, stats: InputStats, row: dict[str, Any]) -
     if not source.strip() or not target.strip():
         stats.skip("bad_csv_row")
         return
-    seen_at = _seen_at_value(row.get("seen_at"))
-    if seen_at == "bad":
+    try:
+        seen_at = _seen_at_value(row.get("seen_at"))
+    except ValueError:
         stats.skip("bad_seen_at")
         return
     rel = row.get("rel")
@@ -127,7 +130,7 @@ def _add_row(collector: LinkCollector, stats: InputStats, row: dict[str, Any]) -
         target,
         dofollow=not rel_is_nofollow(rel if isinstance(rel, str) else None),
         anchor=anchor if isinstance(anchor, str) else None,
-        seen_at=seen_at if isinstance(seen_at, int) else None,
+        seen_at=seen_at,
     )
 
 
