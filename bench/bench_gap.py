@@ -204,12 +204,41 @@ def bench_prospects(result: GapResult, repeat: int) -> None:
           f"load {t_load * 1e3:.2f} ms")
 
 
+def bench_freeze(n: int, repeat: int) -> None:
+    """Freezing and loading a run of ``n`` prospects (the largest LINKGAP_MAX_RUN_LIMIT)."""
+    rng = np.random.default_rng(7)
+    ids = np.sort(rng.choice(n * 4, n, replace=False)).astype(np.int64)
+    width = len(str(n * 4))
+    result = GapResult(
+        target="me.com", competitors=[f"c{j}.com" for j in range(5)], mode="union",
+        min_overlap=1, total_found=n, warnings=[], index_version="bench", limit=n, ids=ids,
+        names=pa.array([f"d{i:0{width}d}.com" for i in ids], pa.large_string()),
+        domain_rating=rng.integers(0, 101, n).astype(np.uint8),
+        backlinks=rng.integers(0, 10**6, n), referring_domains=rng.integers(0, 10**4, n),
+        spam_score=rng.integers(0, 101, n).astype(np.uint8), rank=rng.integers(1, n * 4, n),
+        competitor_overlap=rng.integers(1, 6, n).astype(np.uint8),
+        competitor_mask=rng.integers(1, 32, n).astype(np.uint32),
+        dofollow_mask=rng.integers(0, 32, n).astype(np.uint32),
+        score=rng.integers(0, 101, n).astype(np.uint8),
+    )
+    print(f"\nfreezing a run of {n:,} prospects")
+    for compression in (None, "lz4", "zstd"):
+        t_dump, blob = best_of(repeat, lambda c=compression: result.to_ipc(compression=c))
+        t_load, loaded = best_of(repeat, lambda b=blob: GapResult.from_ipc(b))
+        t_page, _ = best_of(repeat, lambda r=loaded: query_page(r, ProspectQuery(), 1, 50))
+        print(f"  {compression or 'uncompressed':12s} {len(blob) / 1e6:6.1f} MB, "
+              f"freeze {t_dump * 1e3:6.1f} ms, load {t_load * 1e3:6.2f} ms, "
+              f"then page 1 {t_page * 1e3:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=2_000_000)
     parser.add_argument("--edges", type=int, default=40_000_000)
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--freeze", type=int, default=1_000_000,
+                        help="prospects in the freeze/load benchmark")
     parser.add_argument("--graph-dir", default=None,
                         help="save the generated graph here and load it on later runs")
     parser.add_argument("--prospects", type=int, default=200_000,
@@ -279,6 +308,7 @@ def main() -> None:
     print(f"  compute_gap limit={args.prospects:,}: {t_all * 1e3:.1f} ms "
           f"(total_found {big.total_found:,})")
     bench_prospects(big, args.repeat)
+    bench_freeze(args.freeze, args.repeat)
 
 
 if __name__ == "__main__":
