@@ -396,6 +396,10 @@ class GapResult:
         if raw is None:
             raise ValueError("not a frozen linkgap gap result")
         meta = json.loads(raw)
+        if int(meta.get("format", 0)) > _IPC_FORMAT:
+            raise ValueError(
+                f"this gap result was frozen by a newer linkgap (format {meta['format']})"
+            )
         cols: dict[str, np.ndarray] = {}
         for c, t in _COLUMNS.items():
             chunked = table.column(c)
