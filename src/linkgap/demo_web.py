@@ -234,7 +234,7 @@ def generate_web(
     normalizer = DomainNormalizer()
     special = [target, *competitors]
     taken = set(special)
-    n_spam = max(60, n_domains // 25)
+    n_spam = max(60, n_domains // 40)
     n_idn = max(5, n_domains // 1000)
     plain, spam = _names(rng, n_domains - len(special) - n_spam - n_idn, n_spam, n_idn,
                          taken, normalizer)
@@ -250,6 +250,8 @@ def generate_web(
                bool(rng.random() < 0.2))
         for name in domains
     ]
+    for i in range(first_spam, n):  # link farms publish page after page of links
+        pages[i].n_pages = 60
     rels = _weighted(rng, _RELS, 1 << 16)
     rel_cursor = [0]
 
@@ -318,19 +320,25 @@ def generate_web(
         for d in rng.integers(len(special), first_spam, 6).tolist():
             add(c, d, 1)
 
-    # -- link farms: dense clusters of spammy domains pointing at the niche -----------
+    # -- link farms: groups of spammy domains selling links -----------------------------
+    # Each farm's hub floods its members with links (their inbound links come
+    # almost all from one domain), the members link in a ring, and every member
+    # links out to many unrelated sites (far more domains than link to it); a
+    # third of them sell links to the niche.
     farm_ids = np.arange(first_spam, n)
     rng.shuffle(farm_ids)
+    honest = np.arange(len(special), first_spam)
     for farm in np.array_split(farm_ids, max(1, len(farm_ids) // 12)):
         members = farm.tolist()
-        for a in members:
-            for b in members:
-                if a != b:
-                    add(a, b, 1, rel="", anchor="best deal")
-            if a % 3 == 0:  # a third of each farm sells links to the niche
+        hub = members[0]
+        for i, a in enumerate(members):
+            if a != hub:
+                add(hub, a, 20, rel="", anchor="best deal")
+            add(a, members[(i + 1) % len(members)], 1, rel="", anchor="partner")
+            for d in rng.choice(honest, size=21, replace=False).tolist():
+                add(a, d, 1, rel="", anchor="click here")
+            if a % 3 == 0:
                 add(a, comp_ids[a % len(comp_ids)], 2, rel="", anchor="click here")
-            for d in rng.integers(len(special), first_spam, 3).tolist():
-                add(a, d, 1, rel="")
     return DemoWeb(seed, domains, links, target, tuple(competitors), frozenset(spam))
 
 
