@@ -83,7 +83,7 @@ CREATE TABLE runs (
     attempts        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_account ON runs(account_id, created_at DESC, id);
-CREATE INDEX runs_by_status ON runs(status, created_at, id);
+CREATE INDEX runs_by_status ON runs(status, created_at);  -- rowid (insertion order) breaks ties
 CREATE TABLE run_results (
     run_id TEXT PRIMARY KEY REFERENCES runs(id),
     result BLOB NOT NULL
@@ -470,12 +470,13 @@ class SQLiteStore:
         return [_run(r) for r in rows], int(total)
 
     def claim_run(self, now: str) -> RunRecord | None:
-        """Atomically move the oldest queued run to running and return it."""
+        """Atomically move the oldest queued run to running and return it (first in, first
+        out: runs created in the same millisecond go in insertion order)."""
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE runs SET status = 'running', started_at = ?, attempts = attempts + 1 "
                 "WHERE id = (SELECT id FROM runs WHERE status = 'queued' "
-                "ORDER BY created_at, id LIMIT 1) AND status = 'queued' RETURNING *",
+                "ORDER BY created_at, rowid LIMIT 1) AND status = 'queued' RETURNING *",
                 (now,),
             ).fetchone()
         return _run(row) if row else None

@@ -150,7 +150,8 @@ class Store(Protocol):
         """One page of an account's runs, newest first (ties by id), and the total."""
 
     def claim_run(self, now: str) -> RunRecord | None:
-        """Atomically move the oldest queued run to running and return it; None if none."""
+        """Atomically move the oldest queued run (first in, first out) to running and return
+        it; None if none."""
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
                      total_found: int, warnings: list[dict[str, Any]], result: bytes) -> bool:
