@@ -152,3 +152,13 @@ def sample_result() -> GapResult:
 def fresh_sample_result() -> Any:
     """Factory for a sample run with empty caches."""
     return build_sample_result
+
+
+@pytest.fixture(scope="session")
+def make_index_session() -> Any:
+    """``make_index`` for hypothesis tests (session scope; builds a fresh index per call)."""
+
+    def make(spec: str | list[tuple[str, str, bool]], **kwargs: Any) -> ArrayIndex:
+        return ArrayIndex(links(spec) if isinstance(spec, str) else spec, **kwargs)
+
+    return make
