@@ -78,8 +78,12 @@ class ProspectQuery:
             raise InvalidInput(f"order must be asc or desc, not {self.order!r}", param="order")
         for name in ("min_authority", "max_spam"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not 0 <= int(value) <= 100):
-                raise InvalidInput(f"{name} must be between 0 and 100", param=name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) \
+                    or not 0 <= int(value) <= 100:
+                raise InvalidInput(f"{name} must be a whole number between 0 and 100",
+                                   param=name)
 
     @property
     def filters(self) -> tuple[Any, ...] | None:

@@ -171,6 +171,7 @@ def test_unknown_competitor_is_refused_with_the_allowed_ones(res) -> None:
 @pytest.mark.parametrize("kwargs,param", [
     ({"sort": "name"}, "sort"), ({"order": "up"}, "order"),
     ({"min_authority": 101}, "min_authority"), ({"max_spam": -1}, "max_spam"),
+    ({"min_authority": "5"}, "min_authority"), ({"max_spam": 2.5}, "max_spam"),
 ])
 def test_bad_query_values_are_refused(kwargs, param) -> None:
     with pytest.raises(InvalidInput) as err:
