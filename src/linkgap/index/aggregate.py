@@ -3,13 +3,20 @@
 The aggregation is plain SQL over three tables so that the same step can run
 on Spark for a cluster build:
 
-``links``  one row per link occurrence as the readers yield it
-           (source_url, target_url, source_domain, target_domain, dofollow, seen);
+``links``  one row per link occurrence as the readers yield it: the pair key
+           (see below), source_domain, target_domain, dofollow, seen;
 ``pairs``  one row per distinct (source_url, target_url): dofollow if any
-           occurrence is, first and last ``seen``;
+           occurrence is, first and last ``seen`` (a subquery, not stored);
 ``edges``  one row per (source_domain, target_domain): links, dofollow links,
            first and last ``seen``;
 ``domains`` every domain of an edge, sorted by canonical name; id = position.
+
+A link is identified by the 128-bit MD5 of its two normalised URLs
+(``md5_number(length(source_url) || ':' || source_url || target_url)``; the
+length prefix keeps the split between the URLs unambiguous). Grouping on a
+16-byte key instead of two URL strings keeps the aggregation small and fast;
+two different pairs would have to collide in 128 bits to merge, which at ten
+billion pairs has a probability near 1e-19.
 
 DuckDB works in memory up to ``memory_limit`` (default: 40% of physical
 memory) and spills to a temp directory inside the build's folder beyond it,
@@ -33,8 +40,7 @@ _FLUSH_ROWS = 500_000
 
 _CREATE_LINKS = """
 CREATE TABLE links (
-    source_url VARCHAR NOT NULL,
-    target_url VARCHAR NOT NULL,
+    pair UHUGEINT NOT NULL,
     source_domain VARCHAR NOT NULL,
     target_domain VARCHAR NOT NULL,
     dofollow BOOLEAN NOT NULL,
@@ -46,31 +52,31 @@ CREATE TABLE links (
 # careless producer must still never count them.
 _INSERT_LINKS = """
 INSERT INTO links
-SELECT source_url::VARCHAR, target_url::VARCHAR, source_domain::VARCHAR,
-       target_domain::VARCHAR, dofollow, seen
+SELECT md5_number(length(source_url::VARCHAR)::VARCHAR || ':' || source_url::VARCHAR
+                  || target_url::VARCHAR),
+       source_domain::VARCHAR, target_domain::VARCHAR, dofollow, seen
 FROM incoming
 WHERE source_domain::VARCHAR <> target_domain::VARCHAR
 """
 
 _PAIRS = """
-CREATE TABLE pairs AS
 SELECT any_value(source_domain) AS source_domain,
        any_value(target_domain) AS target_domain,
        bool_or(dofollow) AS dofollow,
        min(seen) AS first_seen,
        max(seen) AS last_seen
 FROM links
-GROUP BY source_url, target_url
+GROUP BY pair
 """
 
-_EDGES = """
+_EDGES = f"""
 CREATE TABLE edges AS
 SELECT source_domain, target_domain,
        count(*) AS links,
        count_if(dofollow) AS dofollow_links,
        min(first_seen) AS first_seen,
        max(last_seen) AS last_seen
-FROM pairs
+FROM ({_PAIRS}) AS pairs
 GROUP BY source_domain, target_domain
 """
 
@@ -188,12 +194,10 @@ class LinkAggregator:
         """Run the pair, edge and domain aggregations; returns the totals."""
         self._flush()
         con = self._con
-        con.execute(_PAIRS)
-        con.execute("DROP TABLE links")
-        row = con.execute("SELECT count(*), count_if(dofollow) FROM pairs").fetchall()[0]
-        links, dofollow_links = int(row[0] or 0), int(row[1] or 0)
         con.execute(_EDGES)
-        con.execute("DROP TABLE pairs")
+        con.execute("DROP TABLE links")
+        row = con.execute("SELECT sum(links), sum(dofollow_links) FROM edges").fetchall()[0]
+        links, dofollow_links = int(row[0] or 0), int(row[1] or 0)
         con.execute(_DOMAINS)
         edges = _scalar(con, "SELECT count(*) FROM edges")
         domains = _scalar(con, "SELECT count(*) FROM domains")
