@@ -301,7 +301,11 @@ def generate_web(
     t_id = 0
     comp_ids = list(range(1, len(special)))
     niche_size = max(60, n // 30)
-    niche = rng.choice(np.arange(len(special), first_spam), size=niche_size, replace=False)
+    # Sites that write about a niche tend to be established ones: draw them
+    # leaning towards the better-linked half of the web, not uniformly.
+    lean = in_weight[len(special):first_spam] ** 0.35
+    niche = rng.choice(np.arange(len(special), first_spam), size=niche_size, replace=False,
+                       p=lean / lean.sum())
     overlap_p = np.array([0.5, 0.28, 0.15, 0.07])[: len(comp_ids)]
     overlap_p = overlap_p / overlap_p.sum()
     for p in niche.tolist():
