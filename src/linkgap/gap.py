@@ -165,9 +165,11 @@ def gap_arrays(
         for step, (j, lo, hi) in enumerate(slices):
             # intp once, so every fancy index below skips a conversion pass.
             src = np.asarray(in_src[lo:hi]).astype(np.intp, copy=False)
-            link_bit = word_type(1 << j)
-            both_bits = word_type((1 << j) | (1 << (shift + j)))
-            bits = np.where(np.asarray(in_dofollow[lo:hi]) > 0, both_bits, link_bit)
+            # bits = link bit, plus the dofollow bit where the edge has a dofollow
+            # link (in-place arithmetic: several times faster than np.where).
+            bits: np.ndarray = (np.asarray(in_dofollow[lo:hi]) > 0).astype(word_type)
+            bits <<= word_type(shift + j)
+            bits |= word_type(1 << j)
             if step == 0:
                 first_seen.append(src)
                 scratch[src] = bits
@@ -192,7 +194,9 @@ def gap_arrays(
         scratch[others] |= excluded_bit
         word = scratch[touched]
         links = word & low_bits
-        keep = (np.bitwise_count(links) >= min_overlap) & ((word & excluded_bit) == 0)
+        keep = (word & excluded_bit) == 0
+        if min_overlap > 1:  # every touched source links to at least one competitor
+            keep &= np.bitwise_count(links) >= min_overlap
         ids = touched[keep].astype(np.int64, copy=False)
         out_mask = links[keep].astype(np.uint32)
         out_dof = ((word[keep] >> word_type(shift)) & low_bits).astype(np.uint32)
