@@ -68,6 +68,10 @@ RELATIVE = st.sampled_from(
         "x:y/z",
         "/a:b",
         "\tb.org/x",
+        "//",
+        "///p",
+        "//?q",
+        "//#f",
     ]
 )
 HREFS = st.one_of(ABSOLUTE, RELATIVE)

@@ -107,14 +107,20 @@ class _WholeLines(io.RawIOBase):
             if not chunk:
                 if self._in_member:
                     self.damaged = True  # the last gzip member ends early
-                if not self.damaged:
-                    self._buf, self._pos = self._carry, 0  # a last line without "\n"
+                if not self.damaged:  # a last line without "\n"
+                    last = self._carry.decode("utf-8", "replace").encode("utf-8")
+                    self._buf, self._pos = last, 0
                 self._carry = b""
                 self._done = True
                 return
             data = self._carry + (self._inflate(chunk) if self._gz else chunk)
             cut = data.rfind(b"\n") + 1
-            self._buf, self._pos, self._carry = data[:cut], 0, data[cut:]
+            lines = data[:cut]
+            if not lines.isascii():
+                # Arrow's CSV reader cannot report a bad row that is not UTF-8
+                # (its invalid-row callback fails), so invalid bytes become U+FFFD.
+                lines = lines.decode("utf-8", "replace").encode("utf-8")
+            self._buf, self._pos, self._carry = lines, 0, data[cut:]
             if self.damaged:  # keep the whole lines before the damage, then stop
                 self._carry = b""
                 self._done = True
@@ -195,20 +201,28 @@ def registrable_domains(
     return [registrable(name) if name is not None else None for name in canonical]
 
 
-def _valid_utf8(column: pa.Array) -> pa.Array:
-    """The column with values that are not valid UTF-8 replaced by nulls (counted as bad)."""
-    try:
-        column.validate(full=True)
-        return column
-    except pa.ArrowInvalid:
-        values = pc.cast(column, pa.binary()).to_pylist()
-        out = []
-        for value in values:
-            try:
-                out.append(value.decode("utf-8") if value is not None else None)
-            except UnicodeDecodeError:
-                out.append(None)
-        return pa.array(out, pa.string())
+def _csv_batches(
+    path: Path, names: list[str], on_invalid: Any, stats: InputStats
+) -> Iterator[pa.RecordBatch]:
+    """Tab-separated text as string columns, block by block; damage is counted, never raised."""
+    with _open_stream(path) as stream:
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
+                parse_options=pacsv.ParseOptions(
+                    delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in names}, check_utf8=False
+                ),
+            )
+            yield from reader
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" not in str(exc):
+                stats.skip("unreadable_text")  # e.g. a line longer than a whole block
+        if stream.damaged:
+            stats.skip("truncated_gzip")
 
 
 def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -> VertexMap:
@@ -224,21 +238,10 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
         first = stream.read(64 << 10).split(b"\n", 1)[0]
     n_columns = 3 if first.count(b"\t") >= 2 else 2
     names = ["id", "name", "hosts"][:n_columns]
-    with _open_stream(path) as stream:
-        table = pacsv.read_csv(
-            stream,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(
-                delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names}, check_utf8=False
-            ),
-        )
-        if stream.damaged:
-            stats.skip("truncated_gzip")
-    id_text = pc.utf8_trim_whitespace(_valid_utf8(table.column("id").combine_chunks()))
-    name_text = pc.utf8_trim_whitespace(_valid_utf8(table.column("name").combine_chunks()))
+    schema = pa.schema([(name, pa.string()) for name in names])
+    table = pa.Table.from_batches(list(_csv_batches(path, names, on_invalid, stats)), schema)
+    id_text = pc.utf8_trim_whitespace(table.column("id").combine_chunks())
+    name_text = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
     good = pc.and_(pc.utf8_is_digit(id_text), pc.greater(pc.utf8_length(name_text), 0))
     good = pc.and_(good, pc.less_equal(pc.utf8_length(id_text), 18))  # fits in int64
     good = good.fill_null(False)
@@ -291,48 +294,33 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
         bad_lines += 1
         return "skip"
 
-    with _open_stream(path) as stream:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                column_names=["src", "dst"], block_size=_BLOCK_BYTES, use_threads=True
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"src": pa.string(), "dst": pa.string()}, check_utf8=False
-            ),
-        )
-        for batch in reader:
-            src_text, dst_text = batch.column(0), batch.column(1)
-            stats.records += batch.num_rows
-            try:
-                src = pc.cast(src_text, pa.int64())
-                dst = pc.cast(dst_text, pa.int64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                src_text = pc.utf8_trim_whitespace(_valid_utf8(src_text))
-                dst_text = pc.utf8_trim_whitespace(_valid_utf8(dst_text))
-                good = pc.and_(pc.utf8_is_digit(src_text), pc.utf8_is_digit(dst_text))
-                for text in (src_text, dst_text):
-                    good = pc.and_(good, pc.less_equal(pc.utf8_length(text), 18))
-                good = good.fill_null(False)
-                bad_ids += batch.num_rows - (pc.sum(good).as_py() or 0)
-                src = pc.cast(src_text.filter(good), pa.int64())
-                dst = pc.cast(dst_text.filter(good), pa.int64())
-            if src.null_count or dst.null_count:  # empty fields
-                good = pc.and_(pc.is_valid(src), pc.is_valid(dst))
-                bad_ids += len(src) - (pc.sum(good).as_py() or 0)
-                src, dst = src.filter(good), dst.filter(good)
-            src_ids = src.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            dst_ids = dst.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            negative = (src_ids < 0) | (dst_ids < 0)
-            if negative.any():  # "-1" casts fine but is no vertex id
-                bad_ids += int(negative.sum())
-                src_ids, dst_ids = src_ids[~negative], dst_ids[~negative]
-            yield src_ids, dst_ids
-        if stream.damaged:
-            stats.skip("truncated_gzip")
+    for batch in _csv_batches(path, ["src", "dst"], on_invalid, stats):
+        src_text, dst_text = batch.column(0), batch.column(1)
+        stats.records += batch.num_rows
+        try:
+            src = pc.cast(src_text, pa.int64())
+            dst = pc.cast(dst_text, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            src_text = pc.utf8_trim_whitespace(src_text)
+            dst_text = pc.utf8_trim_whitespace(dst_text)
+            good = pc.and_(pc.utf8_is_digit(src_text), pc.utf8_is_digit(dst_text))
+            for text in (src_text, dst_text):
+                good = pc.and_(good, pc.less_equal(pc.utf8_length(text), 18))
+            good = good.fill_null(False)
+            bad_ids += batch.num_rows - (pc.sum(good).as_py() or 0)
+            src = pc.cast(src_text.filter(good), pa.int64())
+            dst = pc.cast(dst_text.filter(good), pa.int64())
+        if src.null_count or dst.null_count:  # empty fields
+            good = pc.and_(pc.is_valid(src), pc.is_valid(dst))
+            bad_ids += len(src) - (pc.sum(good).as_py() or 0)
+            src, dst = src.filter(good), dst.filter(good)
+        src_ids = src.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        dst_ids = dst.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        negative = (src_ids < 0) | (dst_ids < 0)
+        if negative.any():  # "-1" casts fine but is no vertex id
+            bad_ids += int(negative.sum())
+            src_ids, dst_ids = src_ids[~negative], dst_ids[~negative]
+        yield src_ids, dst_ids
     stats.records += bad_lines
     if bad_lines + bad_ids:
         stats.skip("bad_edge_line", bad_lines + bad_ids)

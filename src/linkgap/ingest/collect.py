@@ -199,15 +199,16 @@ class LinkCollector:
             if not h or h[0] == "#":
                 not_http += 1
                 continue
-            if h.startswith("//"):
-                absolute = f"{base_scheme}:{h}"
+            if h.startswith("//") and h[2:3] not in ("", "/", "?", "#"):
+                absolute = f"{base_scheme}:{h}"  # protocol-relative: the base's scheme
             elif h[0] in "hH" and h[:8].lower().startswith(("http://", "https://")):
                 absolute = h
             else:
                 if other_scheme(h):
                     not_http += 1  # mailto:, javascript:, data:, tel:, ftp: …
                     continue
-                # A relative reference keeps the base's host.
+                # A relative reference (including a host-less "//", "///p") keeps
+                # the base's host, as urljoin (resolve_href) reads it.
                 if relative_internal:
                     internal += 1
                     continue

@@ -43,4 +43,5 @@ SKIP_REASONS: dict[str, str] = {
     "bad_edge_line": "an edges line that is not two non-negative integer ids",
     "unknown_vertex": "an edge naming an id the vertices file does not have",
     "skipped_vertex": "an edge from or to a vertex skipped as not a domain",
+    "unreadable_text": "a graph file the CSV reader cannot go on with (a line over 16 MB)",
 }
