@@ -123,3 +123,25 @@ def test_a_truncated_edges_file_keeps_what_was_read(tmp_path, read):
     assert 0 < len(result.rows) < 200_000
     got = [(r["source_domain"], r["target_domain"]) for r in result.rows]
     assert got == [(f"site{a}.com", f"site{b}.com") for a, b in edges[: len(got)]]
+
+
+def test_a_line_longer_than_a_block_stops_the_file_but_keeps_what_came_before(
+    tmp_path, read, monkeypatch
+):
+    import linkgap.ingest.cc_graph as cc_graph
+
+    monkeypatch.setattr(cc_graph, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(cc_graph, "_READ_BYTES", 4096)
+    vertices = [(i, f"com.site{i}", 1) for i in range(10)]
+    edges = [(i % 10, (i + 1) % 10) for i in range(2000)]
+    vertices_path, edges_path = write_cc_graph(tmp_path, "g", vertices, edges)
+    text = gzip.decompress(edges_path.read_bytes())
+    middle = text.index(b"\n", len(text) // 2) + 1
+    edges_path.write_bytes(
+        gzip.compress(text[:middle] + b"1\t" + b"9" * 10_000 + b"\n" + text[middle:])
+    )
+    result = read([vertices_path, edges_path])
+    assert result.skipped.get("unreadable_rest") == 1
+    assert 0 < len(result.rows) < 2000
+    got = [(r["source_domain"], r["target_domain"]) for r in result.rows]
+    assert got == [(f"site{a}.com", f"site{b}.com") for a, b in edges[: len(got)]]

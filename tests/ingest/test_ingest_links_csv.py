@@ -174,3 +174,28 @@ def test_gzip_csv_named_plainly_is_still_read(tmp_path, read):
     path = tmp_path / "links.csv"
     path.write_bytes(gzip.compress(b"source_url,target_url\nhttps://a.com/,https://b.com/\n"))
     assert read([path]).targets() == ["https://b.com/"]
+
+
+def test_a_corrupt_parquet_row_group_is_skipped_and_the_others_read(tmp_path, read):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 2000
+    table = pa.table(
+        {
+            "source_url": [f"https://s{i}.com/" for i in range(n)],
+            "target_url": [f"https://t{i}.com/page/{'x' * 50}/{i}" for i in range(n)],
+        }
+    )
+    path = tmp_path / "links.parquet"
+    pq.write_table(table, path, row_group_size=500, compression="snappy")
+    meta = pq.ParquetFile(path).metadata
+    start = meta.row_group(2).column(1).data_page_offset  # the third group's target_url data
+    data = bytearray(path.read_bytes())
+    for i in range(start + 20, start + 120):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    result = read([path])
+    assert result.skipped == {"bad_parquet_row_group": 1}
+    expected = [f"https://s{i}.com/" for i in range(n) if not 1000 <= i < 1500]
+    assert [r["source_url"] for r in result.rows] == expected

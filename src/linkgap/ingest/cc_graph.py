@@ -220,7 +220,7 @@ def _csv_batches(
             yield from reader
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" not in str(exc):
-                stats.skip("unreadable_text")  # e.g. a line longer than a whole block
+                stats.skip("unreadable_rest")  # e.g. a line longer than a whole block
         if stream.damaged:
             stats.skip("truncated_gzip")
 

@@ -17,6 +17,8 @@ links file: ``BuildFailed``. Skip reasons of this reader, on top of those of
                          (the whole row is skipped)
 ``bad_source_url``       ``source_url`` is not an absolute http(s) URL with a host
 ``source_not_domain``    the source host is not a registrable domain
+``bad_parquet_row_group`` a Parquet row group that cannot be read (its rows are
+                         skipped, the other groups are read)
 ======================== ====================================================
 
 A target that is not absolute (``example.com/x``) is ``bad_url``: rows carry
@@ -177,11 +179,18 @@ def _parquet_rows(path: Path, stats: InputStats) -> Iterator[dict[str, Any]]:
     names = {name.strip().lower(): name for name in parquet.schema_arrow.names}
     _check_header(path, list(names))
     wanted = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in names]
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[names[c] for c in wanted]):
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        for values in zip(*columns, strict=True):
-            stats.records += 1
-            yield dict(zip(wanted, values, strict=True))
+    columns = [names[c] for c in wanted]
+    for group in range(parquet.num_row_groups):
+        try:
+            table = parquet.read_row_group(group, columns=columns)
+        except (pa.ArrowException, OSError):  # a corrupt row group: the others still count
+            stats.skip("bad_parquet_row_group")
+            continue
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            values_by_column = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for values in zip(*values_by_column, strict=True):
+                stats.records += 1
+                yield dict(zip(wanted, values, strict=True))
 
 
 def read_links_csv(

@@ -36,6 +36,7 @@ SKIP_REASONS: dict[str, str] = {
     "bad_seen_at": "a seen_at that is not an ISO-8601 date or time (row skipped)",
     "bad_source_url": "a source_url that is not an absolute http(s) URL with a host",
     "source_not_domain": "a source host that is not a registrable domain",
+    "bad_parquet_row_group": "a Parquet row group that cannot be read (the others are)",
     # cc-graph
     "bad_vertex_line": "a vertices line without an integer id and a name",
     "duplicate_vertex": "a vertex id given again (the first line is kept)",
@@ -43,5 +44,5 @@ SKIP_REASONS: dict[str, str] = {
     "bad_edge_line": "an edges line that is not two non-negative integer ids",
     "unknown_vertex": "an edge naming an id the vertices file does not have",
     "skipped_vertex": "an edge from or to a vertex skipped as not a domain",
-    "unreadable_text": "a graph file the CSV reader cannot go on with (a line over 16 MB)",
+    "unreadable_rest": "a graph file the CSV reader cannot go on with (a line over 16 MB)",
 }
