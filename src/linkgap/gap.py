@@ -211,10 +211,14 @@ def gap_arrays(
 # The opportunity score
 
 
-_RD_PART = np.minimum(
+# The per-value parts of the formula, precomputed with the same float
+# operations as written in the docs, so a run gathers them instead of
+# recomputing a logarithm per prospect.
+_RD_POINTS = np.minimum(
     1.0, np.log10(1.0 + np.arange(SCORE_RD_SATURATION + 1, dtype=np.float64))
     / np.log10(SCORE_RD_SATURATION),
-)
+) * SCORE_WEIGHTS["referring_domains"]
+_SPAM_FACTOR = 1.0 - SCORE_SPAM_PENALTY * np.arange(101, dtype=np.float64) / 100.0
 
 
 def opportunity_score(
@@ -231,22 +235,29 @@ def opportunity_score(
     score = round-half-up(base × (1 − 0.5·spam/100)).
     """
     w = SCORE_WEIGHTS
-    dr = np.asarray(domain_rating, dtype=np.float64)
-    overlap = np.asarray(competitor_overlap, dtype=np.float64)
-    rd = np.asarray(referring_domains, dtype=np.int64)
-    spam = np.asarray(spam_score, dtype=np.float64)
-    # Table lookup of min(1, log10(1 + rd) / 4): the same numbers as the formula
-    # without a logarithm per prospect.
-    rd_part = _RD_PART[np.clip(rd, 0, _RD_PART.shape[0] - 1)]
-    base = (
-        dr * w["authority"] / 100.0
-        + overlap * w["overlap"] / k
-        + np.asarray(dofollow, dtype=bool) * float(w["dofollow"])
-        + rd_part * w["referring_domains"]
-    )
-    score = base * (1.0 - SCORE_SPAM_PENALTY * spam / 100.0)
-    # The tiny epsilon keeps exact halves (e.g. 49.5) rounding up despite float error.
-    return np.clip(np.floor(score + 0.5 + 1e-9), 0, 100).astype(np.uint8)
+    dr = np.asarray(domain_rating)
+    n = dr.shape[0]
+    # In place, in the formula's order: two float temporaries whatever the size
+    # (fresh large temporaries cost page faults on every run).
+    score = np.multiply(dr, float(w["authority"]), dtype=np.float64)
+    score /= 100.0
+    part = np.multiply(np.asarray(competitor_overlap), float(w["overlap"]), dtype=np.float64)
+    part /= k
+    score += part
+    np.add(score, float(w["dofollow"]), out=score, where=np.asarray(dofollow, dtype=bool))
+    index = np.clip(np.asarray(referring_domains), 0, SCORE_RD_SATURATION).astype(
+        np.intp, copy=False)
+    np.take(_RD_POINTS, index, out=part)
+    score += part
+    np.take(_SPAM_FACTOR, np.clip(np.asarray(spam_score), 0, 100).astype(np.intp), out=part)
+    score *= part
+    # Round half up; the tiny epsilon keeps exact halves (e.g. 49.5) rounding up
+    # despite float error.
+    score += 0.5
+    score += 1e-9
+    np.floor(score, out=score)
+    np.clip(score, 0, 100, out=score)
+    return score.astype(np.uint8) if n else np.zeros(0, dtype=np.uint8)
 
 
 # ---------------------------------------------------------------------------
@@ -555,7 +566,10 @@ def _names(index: GapIndex, ids: np.ndarray) -> pa.Array:
 def _best_first(score: np.ndarray, ids: np.ndarray, limit: int | None) -> np.ndarray:
     """Positions of the ``limit`` best rows: score descending, then id ascending."""
     # One int64 key orders both: ids < 2^40 and scores ≤ 100 keep it exact.
-    key = (100 - score.astype(np.int64)) << 40 | ids.astype(np.int64)
+    key = score.astype(np.int64)
+    np.subtract(100, key, out=key)
+    key <<= 40
+    key |= ids
     n = key.shape[0]
     if limit is not None and limit < n:
         part = np.argpartition(key, limit - 1)[:limit]
