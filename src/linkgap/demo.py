@@ -36,8 +36,10 @@ from linkgap.settings import Settings
 
 __all__ = [
     "DEMO_ACCOUNT",
+    "DEMO_CREDITS",
     "DemoNotSafe",
     "DemoSetup",
+    "base_url",
     "build_demo_index",
     "choose_port",
     "demo_settings",
