@@ -3,13 +3,14 @@
 The aggregation is plain SQL over three tables so that the same step can run
 on Spark for a cluster build:
 
-``links``  one row per link occurrence as the readers yield it: the pair key
-           (see below), source_domain, target_domain, dofollow, seen;
-``pairs``  one row per distinct (source_url, target_url): dofollow if any
-           occurrence is, first and last ``seen`` (a subquery, not stored);
-``edges``  one row per (source_domain, target_domain): links, dofollow links,
-           first and last ``seen``;
-``domains`` every domain of an edge, sorted by canonical name; id = position.
+``links``    one row per link occurrence as the readers yield it: the pair key
+             (see below), source_domain, target_domain, dofollow, seen;
+``domains``  every domain of a link, sorted by canonical name; id = position;
+``link_ids`` ``links`` with domain ids instead of names;
+``pairs``    one row per distinct (source_url, target_url): dofollow if any
+             occurrence is, first and last ``seen`` (a subquery, not stored);
+``edges``    one row per (source id, target id): links, dofollow links, first
+             and last ``seen``, read out sorted by (target, source).
 
 A link is identified by the 128-bit MD5 of its two normalised URLs
 (``md5_number(length(source_url) || ':' || source_url || target_url)``; the
@@ -59,45 +60,44 @@ FROM incoming
 WHERE source_domain::VARCHAR <> target_domain::VARCHAR
 """
 
+# Canonical names compare byte-wise (DuckDB's default binary collation): the
+# order the reader's binary search relies on. Id = position in that order.
+_DOMAINS = """
+CREATE TABLE domains AS
+SELECT (row_number() OVER (ORDER BY name) - 1)::BIGINT AS id, name
+FROM (SELECT DISTINCT source_domain AS name FROM links
+      UNION SELECT DISTINCT target_domain FROM links)
+"""
+
+# Domain names become ids before the big aggregations, so those group on
+# fixed-width keys (a 16-byte pair key, then two integer ids), not strings.
+_LINK_IDS = """
+CREATE TABLE link_ids AS
+SELECT l.pair, s.id AS src, t.id AS dst, l.dofollow, l.seen
+FROM links l
+JOIN domains s ON l.source_domain = s.name
+JOIN domains t ON l.target_domain = t.name
+"""
+
 _PAIRS = """
-SELECT any_value(source_domain) AS source_domain,
-       any_value(target_domain) AS target_domain,
-       bool_or(dofollow) AS dofollow,
-       min(seen) AS first_seen,
-       max(seen) AS last_seen
-FROM links
+SELECT any_value(src) AS src, any_value(dst) AS dst, bool_or(dofollow) AS dofollow,
+       min(seen) AS first_seen, max(seen) AS last_seen
+FROM link_ids
 GROUP BY pair
 """
 
 _EDGES = f"""
 CREATE TABLE edges AS
-SELECT source_domain, target_domain,
-       count(*) AS links,
-       count_if(dofollow) AS dofollow_links,
-       min(first_seen) AS first_seen,
-       max(last_seen) AS last_seen
+SELECT dst, src,
+       count(*)::BIGINT AS links,
+       count_if(dofollow)::BIGINT AS dofollow_links,
+       coalesce(min(first_seen), -1)::BIGINT AS first_seen,
+       coalesce(max(last_seen), -1)::BIGINT AS last_seen
 FROM ({_PAIRS}) AS pairs
-GROUP BY source_domain, target_domain
+GROUP BY dst, src
 """
 
-# Names compare byte-wise (DuckDB's default binary collation), which is the
-# canonical-name order the reader's binary search relies on.
-_DOMAINS = """
-CREATE TABLE domains AS
-SELECT (row_number() OVER (ORDER BY name) - 1)::BIGINT AS id, name
-FROM (SELECT source_domain AS name FROM edges UNION SELECT target_domain FROM edges)
-"""
-
-_ID_EDGES = """
-SELECT t.id AS dst, s.id AS src, e.links::BIGINT AS links,
-       e.dofollow_links::BIGINT AS dofollow_links,
-       coalesce(e.first_seen, -1)::BIGINT AS first_seen,
-       coalesce(e.last_seen, -1)::BIGINT AS last_seen
-FROM edges e
-JOIN domains s ON e.source_domain = s.name
-JOIN domains t ON e.target_domain = t.name
-ORDER BY dst, src
-"""
+_SORTED_EDGES = "SELECT * FROM edges ORDER BY dst, src"
 
 
 def default_memory_limit() -> str:
@@ -194,11 +194,13 @@ class LinkAggregator:
         """Run the pair, edge and domain aggregations; returns the totals."""
         self._flush()
         con = self._con
-        con.execute(_EDGES)
+        con.execute(_DOMAINS)
+        con.execute(_LINK_IDS)
         con.execute("DROP TABLE links")
+        con.execute(_EDGES)
+        con.execute("DROP TABLE link_ids")
         row = con.execute("SELECT sum(links), sum(dofollow_links) FROM edges").fetchall()[0]
         links, dofollow_links = int(row[0] or 0), int(row[1] or 0)
-        con.execute(_DOMAINS)
         edges = _scalar(con, "SELECT count(*) FROM edges")
         domains = _scalar(con, "SELECT count(*) FROM domains")
         self._finished = True
@@ -212,7 +214,7 @@ class LinkAggregator:
 
     def iter_edges(self, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
         """Edges by (target id, source id): dst, src, links, dofollow_links, first/last seen."""
-        reader = self._con.sql(_ID_EDGES).to_arrow_reader(rows)
+        reader = self._con.sql(_SORTED_EDGES).to_arrow_reader(rows)
         yield from reader
 
     def close(self) -> None:
