@@ -17,6 +17,8 @@ The rules applied (SPEC section 2) and the skip reasons counted:
 ``internal_link``    source and target are in the same registrable domain
 ``bad_page_url``     the page URL is not an http(s) URL with a host (page skipped)
 ``page_not_domain``  the page host is not a registrable domain (page skipped)
+``bad_source_url``   (rows) the source is not an http(s) URL with a host
+``source_not_domain`` (rows) the source host is not a registrable domain
 ==================== =======================================================
 """
 
