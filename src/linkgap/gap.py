@@ -167,8 +167,8 @@ def gap_arrays(
             src = np.asarray(in_src[lo:hi]).astype(np.intp, copy=False)
             # bits = link bit, plus the dofollow bit where the edge has a dofollow
             # link (in-place arithmetic: several times faster than np.where).
-            bits: np.ndarray = (np.asarray(in_dofollow[lo:hi]) > 0).astype(word_type)
-            bits <<= word_type(shift + j)
+            dofollow = (np.asarray(in_dofollow[lo:hi]) > 0).view(np.uint8)
+            bits = np.left_shift(dofollow, shift + j, dtype=word_type)
             bits |= word_type(1 << j)
             if step == 0:
                 first_seen.append(src)
@@ -193,13 +193,20 @@ def gap_arrays(
         others = others[scratch[others] != 0]
         scratch[others] |= excluded_bit
         word = scratch[touched]
-        links = word & low_bits
-        keep = (word & excluded_bit) == 0
+        # The excluded bit is the top bit, so excluded words are the largest
+        # values; they are few, and removing them costs nothing when there are none.
+        dropped = np.flatnonzero(word >= excluded_bit)
+        if dropped.shape[0]:
+            word = np.delete(word, dropped)
+            touched = np.delete(touched, dropped)
         if min_overlap > 1:  # every touched source links to at least one competitor
-            keep &= np.bitwise_count(links) >= min_overlap
-        ids = touched[keep].astype(np.int64, copy=False)
-        out_mask = links[keep].astype(np.uint32)
-        out_dof = ((word[keep] >> word_type(shift)) & low_bits).astype(np.uint32)
+            keep = np.bitwise_count(word & low_bits) >= min_overlap
+            word, touched = word[keep], touched[keep]
+        ids = touched.astype(np.int64, copy=False)
+        out_mask = (word & low_bits).astype(np.uint32, copy=False)
+        out_dof = word >> word_type(shift)
+        out_dof &= low_bits
+        out_dof = out_dof.astype(np.uint32, copy=False)
     finally:
         # Clear exactly what this run wrote, so the scratch is all-zero again.
         for part in first_seen:
