@@ -271,3 +271,46 @@ def test_healthz_reports_the_index_version(api: Api) -> None:
     assert body["data"]["index_version"] == BacklinkIndex.current_version(api.settings.index)
     assert REQ_ID.match(body["meta"]["request_id"])
     assert "credits_charged" not in body["meta"]
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"domain": "\\ud800.com", "competitors": ["a.com"]}',
+    b'{"domain": "x.com", "competitors": ["\\udfff"]}',
+    b'{"domain": "x.com", "competitors": ["a.com"], "\\ud800": 1}',
+    b'{"domain": "x.com", "competitors": ["a.com"], "limit": NaN}',
+    b'{"domain": "x.com", "competitors": ["a.com"], "limit": -Infinity}',
+])
+def test_not_quite_json_is_400_with_or_without_idempotency_key(api: Api, raw: bytes) -> None:
+    for extra in ({}, {"Idempotency-Key": "odd"}):
+        headers = {**api.headers, "Content-Type": "application/json", **extra}
+        r = api.client.post(GAP, content=raw, headers=headers)
+        err = assert_error(r, 400, "invalid_json")
+        assert err["message"].startswith("request body is not valid JSON: ")
+
+
+@pytest.mark.parametrize("limit", [b"1" + b"0" * 5000, b"-" + b"9" * 40, b"1e400"])
+def test_absurd_numbers_are_422(api: Api, limit: bytes) -> None:
+    raw = b'{"domain": "x.com", "competitors": ["a.com"], "limit": ' + limit + b"}"
+    r = _post_raw(api, GAP, raw)
+    assert_error(r, 422, "invalid_parameter", "limit")
+
+
+def test_json_syntax_error_says_where(api: Api) -> None:
+    err = assert_error(_post_raw(api, GAP, b'{"domain": "x.com",,}'), 400, "invalid_json")
+    assert "line 1 column" in err["message"]
+
+
+@pytest.mark.parametrize("query", ["q=%ff", "q=%00", "competitor=%ff", "competitor=%00",
+                                   "page=%EF%BC%91", "per_page=99999999999999999999999",
+                                   "dofollow=%ff", "sort=%00", "min_authority=%2B5"])
+def test_odd_query_strings_never_fail_the_server(api: Api, query: str) -> None:
+    r = api.get(f"{GAP}/run_x/prospects?{query}")
+    assert r.status_code in (404, 422)
+    assert r.json()["error"]["code"] in ("not_found", "invalid_parameter")
+
+
+@pytest.mark.parametrize("path", [f"{GAP}/%00", f"{GAP}/%ff/prospects", f"{GAP}/{'x' * 10000}",
+                                  f"{GAP}/..%2F..%2Fetc", "/static/..%2F..%2Fapi%2Fapp.py",
+                                  "/static/%00"])
+def test_odd_paths_are_404(api: Api, path: str) -> None:
+    assert_error(api.get(path), 404, "not_found")

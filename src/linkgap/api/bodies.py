@@ -51,12 +51,18 @@ async def read_json_body(request: Request, model: type[M]) -> tuple[M, Any]:
         )
     raw = await request.body()
     try:
-        parsed = json.loads(raw)
-    except (ValueError, RecursionError):
-        # ValueError covers JSONDecodeError and bytes that are not UTF-8/16/32;
-        # RecursionError a body nested deeper than the parser can follow.
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
-                                       "msg": "invalid JSON"}]) from None
+        parsed = json.loads(raw, parse_int=_bounded_int, parse_constant=_no_constant)
+        # A lone surrogate escape ("\\ud800") parses but is no Unicode text.
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except json.JSONDecodeError as exc:
+        raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeError:
+        raise _invalid_json("text that is not valid UTF-8 or contains a lone surrogate "
+                            "escape") from None
+    except ValueError as exc:  # NaN/Infinity, which JSON does not have
+        raise _invalid_json(str(exc)) from None
+    except RecursionError:
+        raise _invalid_json("nested too deeply") from None
     try:
         return model.model_validate(parsed), parsed
     except ValidationError as exc:
@@ -64,11 +70,28 @@ async def read_json_body(request: Request, model: type[M]) -> tuple[M, Any]:
         raise RequestValidationError(errors) from None
 
 
+def _invalid_json(reason: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": reason}])
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _bounded_int(text: str) -> int:
+    """JSON integers, with absurdly long ones (Python refuses > 4300 digits) clamped far
+    outside every range, so they read as out of range rather than as invalid JSON."""
+    digits = text.lstrip("-")
+    if len(digits) > 30:
+        return -(10**30) if text.startswith("-") else 10**30
+    return int(text)
+
+
 def fingerprint(path: str, parsed: Any) -> str:
     """A stable digest of a POST (path + body as JSON, key order ignored) for idempotency."""
     canonical = json.dumps({"path": path, "body": parsed}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+                           separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def _replay_headers(status: int, body: dict[str, Any]) -> dict[str, str]:

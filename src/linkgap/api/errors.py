@@ -154,7 +154,9 @@ def validation_error_response(scope: Scope, errors: Sequence[Mapping[str, Any]],
         return error_response(scope, 422, "invalid_parameter", "invalid request")
     first = dict(errors[0])
     if first.get("type") == "json_invalid":
-        return error_response(scope, 400, "invalid_json", "request body is not valid JSON")
+        reason = first.get("msg")
+        message = "request body is not valid JSON" + (f": {reason}" if reason else "")
+        return error_response(scope, 400, "invalid_json", message)
     param = param_from_loc(first.get("loc", ()))
     if bounds and param is not None and param in bounds:
         first["_bounds"] = bounds[param]
