@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def _linkgap(env: dict[str, str], *args: str) -> str:
     return out.stdout
 
 
+@contextmanager
 def _start(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     env = {**os.environ, "LINKGAP_HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     for name in ("LINKGAP_INDEX", "LINKGAP_DATABASE_URL"):
@@ -116,7 +118,8 @@ def _start(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Serv
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _start(tmp_path_factory.mktemp("served-home"))
+    with _start(tmp_path_factory.mktemp("served-home")) as running:
+        yield running
 
 
 def test_full_flow_over_real_http(server: Server) -> None:
@@ -168,7 +171,7 @@ def test_full_flow_over_real_http(server: Server) -> None:
 
 
 def test_rate_limit_is_a_typed_error_with_retry_after(tmp_path: Path) -> None:
-    for server in _start(tmp_path, {"LINKGAP_RATE_LIMIT": "3"}):
+    with _start(tmp_path, {"LINKGAP_RATE_LIMIT": "3"}) as server:
         with Client(server.url, server.key, max_retries=0) as client:
             for _ in range(3):
                 client.account()
