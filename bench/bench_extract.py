@@ -278,9 +278,7 @@ def extraction(path: Path) -> tuple[int, int]:
     spec = InputSpec("warc", (path,))
     stats = InputStats(spec)
     pages = links = 0
-    for record, block in iter_records(path, stats):
-        if record.record_type != WarcRecordType.response:
-            continue
+    for _record, block in iter_records(path, stats, WarcRecordType.response):
         response = parse_http_response(block)
         if response is None or not is_html_content_type(response.header("content-type")):
             continue

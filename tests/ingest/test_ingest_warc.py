@@ -479,3 +479,28 @@ def test_unreadable_file_fails_the_build(tmp_path, read):
             read([path])
     finally:
         os.chmod(path, 0o644)
+
+
+def test_huge_records_are_not_read(tmp_path, read, monkeypatch):
+    import linkgap.ingest.warcfile as warcfile
+
+    monkeypatch.setattr(warcfile, "MAX_RECORD_BYTES", 2_000)
+    small = html_page([("https://b.com/", "b", None)])
+    big = html_page([("https://c.com/", "c", None)], extra_body="<p>" + "x" * 5_000 + "</p>")
+    path = write_warc(
+        tmp_path / "big.warc.gz", [Page("https://a.com/1", small), Page("https://a.com/2", big)]
+    )
+    result = read([path])
+    assert result.targets() == ["https://b.com/"]
+    assert result.skipped == {"record_too_large": 1}
+
+
+def test_a_truncated_record_of_another_type_at_the_end_is_counted(tmp_path, read):
+    path = write_warc(
+        tmp_path / "t.warc.gz",
+        [*_five_pages(), Page("", b"x" * 3000, {}, kind="resource", content_type="text/plain")],
+    )
+    truncate_file(path, -200)
+    result = read([path])
+    assert len(result.rows) == 5
+    assert result.skipped == {"truncated_record": 1}

@@ -15,6 +15,7 @@ SKIP_REASONS: dict[str, str] = {
     "truncated_gzip": "a gzip file that ends early; whole records/lines before the cut are kept",
     "corrupt_gzip": "gzip data that cannot be decompressed in the middle of a WARC file",
     "invalid_record": "a WARC record with an invalid header; reading resumes at the next record",
+    "record_too_large": "a response or WAT record over 64 MiB (not read)",
     # warc
     "bad_http_response": "a WARC response record whose block is not an HTTP response",
     "http_status_not_ok": "an HTTP status outside 200-299 (error pages, redirects)",

@@ -144,9 +144,7 @@ def read_warc(
     last_date_text: str | None = None
     last_date: int | None = None
     for path in spec.paths:
-        for record, block in iter_records(path, stats):
-            if record.record_type != response_type:
-                continue
+        for record, block in iter_records(path, stats, response_type):
             response = parse_http_response(block)
             if response is None:
                 stats.skip("bad_http_response")

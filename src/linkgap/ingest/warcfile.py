@@ -9,6 +9,8 @@ FastWARC does the reading. What it does not do, this module adds:
   was cut short before its record header could be read (FastWARC stops
   without a word) counts as ``truncated_record``, and a complete last record
   whose gzip trailer is missing counts as ``truncated_gzip`` (the record is kept);
+- only the blocks of the record types a reader wants are read into memory,
+  and none over ``MAX_RECORD_BYTES`` (``record_too_large``);
 - an invalid WARC header or corrupt gzip data in the middle of a file is
   counted (``invalid_record`` / ``corrupt_gzip``) and reading resumes at the
   next gzip member or ``WARC/1.x`` line, so one bad record does not lose the
@@ -22,11 +24,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from fastwarc.warc import ArchiveIterator, WarcRecord
+from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from linkgap.ingest.base import InputStats
 
-__all__ = ["iter_records"]
+__all__ = ["MAX_RECORD_BYTES", "iter_records"]
+
+#: Blocks larger than this are not read (no HTML page or WAT record is that large).
+MAX_RECORD_BYTES = 64 << 20
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = b"\nWARC/1."
@@ -107,11 +112,15 @@ def _has_data(fh: BinaryIO, pos: int) -> bool:
     return False
 
 
-def iter_records(path: Path, stats: InputStats) -> Iterator[tuple[WarcRecord, bytes]]:
-    """Every complete record of a WARC file with its whole block (HTTP headers included).
+def iter_records(
+    path: Path, stats: InputStats, wanted: WarcRecordType = WarcRecordType.any_type
+) -> Iterator[tuple[WarcRecord, bytes]]:
+    """The complete records of the ``wanted`` types with their whole block (HTTP headers included).
 
-    Counts each record read in ``stats.records`` and each damaged part in
-    ``stats.skipped``; never raises for bad data. An unreadable file raises OSError.
+    Every record is counted in ``stats.records``; the blocks of other types
+    are not read. A block over ``MAX_RECORD_BYTES`` is skipped as
+    ``record_too_large``. Damaged parts are counted in ``stats.skipped``;
+    never raises for bad data. An unreadable file raises OSError.
     """
     with path.open("rb") as fh:
         gz = _is_gzip(fh)
@@ -119,18 +128,30 @@ def iter_records(path: Path, stats: InputStats) -> Iterator[tuple[WarcRecord, by
         while True:
             fh.seek(offset)
             last_pos: int | None = None
+            last_checked = False  # the last record's block was read and found whole
             last_truncated = False
             try:
                 for record in ArchiveIterator(fh, parse_http=False):
                     last_pos = record.stream_pos
                     stats.records += 1
-                    length = record.headers.get("Content-Length")
+                    last_checked = last_truncated = False
+                    length_text = (record.headers.get("Content-Length") or "").strip()
+                    if not length_text.isdigit():
+                        stats.skip("truncated_record")  # the header ends inside the record
+                        last_truncated = True
+                        continue
+                    if not record.record_type & wanted:
+                        continue  # FastWARC skips the unread block
+                    length = int(length_text)
+                    if length > MAX_RECORD_BYTES:
+                        stats.skip("record_too_large")
+                        continue
                     block = record.reader.read()
-                    if length is None or not length.strip().isdigit() or len(block) < int(length):
+                    if len(block) < length:
                         stats.skip("truncated_record")
                         last_truncated = True
                         continue
-                    last_truncated = False
+                    last_checked = True
                     yield record, block
             except OSError as exc:
                 if last_pos is None:
@@ -156,7 +177,8 @@ def iter_records(path: Path, stats: InputStats) -> Iterator[tuple[WarcRecord, by
                 return
             end, complete = _record_end(fh, last_pos, gz)
             if not complete and not last_truncated:
-                stats.skip("truncated_gzip" if gz else "truncated_record")
+                # A whole block in a gzip member without its trailer is kept.
+                stats.skip("truncated_gzip" if gz and last_checked else "truncated_record")
             elif complete and _has_data(fh, end):
                 stats.skip("truncated_record")
             return

@@ -145,9 +145,7 @@ def read_wat(
     collector = LinkCollector(normalizer, stats)
     metadata_type = WarcRecordType.metadata
     for path in spec.paths:
-        for record, block in iter_records(path, stats):
-            if record.record_type != metadata_type:
-                continue
+        for record, block in iter_records(path, stats, metadata_type):
             try:
                 doc = json.loads(block)
             except ValueError:  # JSONDecodeError and UnicodeDecodeError
