@@ -295,8 +295,15 @@ def _wat_envelope(page: WatPage) -> dict[str, Any]:
     return envelope
 
 
-def write_wat(path: str | os.PathLike[str], pages: Iterable[WatPage], gzip: bool = True) -> Path:
-    """Write a WAT file: a ``warcinfo`` record, then one JSON ``metadata`` record per page."""
+def write_wat(
+    path: str | os.PathLike[str],
+    pages: Iterable[WatPage | tuple[Any, ...]],
+    gzip: bool = True,
+) -> Path:
+    """Write a WAT file: a ``warcinfo`` record, then one JSON ``metadata`` record per page.
+
+    A page is a :class:`WatPage` or a tuple ``(url, links[, metas])``.
+    """
     out = Path(path)
     with out.open("wb") as fh:
         writer = WARCWriter(fh, gzip=gzip)
@@ -307,7 +314,8 @@ def write_wat(path: str | os.PathLike[str], pages: Iterable[WatPage], gzip: bool
                 "", info, {}, DEFAULT_WARC_DATE, "warcinfo", content_type="application/warc-fields"
             ),
         )
-        for page in pages:
+        for item in pages:
+            page = item if isinstance(item, WatPage) else WatPage(*item)
             if page.raw_json is not None:
                 payload = page.raw_json
             else:
