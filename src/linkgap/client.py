@@ -30,6 +30,7 @@ Errors come back as typed exceptions, drawn here::
     │   ├── RateLimited                 429 rate_limited (retry_after in seconds)
     │   ├── IndexUnavailable            503 index_unavailable
     │   └── ServerError                 any other 5xx
+    ├── ConnectionFailed           the server could not be reached (after the retries)
     ├── RunFailed                  wait(): the run ended as failed (run, code, message)
     └── WaitTimeout                wait(): the run did not finish in time (also a TimeoutError)
 
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -60,6 +62,7 @@ __all__ = [
     "Client",
     "ClientError",
     "Conflict",
+    "ConnectionFailed",
     "IdempotencyConflict",
     "IndexUnavailable",
     "InsufficientCredits",
@@ -227,6 +230,15 @@ class RunFailed(ClientError):
         super().__init__(f"run {run.get('id')} failed: {self.code}: {self.message}")
 
 
+class ConnectionFailed(ClientError):
+    """The server could not be reached, or the connection broke (after any retries)."""
+
+    def __init__(self, base_url: str, cause: Exception) -> None:
+        self.base_url = base_url
+        self.cause = cause
+        super().__init__(f"cannot reach linkgap at {base_url}: {cause}")
+
+
 class WaitTimeout(ClientError, TimeoutError):
     """:meth:`Client.wait` gave up before the run finished; ``run`` is its last known state."""
 
@@ -290,6 +302,11 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _segment(value: str) -> str:
+    """``value`` as one URL path segment (a run id can never reach another path)."""
+    return quote(str(value), safe="")
+
+
 def _query_value(value: Any) -> Any:
     # The API reads query booleans as true/false; Python's str(True) is "True".
     if isinstance(value, bool):
@@ -349,8 +366,9 @@ class Client:
     retries of a 429, a 503 or a connection failure (see the module notes);
     ``max_retry_wait`` caps one wait between retries. ``transport`` passes any
     synchronous ``httpx`` transport (a mock, a proxy); ``http_client`` sends
-    through an existing ``httpx.Client`` instead (for example Starlette's
-    ``TestClient`` over an in-process app, with ``base_url="http://testserver"``).
+    through an existing ``httpx.Client`` instead (for example one whose
+    transport serves an in-process app). ``sleep`` is how the client waits
+    between retries and polls (tests pass a recorder).
     """
 
     def __init__(
@@ -429,9 +447,9 @@ class Client:
                 response = self._http.request(
                     method, self.base_url + path, params=params, json=json, headers=all_headers
                 )
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if not safe_to_repeat or attempt >= self.max_retries:
-                    raise
+                    raise ConnectionFailed(self.base_url, exc) from exc
                 self._sleep(self._backoff(attempt, None))
                 attempt += 1
                 continue
@@ -485,7 +503,7 @@ class Client:
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run with every field (``GET /v1/backlinks/gap/{run_id}``)."""
-        data: dict[str, Any] = self._json("GET", f"/v1/backlinks/gap/{run_id}")
+        data: dict[str, Any] = self._json("GET", f"/v1/backlinks/gap/{_segment(run_id)}")
         return data
 
     def wait(
@@ -568,7 +586,7 @@ class Client:
         """
         params = _filters({**filters, "page": page, "per_page": per_page})
         body = self._request(
-            "GET", f"/v1/backlinks/gap/{run_id}/prospects", params=params
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/prospects", params=params
         ).json()
         self.last_meta = dict(body.get("meta") or {})
         return Page(list(body.get("data") or []), self.last_meta)
@@ -595,7 +613,7 @@ class Client:
         params = _filters({**filters, "format": "csv"})
         response = self._request(
             "GET",
-            f"/v1/backlinks/gap/{run_id}/prospects",
+            f"/v1/backlinks/gap/{_segment(run_id)}/prospects",
             params=params,
             headers={"Accept": "text/csv"},
         )
@@ -604,7 +622,7 @@ class Client:
     def summary(self, run_id: str, **filters: Any) -> dict[str, Any]:
         """Counts over a completed run's prospects by rating band, overlap and dofollow."""
         data: dict[str, Any] = self._json(
-            "GET", f"/v1/backlinks/gap/{run_id}/summary", params=_filters(filters)
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/summary", params=_filters(filters)
         )
         return data
 

@@ -302,3 +302,44 @@ def test_prospects_honours_per_page_and_ignores_a_stray_page() -> None:
 def test_bad_construction_is_a_clear_value_error(base_url: str, key: str) -> None:
     with pytest.raises(ValueError):
         Client(base_url, key)
+
+
+def test_an_unreachable_server_is_a_connection_failed_after_the_retries() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client, sleeps = _client(handler, max_retries=2)
+    with pytest.raises(lc.ConnectionFailed) as info:
+        client.account()
+    assert isinstance(info.value, lc.ClientError)
+    assert isinstance(info.value.cause, httpx.ConnectError)
+    assert calls == ["GET"] * 3 and sleeps == [0.5, 1.0]
+
+
+def test_a_post_without_idempotency_is_not_repeated_after_a_broken_connection() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ReadError("connection reset", request=request)
+
+    client, _ = _client(handler)
+    with pytest.raises(lc.ConnectionFailed):
+        client._request("POST", "/v1/domains/metrics", json={"domains": ["a.example"]})
+    assert calls == ["POST"]
+
+
+def test_run_ids_stay_one_path_segment() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _error(404, "not_found", "no such run")
+
+    client, _ = _client(handler)
+    with pytest.raises(lc.NotFound):
+        client.get_run("../../account")
+    assert seen[0].url.raw_path == b"/v1/backlinks/gap/..%2F..%2Faccount"
