@@ -1,6 +1,6 @@
 """Link occurrences → distinct page links → domain edges, in DuckDB.
 
-The aggregation is plain SQL over three tables so that the same step can run
+The aggregation is plain SQL over a few tables so that the same step can run
 on Spark for a cluster build:
 
 ``links``    one row per link occurrence as the readers yield it: the pair key
