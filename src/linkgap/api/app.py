@@ -6,7 +6,6 @@ it starts no threads (``linkgap serve`` starts the service's worker).
 
 from __future__ import annotations
 
-import copy
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -113,19 +112,18 @@ def _openapi_document(app: FastAPI, settings: Any) -> dict[str, Any]:
         "bearer": {"type": "http", "scheme": "bearer",
                    "description": "An API key from `linkgap keys create`."},
     }
-    error_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
     for path, operations in doc.get("paths", {}).items():
         under_v1 = path.startswith("/v1/")
         for method, op in operations.items():
             if under_v1:
                 op["security"] = [{"bearer": []}]
-            for status, response in op.get("responses", {}).items():
+            responses = op.get("responses", {})
+            auto = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if auto.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                # FastAPI's automatic 422: the routes that can answer 422 declare it.
+                del responses["422"]
+            for status, response in responses.items():
                 content = response.get("content", {})
-                json_schema = content.get("application/json", {}).get("schema", {})
-                if json_schema.get("$ref", "").endswith("/HTTPValidationError"):
-                    response["content"] = {"application/json": {"schema": copy.deepcopy(
-                        error_ref)}}
-                    response["description"] = "Invalid parameter (`invalid_parameter`)."
                 headers = response.setdefault("headers", {})
                 headers["X-Request-ID"] = _header("X-Request-ID")
                 if under_v1 and status != "401":

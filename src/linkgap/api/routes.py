@@ -10,6 +10,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BeforeValidator
@@ -89,12 +90,15 @@ def _parse_int(value: Any) -> Any:
     return int(text)
 
 
+# Interval before the validator: pydantic then writes minimum/maximum into the schema.
+_P, _PP, _DR, _SP = (QUERY_BOUNDS[n] for n in ("page", "per_page", "min_authority", "max_spam"))
+PageInt = Annotated[int, Interval(ge=_P[0], le=_P[1]), BeforeValidator(_parse_int)]
+PerPageInt = Annotated[int, Interval(ge=_PP[0], le=_PP[1]), BeforeValidator(_parse_int)]
+AuthorityInt = Annotated[int, Interval(ge=_DR[0], le=_DR[1]), BeforeValidator(_parse_int)]
+SpamInt = Annotated[int, Interval(ge=_SP[0], le=_SP[1]), BeforeValidator(_parse_int)]
 QueryBool = Annotated[bool | None, BeforeValidator(_parse_bool)]
-QueryInt = Annotated[int, BeforeValidator(_parse_int)]
-Page = Annotated[QueryInt, Query(ge=QUERY_BOUNDS["page"][0], le=QUERY_BOUNDS["page"][1],
-                            description="1-based page number.")]
-PerPage = Annotated[QueryInt, Query(ge=QUERY_BOUNDS["per_page"][0], le=QUERY_BOUNDS["per_page"][1],
-                               description="Items per page.")]
+Page = Annotated[PageInt, Query(description="1-based page number.")]
+PerPage = Annotated[PerPageInt, Query(description="Items per page.")]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=255,
     description="Makes the POST safe to retry: a repeat with the same body within 24 h "
@@ -190,10 +194,10 @@ class Filters:
 
     def __init__(
         self,
-        min_authority: Annotated[QueryInt | None, Query(
-            ge=0, le=100, description="Only prospects with domain_rating ≥ this.")] = None,
-        max_spam: Annotated[QueryInt | None, Query(
-            ge=0, le=100, description="Only prospects with spam_score ≤ this.")] = None,
+        min_authority: Annotated[AuthorityInt | None, Query(
+            description="Only prospects with domain_rating ≥ this.")] = None,
+        max_spam: Annotated[SpamInt | None, Query(
+            description="Only prospects with spam_score ≤ this.")] = None,
         dofollow: Annotated[QueryBool, Query(
             description="true: only prospects with a dofollow link to a competitor (to "
                         "`competitor` when given); false: only those without. "
