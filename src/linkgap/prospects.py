@@ -256,15 +256,18 @@ def all_rows(result: GapResult, query: ProspectQuery) -> list[dict[str, Any]]:
     return result.rows(sorted_indices(result, query))
 
 
-def _csv_cell(value: Any) -> str:
+def _csv_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, list | tuple):
-        text = ";".join(_csv_cell(v) for v in value)
-    else:
-        text = str(value)
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(_csv_text(v) for v in value)
+    return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    text = _csv_text(value)
     # A leading formula character would be evaluated by spreadsheet programs.
     return "'" + text if text.startswith(_CSV_DANGER) else text
 

@@ -116,3 +116,11 @@ def test_dr_100_is_in_the_top_band(make_index) -> None:
                               "p3.com": {"domain_rating": 89}}).gap("me.com", ["a.com"])
     counts = {b["band"]: b["count"] for b in summarize(res)["domain_rating"]}
     assert counts["90-100"] == 2 and counts["80-89"] == 1
+
+
+def test_only_the_start_of_a_cell_is_guarded() -> None:
+    row = dict.fromkeys(PROSPECT_FIELDS, 0) | {
+        "domain": "ok.com", "competitors": ["a.com", "-b.com"], "dofollow": False}
+    assert parse(to_csv([row]))[1][5] == "a.com;-b.com"
+    row["competitors"] = ["-b.com", "a.com"]
+    assert parse(to_csv([row]))[1][5] == "'-b.com;a.com"
