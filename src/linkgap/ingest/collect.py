@@ -84,6 +84,7 @@ class LinkCollector:
         self._domain_of_host = normalizer.domain_of_host
         # external absolute URL -> (normalised URL, domain) or a skip reason
         self._external: dict[str, tuple[str, str] | str] = {}
+        self._last_source: tuple[str | None, tuple[str, str] | str] = (None, "")
         self._clear_columns()
 
     def _clear_columns(self) -> None:
@@ -129,7 +130,7 @@ class LinkCollector:
         if page is None:
             self.stats.skip("page_not_domain" if _has_web_host(page_url) else "bad_page_url")
             return None
-        domain = self.normalizer.registrable(page.host)
+        domain = self._domain_of_host(page.host)
         if domain is None:
             self.stats.skip("page_not_domain")
             return None
@@ -254,6 +255,14 @@ class LinkCollector:
         for reason, n in skipped.items():
             stats.skip(reason, n)
 
+    def _source_of(self, source_url: str) -> tuple[str, str] | str:
+        """Normalised URL and domain of a row's source, or the reason it is skipped."""
+        src = normalize_url(source_url)
+        if src is None:
+            return "source_not_domain" if _has_web_host(source_url) else "bad_source_url"
+        domain = self._domain_of_host(src.host)
+        return (src.url, domain) if domain is not None else "source_not_domain"
+
     def add_link(
         self,
         source_url: str,
@@ -265,14 +274,15 @@ class LinkCollector:
     ) -> bool:
         """Apply the rules to one absolute link (a links-csv row); True when it was counted."""
         self.stats.links_seen += 1
-        src = normalize_url(source_url)
-        if src is None:
-            self.stats.skip("source_not_domain" if _has_web_host(source_url) else "bad_source_url")
+        if source_url == self._last_source[0]:  # rows of one page often follow each other
+            source = self._last_source[1]
+        else:
+            source = self._source_of(source_url)
+            self._last_source = (source_url, source)
+        if isinstance(source, str):
+            self.stats.skip(source)
             return False
-        src_domain = self.normalizer.registrable(src.host)
-        if src_domain is None:
-            self.stats.skip("source_not_domain")
-            return False
+        src_url, src_domain = source
         absolute = target_url.strip().translate(_STRIP_INSIDE)
         if not absolute.lower().startswith(("http://", "https://")):
             # Rows carry absolute URLs; "example.com/x" is not read as a relative path.
@@ -287,7 +297,7 @@ class LinkCollector:
         if tgt_domain == src_domain:
             self.stats.skip("internal_link")
             return False
-        self.source_url.append(src.url)
+        self.source_url.append(src_url)
         self.target_url.append(tgt_url)
         self.source_domain.append(src_domain)
         self.target_domain.append(tgt_domain)

@@ -34,6 +34,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,16 @@ def _seen_at_value(value: Any) -> int | None:
     return parsed
 
 
+@lru_cache(maxsize=4096)
+def _seen_at_text(text: str) -> int | None:
+    """``_seen_at_value`` of a string, cached: a file holds few distinct dates."""
+    return _seen_at_value(text)
+
+
+def _seen_at(value: Any) -> int | None:
+    return _seen_at_text(value) if isinstance(value, str) else _seen_at_value(value)
+
+
 def _add_row(collector: LinkCollector, stats: InputStats, row: dict[str, Any]) -> None:
     source = row.get("source_url")
     target = row.get("target_url")
@@ -121,7 +132,7 @@ def _add_row(collector: LinkCollector, stats: InputStats, row: dict[str, Any]) -
         stats.skip("bad_csv_row")
         return
     try:
-        seen_at = _seen_at_value(row.get("seen_at"))
+        seen_at = _seen_at(row.get("seen_at"))
     except ValueError:
         stats.skip("bad_seen_at")
         return
