@@ -237,3 +237,13 @@ def test_docs_worked_example(index: BacklinkIndex) -> None:
         "a.com": (14, 1), "b.com": (13, 2), "c.com": (11, 3), "d.com": (0, 4), "e.org": (0, 5)}
     assert index.pagerank[index.id_of("a.com")] == pytest.approx(0.327412, abs=2e-6)  # type: ignore[index]
     assert index.pagerank[index.id_of("d.com")] == pytest.approx(0.0812963, abs=2e-7)  # type: ignore[index]
+
+
+def test_many_names_and_ids_at_once(index: BacklinkIndex) -> None:
+    assert index.names_array(np.array([4, 0, 4])).to_pylist() == ["e.org", "a.com", "e.org"]
+    assert index.names_of([]) == []
+    assert index.ids_of(["e.org", "zzz.com", "a.com"]) == [4, None, 0]
+    with pytest.raises(IndexError):
+        index.names_of([0, 5])
+    with pytest.raises(IndexError):
+        index.names_of([-1])

@@ -60,7 +60,7 @@ class _BuildProgress:
     def __init__(self) -> None:
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            TextColumn("{task.completed:,} links"), TimeElapsedColumn(),
+            TimeElapsedColumn(),
             console=stderr, transient=True,
         )
         self.task = self.progress.add_task("starting", total=None)
@@ -71,7 +71,8 @@ class _BuildProgress:
         if now - self._last < 0.1 and stage.startswith("reading"):
             return  # redraw at most ten times a second while reading
         self._last = now
-        self.progress.update(self.task, description=stage, completed=done, total=total)
+        text = f"{stage}: {done:,} links" if stage.startswith("reading") else stage
+        self.progress.update(self.task, description=text, completed=done, total=total)
 
 
 def build(
