@@ -309,7 +309,7 @@ _COLUMNS: dict[str, Any] = {
 }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GapResult:
     """A finished gap run: its parameters and its kept prospects as columns.
 
@@ -360,6 +360,13 @@ class GapResult:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"<GapResult {self.target} vs {', '.join(self.competitors)} mode={self.mode} "
+            f"min_overlap={self.min_overlap} prospects={len(self)} "
+            f"total_found={self.total_found} index_version={self.index_version}>"
+        )
 
     def competitors_of(self, mask: int) -> list[str]:
         """The run's competitors whose bit is set in ``mask``, in run order."""

@@ -250,3 +250,9 @@ def test_bad_limit_is_refused(make_index, limit) -> None:
 def test_index_version_is_recorded(make_index) -> None:
     result = make_index(GRAPH, version="20260101-abc").gap("me.com", ["a.com"])
     assert result.index_version == "20260101-abc"
+
+
+def test_result_repr_is_short(make_index) -> None:
+    result = make_index(GRAPH).gap("me.com", ["a.com", "b.com"], limit=2)
+    assert repr(result) == ("<GapResult me.com vs a.com, b.com mode=union min_overlap=1 "
+                            "prospects=2 total_found=4 index_version=v-test>")
