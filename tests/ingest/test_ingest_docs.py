@@ -32,7 +32,7 @@ def test_every_reason_named_in_the_reader_sources_is_declared():
     ]
     named: set[str] = set()
     for path in SOURCES.glob("*.py"):
-        if path.name == "reasons.py":
+        if path.name in ("reasons.py", "detect.py", "__init__.py"):  # they count nothing
             continue
         text = path.read_text(encoding="utf-8")
         for pattern in patterns:

@@ -171,3 +171,14 @@ def test_read_input_fails_clearly_when_a_planned_file_disappears(tmp_path):
     Path(path).unlink()
     with pytest.raises(BuildFailed, match="not found"):
         list(read_input(spec, DomainNormalizer(), InputStats(spec)))
+
+
+def test_a_zstd_file_that_is_not_a_warc_is_not_taken_for_one(tmp_path):
+    from fastwarc.stream_io import ZstdWriter
+
+    path = tmp_path / "data.bin"
+    writer = ZstdWriter(str(path))
+    writer.write(b"just some compressed words\n")
+    writer.close()
+    with pytest.raises(BuildFailed, match="cannot tell the format"):
+        plan_inputs([str(path)])

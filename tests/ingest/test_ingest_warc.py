@@ -504,3 +504,19 @@ def test_a_truncated_record_of_another_type_at_the_end_is_counted(tmp_path, read
     result = read([path])
     assert len(result.rows) == 5
     assert result.skipped == {"truncated_record": 1}
+
+
+@pytest.mark.parametrize("codec", ["zstd", "lz4"])
+def test_zstd_and_lz4_warc_files_are_read(tmp_path, read, codec):
+    from fastwarc.stream_io import Lz4Writer, ZstdWriter
+
+    plain = write_warc(tmp_path / "plain.warc", _five_pages(), gzip=False).read_bytes()
+    path = tmp_path / f"crawl.warc.{'zst' if codec == 'zstd' else 'lz4'}"
+    writer = ZstdWriter(str(path)) if codec == "zstd" else Lz4Writer(str(path))
+    writer.write(plain)
+    writer.close()
+    result = read([path])
+    assert sorted(result.targets()) == [f"https://t{i}.org/" for i in range(5)]
+    assert result.skipped == {}
+    shutil.copy(path, tmp_path / "no-name.bin")  # found by content too
+    assert len(read([tmp_path / "no-name.bin"]).rows) == 5

@@ -6,7 +6,8 @@ and each file's format is found from its name, then its content:
 - ``*-vertices.txt.gz`` / ``*-edges.txt.gz`` (or ``.txt``) are the two halves
   of a ``cc-graph`` input and are paired by their common prefix;
 - ``*.wat.gz`` / ``*.wat`` are ``wat``;
-- ``*.warc.gz`` / ``*.warc`` are ``warc``, unless their first records are
+- ``*.warc.gz`` / ``*.warc`` (and zstd / lz4 ``*.warc.zst`` / ``*.warc.lz4``)
+  are ``warc``, unless their first records are
   ``metadata`` records holding JSON, which makes them ``wat``;
 - ``*.csv``, ``*.csv.gz``, ``*.parquet``, ``*.pq`` are ``links-csv`` (their
   header must name ``source_url`` and ``target_url``);
@@ -40,6 +41,8 @@ _VERTICES_SUFFIXES = ("-vertices.txt.gz", "-vertices.txt")
 _EDGES_SUFFIXES = ("-edges.txt.gz", "-edges.txt")
 _CC_VERTICES = "cc-graph vertices"
 _CC_EDGES = "cc-graph edges"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 def _check_readable(path: Path, shown: str) -> None:
@@ -95,10 +98,13 @@ def _peek(path: Path, size: int = 64 << 10) -> bytes:
         return b""
 
 
-def _warc_or_wat(path: Path) -> str:
-    """``wat`` when the first records of a WARC file are JSON metadata, else ``warc``."""
+def _warc_kind(path: Path) -> str | None:
+    """``wat`` when the first records of a WARC file are JSON metadata, ``warc`` for other
+    records, None when no WARC record can be read at all."""
+    seen = False
     try:
         for i, record in enumerate(ArchiveIterator(str(path), parse_http=False)):
+            seen = True
             kind = record.record_type
             if kind == WarcRecordType.metadata:
                 content_type = (record.headers.get("Content-Type") or "").lower()
@@ -110,16 +116,22 @@ def _warc_or_wat(path: Path) -> str:
                 break
     except OSError:
         pass  # a damaged file: the reader counts what is wrong with it
-    return "warc"
+    return "warc" if seen else None
+
+
+def _warc_or_wat(path: Path) -> str:
+    """The WARC kind of a file named as a WARC file (``warc`` when it cannot be read)."""
+    return _warc_kind(path) or "warc"
 
 
 def _sniff(path: Path) -> str | None:
     head = _peek(path)
     with path.open("rb") as fh:
-        if fh.read(4) == b"PAR1":
-            return "links-csv"
-    if head.startswith(b"WARC/"):
-        return _warc_or_wat(path)
+        magic = fh.read(4)
+    if magic == b"PAR1":
+        return "links-csv"
+    if head.startswith(b"WARC/") or magic in (_ZSTD_MAGIC, _LZ4_MAGIC):
+        return _warc_kind(path)
     first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
     columns = [c.strip().strip('"').lower() for c in first.split(",")]
     if all(c in columns for c in REQUIRED_COLUMNS):
@@ -144,7 +156,7 @@ def detect_format(path: Path) -> str:
         return _CC_EDGES
     if name.endswith((".wat.gz", ".wat")):
         return "wat"
-    if name.endswith((".warc.gz", ".warc")):
+    if name.endswith((".warc.gz", ".warc", ".warc.zst", ".warc.lz4")):
         return _warc_or_wat(path)
     if name.endswith((".csv", ".csv.gz", ".parquet", ".pq")):
         return "links-csv"

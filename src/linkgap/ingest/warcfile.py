@@ -38,9 +38,17 @@ _WARC_LINE = b"\nWARC/1."
 _CHUNK = 1 << 20
 
 
-def _is_gzip(fh: BinaryIO) -> bool:
+def _codec(fh: BinaryIO) -> str:
+    """``gzip``, ``zstd``, ``lz4`` or ``plain``, from the file's first bytes."""
     fh.seek(0)
-    return fh.read(2) == _GZIP_MAGIC[:2]
+    magic = fh.read(4)
+    if magic[:2] == _GZIP_MAGIC[:2]:
+        return "gzip"
+    if magic == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    if magic == b"\x04\x22\x4d\x18":
+        return "lz4"
+    return "plain"
 
 
 def _gzip_member_end(fh: BinaryIO, pos: int) -> tuple[int, bool]:
@@ -123,7 +131,11 @@ def iter_records(
     never raises for bad data. An unreadable file raises OSError.
     """
     with path.open("rb") as fh:
-        gz = _is_gzip(fh)
+        codec = _codec(fh)
+        gz = codec == "gzip"
+        # zstd and lz4 frames cannot be resynchronised or checked at the end here:
+        # damage there ends the file (counted), cut records are still caught.
+        checked = codec in ("gzip", "plain")
         offset = 0
         while True:
             fh.seek(offset)
@@ -154,6 +166,9 @@ def iter_records(
                     last_checked = True
                     yield record, block
             except OSError as exc:
+                if not checked:
+                    stats.skip("invalid_record")
+                    return
                 if last_pos is None:
                     bad_start = offset
                 else:
@@ -171,6 +186,8 @@ def iter_records(
                 offset = resume
                 continue
             # The iterator ended: check that the file really ended with the last record.
+            if not checked:
+                return
             if last_pos is None:
                 if _has_data(fh, offset):
                     stats.skip("truncated_record")
