@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
-from api.apitest_support import COMPETITORS, PROSPECT_COUNT, TARGET, build_index
+from api.apitest_support import (
+    COMPETITORS,
+    PROSPECT_COUNT,
+    TARGET,
+    WAIT_S,
+    Server,
+    build_index,
+    run_cli,
+    start_server,
+)
 
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -30,59 +35,6 @@ from linkgap.settings import Settings
 pytestmark = pytest.mark.slow
 
 GAP = "/v1/backlinks/gap"
-URL_LINE = re.compile(r"serving on (http://\S+)")
-WAIT_S = 60.0  # an upper bound on waiting for the server, not a speed assertion
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGAP_")}
-    env["LINKGAP_HOME"] = str(home)
-    return env
-
-
-def _cli(home: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "linkgap", *args], env=_env(home),
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@dataclass
-class Server:
-    """A running ``linkgap serve`` process."""
-
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Stop the process with ``sig``; its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=WAIT_S)
-
-
-def start_server(home: Path, name: str) -> Server:
-    """Start ``linkgap serve --port 0`` and wait for the URL it prints on stderr."""
-    log = home / f"{name}.stderr"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "linkgap", "serve", "--port", "0", "--host", "127.0.0.1"],
-            env=_env(home), stdout=subprocess.DEVNULL, stderr=err,
-        )
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        match = URL_LINE.search(log.read_text(errors="replace"))
-        if match:
-            return Server(proc, match.group(1), log)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise AssertionError(f"linkgap serve did not start:\n{log.read_text(errors='replace')}")
-
-
 @dataclass
 class Site:
     """A LINKGAP_HOME with an index, an account with 100 credits and its key."""
@@ -103,8 +55,8 @@ def site(tmp_path: Path) -> Site:
     home = tmp_path / "home"
     home.mkdir()
     build_index(home / "index")
-    _cli(home, "accounts", "create", "acme", "--credits", "100")
-    key = _cli(home, "keys", "create", "--account", "acme").strip()
+    run_cli(home, "accounts", "create", "acme", "--credits", "100")
+    key = run_cli(home, "keys", "create", "--account", "acme").strip()
     assert key.startswith("lgk_") and "\n" not in key
     return Site(home, key)
 
