@@ -282,6 +282,18 @@ def test_failed_run_is_409_with_status(api: Api) -> None:
                                {"code": "internal_error", "message": "boom"}, "2026-01")
     err = assert_error(api.get(url(run["id"])), 409, "run_not_completed")
     assert err["details"] == {"status": "failed"}
+    failed = api.get(f"/v1/backlinks/gap/{run['id']}").json()["data"]
+    assert failed["status"] == "failed"
+    assert failed["error"] == {"code": "internal_error", "message": "boom"}
+    assert failed["credits_charged"] == 0  # refunded
+
+
+def test_running_run_is_409_with_status(api: Api) -> None:
+    run = api.create_run()
+    assert api.service.store.claim_run("2026-01-01T00:00:00.000Z") is not None
+    for tail in ("prospects", "summary"):
+        err = assert_error(api.get(url(run["id"], tail)), 409, "run_not_completed")
+        assert err["details"] == {"status": "running"}
 
 
 def test_param_validation_comes_before_the_run_lookup(api: Api) -> None:
