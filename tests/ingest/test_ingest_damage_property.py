@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import tempfile
+import zlib
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -65,6 +66,29 @@ def test_damaged_warc_keeps_every_record_before_the_damage(read, compressed, dam
             # A cut inside a record is always noticed. (Flipped bytes inside an
             # uncompressed body can go unnoticed: WARC has no checksum there
             # that linkgap verifies.)
+            assert set(result.skipped) & {"truncated_record", "truncated_gzip"}
+
+
+@SETTINGS
+@given(cut=st.floats(0, 1))
+def test_a_cut_single_stream_gzip_warc_keeps_the_records_before_the_cut(read, cut):
+    """A WARC gzipped as one stream (not one member a record) survives a cut too."""
+    with tempfile.TemporaryDirectory() as tmp:
+        records = _records(Path(tmp), compressed=False)
+        plain = b"".join(records)
+        packed = gzip.compress(plain)
+        at = int(cut * len(packed))
+        path = Path(tmp, "one-stream.warc.gz")
+        path.write_bytes(packed[:at])
+        result = read([path])
+        # Whatever decompresses from the cut stream holds these whole records.
+        available = len(zlib.decompressobj(31).decompress(packed[:at]))
+        ends = [sum(len(r) for r in records[: i + 1]) for i in range(len(records))]
+        intact = {f"https://t{i}.org/" for i, end in enumerate(ends) if end <= available}
+        got = set(result.targets())
+        assert intact <= got
+        assert got <= intact | {f"https://t{len(intact)}.org/"}  # the cut one, if whole
+        if 0 < at < len(packed):
             assert set(result.skipped) & {"truncated_record", "truncated_gzip"}
 
 

@@ -30,8 +30,6 @@ Skip reasons of this reader:
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ import pyarrow.csv as pacsv
 
 from linkgap.domains import DomainNormalizer, canonical_host
 from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
+from linkgap.ingest.streams import LenientReader
 
 __all__ = ["VertexMap", "load_vertices", "read_cc_graph", "reversed_to_host"]
 
@@ -58,83 +57,8 @@ _PLAIN_NAME = r"^[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*$"
 _NEEDS_CHECK = r"(^|\.)xn--|(^|\.)[0-9]+$"
 
 
-class _WholeLines(io.RawIOBase):
-    """A gzip (or plain) text file read as whole lines, surviving a cut-short gzip file.
-
-    Arrow's own gzip stream fails the whole read when a file is truncated or
-    corrupt; this one ends at the last complete line before the damage and
-    sets ``damaged`` so the reader can count it. Concatenated gzip members are
-    read one after the other, as ``gzip`` does.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self._raw = path.open("rb")
-        self._gz = self._raw.read(2) == b"\x1f\x8b"
-        self._raw.seek(0)
-        self._inflater: Any = None
-        self._in_member = False  # inside a gzip member that has not ended yet
-        self._buf = b""
-        self._pos = 0
-        self._carry = b""  # text after the last newline, held until more arrives
-        self._done = False
-        self.damaged = False
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-    def _inflate(self, chunk: bytes) -> bytes:
-        out = bytearray()
-        while chunk:
-            if self._inflater is None or self._inflater.eof:
-                self._inflater = zlib.decompressobj(wbits=31)
-            try:
-                out += self._inflater.decompress(chunk)
-            except zlib.error:
-                self.damaged = True
-                break
-            self._in_member = not self._inflater.eof
-            chunk = self._inflater.unused_data if self._inflater.eof else b""
-        return bytes(out)
-
-    def _fill(self) -> None:
-        while self._pos >= len(self._buf) and not self._done:
-            chunk = self._raw.read(_READ_BYTES)
-            if not chunk:
-                if self._in_member:
-                    self.damaged = True  # the last gzip member ends early
-                if not self.damaged:  # a last line without "\n"
-                    last = self._carry.decode("utf-8", "replace").encode("utf-8")
-                    self._buf, self._pos = last, 0
-                self._carry = b""
-                self._done = True
-                return
-            data = self._carry + (self._inflate(chunk) if self._gz else chunk)
-            cut = data.rfind(b"\n") + 1
-            lines = data[:cut]
-            if not lines.isascii():
-                # Arrow's CSV reader cannot report a bad row that is not UTF-8
-                # (its invalid-row callback fails), so invalid bytes become U+FFFD.
-                lines = lines.decode("utf-8", "replace").encode("utf-8")
-            self._buf, self._pos, self._carry = lines, 0, data[cut:]
-            if self.damaged:  # keep the whole lines before the damage, then stop
-                self._carry = b""
-                self._done = True
-
-    def readinto(self, buffer: Any) -> int:
-        self._fill()
-        n = min(len(buffer), len(self._buf) - self._pos)
-        buffer[:n] = self._buf[self._pos : self._pos + n]
-        self._pos += n
-        return n
-
-
-def _open_stream(path: Path) -> _WholeLines:
-    return _WholeLines(path)
+def _open_stream(path: Path) -> LenientReader:
+    return LenientReader(path, whole_lines=True, chunk=_READ_BYTES)
 
 
 def reversed_to_host(names: pa.Array) -> pa.Array:

@@ -11,6 +11,9 @@ FastWARC does the reading. What it does not do, this module adds:
   whose gzip trailer is missing counts as ``truncated_gzip`` (the record is kept);
 - only the blocks of the record types a reader wants are read into memory,
   and none over ``MAX_RECORD_BYTES`` (``record_too_large``);
+- a gzip file that is one long stream (not one member a record) is read
+  through a lenient decompressor, so a cut or corrupt end keeps every record
+  before it (FastWARC alone loses the records it had buffered);
 - an invalid WARC header or corrupt gzip data in the middle of a file is
   counted (``invalid_record`` / ``corrupt_gzip``) and reading resumes at the
   next gzip member or ``WARC/1.x`` line, so one bad record does not lose the
@@ -27,6 +30,7 @@ from typing import BinaryIO
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from linkgap.ingest.base import InputStats
+from linkgap.ingest.streams import LenientReader
 
 __all__ = ["MAX_RECORD_BYTES", "iter_records"]
 
@@ -36,6 +40,7 @@ MAX_RECORD_BYTES = 64 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = b"\nWARC/1."
 _CHUNK = 1 << 20
+_PROBE_BYTES = 8 << 20
 
 
 def _codec(fh: BinaryIO) -> str:
@@ -51,12 +56,17 @@ def _codec(fh: BinaryIO) -> str:
     return "plain"
 
 
-def _gzip_member_end(fh: BinaryIO, pos: int) -> tuple[int, bool]:
-    """End offset of the gzip member starting at ``pos``, and whether it is complete."""
+def _gzip_member_end(fh: BinaryIO, pos: int, limit: int | None = None) -> tuple[int, bool]:
+    """End offset of the gzip member starting at ``pos``, and whether it is complete.
+
+    With ``limit``, gives up (incomplete) after that many compressed bytes.
+    """
     fh.seek(pos)
     inflater = zlib.decompressobj(wbits=31)
     consumed = 0
     while not inflater.eof:
+        if limit is not None and consumed >= limit:
+            return pos + consumed, False
         chunk = fh.read(_CHUNK)
         if not chunk:
             return pos + consumed, False
@@ -120,6 +130,67 @@ def _has_data(fh: BinaryIO, pos: int) -> bool:
     return False
 
 
+class _Walk:
+    """Per-record checks shared by both ways of reading; remembers the last record seen."""
+
+    def __init__(self, stats: InputStats, wanted: WarcRecordType) -> None:
+        self.stats = stats
+        self.wanted = wanted
+        self.last_pos: int | None = None
+        self.last_checked = False  # the last record's block was read and found whole
+        self.last_truncated = False
+
+    def records(self, archive: ArchiveIterator) -> Iterator[tuple[WarcRecord, bytes]]:
+        """The wanted, complete records of ``archive``; raises OSError where FastWARC does."""
+        stats = self.stats
+        for record in archive:
+            self.last_pos = record.stream_pos
+            stats.records += 1
+            self.last_checked = self.last_truncated = False
+            length_text = (record.headers.get("Content-Length") or "").strip()
+            if not length_text.isdigit():
+                stats.skip("truncated_record")  # the header ends inside the record
+                self.last_truncated = True
+                continue
+            if not record.record_type & self.wanted:
+                continue  # FastWARC skips the unread block
+            length = int(length_text)
+            if length > MAX_RECORD_BYTES:
+                stats.skip("record_too_large")
+                continue
+            block = record.reader.read()
+            if len(block) < length:
+                stats.skip("truncated_record")
+                self.last_truncated = True
+                continue
+            self.last_checked = True
+            yield record, block
+
+
+def _members_per_record(fh: BinaryIO) -> bool:
+    """True when a gzip file is a series of small members (one a record, as WARC files are).
+
+    Only the first member is looked at, and only its first ``_PROBE_BYTES``: a
+    file that is one long gzip stream is read the lenient way instead.
+    """
+    fh.seek(0, 2)
+    size = fh.tell()
+    end, complete = _gzip_member_end(fh, 0, limit=_PROBE_BYTES)
+    return complete and end < size
+
+
+def _iter_lenient(path: Path, walk: _Walk) -> Iterator[tuple[WarcRecord, bytes]]:
+    """Records of a gzip file that is one long stream: read up to the first damage."""
+    with LenientReader(path) as stream:
+        try:
+            yield from walk.records(ArchiveIterator(stream, parse_http=False))
+        except OSError:
+            walk.stats.skip("invalid_record")  # no resynchronising inside one stream
+            return
+        if stream.damaged and not walk.last_truncated:
+            walk.stats.skip("truncated_gzip")
+
+
 def iter_records(
     path: Path, stats: InputStats, wanted: WarcRecordType = WarcRecordType.any_type
 ) -> Iterator[tuple[WarcRecord, bytes]]:
@@ -132,6 +203,9 @@ def iter_records(
     """
     with path.open("rb") as fh:
         codec = _codec(fh)
+        if codec == "gzip" and not _members_per_record(fh):
+            yield from _iter_lenient(path, _Walk(stats, wanted))
+            return
         gz = codec == "gzip"
         # zstd and lz4 frames cannot be resynchronised or checked at the end here:
         # damage there ends the file (counted), cut records are still caught.
@@ -139,40 +213,17 @@ def iter_records(
         offset = 0
         while True:
             fh.seek(offset)
-            last_pos: int | None = None
-            last_checked = False  # the last record's block was read and found whole
-            last_truncated = False
+            walk = _Walk(stats, wanted)
             try:
-                for record in ArchiveIterator(fh, parse_http=False):
-                    last_pos = record.stream_pos
-                    stats.records += 1
-                    last_checked = last_truncated = False
-                    length_text = (record.headers.get("Content-Length") or "").strip()
-                    if not length_text.isdigit():
-                        stats.skip("truncated_record")  # the header ends inside the record
-                        last_truncated = True
-                        continue
-                    if not record.record_type & wanted:
-                        continue  # FastWARC skips the unread block
-                    length = int(length_text)
-                    if length > MAX_RECORD_BYTES:
-                        stats.skip("record_too_large")
-                        continue
-                    block = record.reader.read()
-                    if len(block) < length:
-                        stats.skip("truncated_record")
-                        last_truncated = True
-                        continue
-                    last_checked = True
-                    yield record, block
+                yield from walk.records(ArchiveIterator(fh, parse_http=False))
             except OSError as exc:
                 if not checked:
                     stats.skip("invalid_record")
                     return
-                if last_pos is None:
+                if walk.last_pos is None:
                     bad_start = offset
                 else:
-                    bad_start, _ = _record_end(fh, last_pos, gz)
+                    bad_start, _ = _record_end(fh, walk.last_pos, gz)
                 bad_start = max(bad_start, offset)
                 resume = _next_start(fh, bad_start + 1, gz)
                 if resume is None and not _record_end(fh, bad_start, gz)[1]:
@@ -188,14 +239,14 @@ def iter_records(
             # The iterator ended: check that the file really ended with the last record.
             if not checked:
                 return
-            if last_pos is None:
+            if walk.last_pos is None:
                 if _has_data(fh, offset):
                     stats.skip("truncated_record")
                 return
-            end, complete = _record_end(fh, last_pos, gz)
-            if not complete and not last_truncated:
+            end, complete = _record_end(fh, walk.last_pos, gz)
+            if not complete and not walk.last_truncated:
                 # A whole block in a gzip member without its trailer is kept.
-                stats.skip("truncated_gzip" if gz and last_checked else "truncated_record")
+                stats.skip("truncated_gzip" if gz and walk.last_checked else "truncated_record")
             elif complete and _has_data(fh, end):
                 stats.skip("truncated_record")
             return
