@@ -34,13 +34,13 @@ from linkgap.ingest.collect import LinkCollector, RawLink, clean_anchor
 from linkgap.ingest.rules import ROBOTS_META_NAMES, parse_seen_at, robots_nofollow
 from linkgap.ingest.warcfile import iter_records
 
-__all__ = ["LINK_PATHS", "WatPage", "parse_wat_page", "read_wat"]
+__all__ = ["LINK_PATHS", "DescribedPage", "parse_wat_page", "read_wat"]
 
 #: The ``Links[].path`` values that are ``<a href>`` / ``<area href>`` elements.
 LINK_PATHS = frozenset({"A@/href", "AREA@/href"})
 
 
-class WatPage:
+class DescribedPage:
     """The link-relevant content of one WAT record about an HTML response."""
 
     __slots__ = ("url", "date", "links", "base_href", "nofollow")
@@ -87,7 +87,7 @@ def _header_values(headers: dict[str, Any], name: str) -> list[str]:
     return out
 
 
-def parse_wat_page(doc: Any) -> WatPage:
+def parse_wat_page(doc: Any) -> DescribedPage:
     """The page described by a decoded WAT JSON document; raises ``_Skip`` when there is none."""
     envelope = _dict(doc).get("Envelope")
     if not isinstance(envelope, dict):
@@ -129,7 +129,7 @@ def parse_wat_page(doc: Any) -> WatPage:
                 )
     base = head.get("Base")
     date = warc_meta.get("WARC-Date")
-    return WatPage(
+    return DescribedPage(
         url,
         date if isinstance(date, str) else None,
         links,
