@@ -228,6 +228,7 @@ def test_empty_q_is_no_filter(api: Api, run_id: str) -> None:
     ("min_authority", "1.5"), ("min_authority", ""),
     ("max_spam", "-1"), ("max_spam", "101"), ("max_spam", "x"),
     ("dofollow", "yes"), ("dofollow", "2"), ("dofollow", ""), ("dofollow", "on"),
+    ("dofollow", " true"), ("dofollow", "t"),
     ("sort", "name"), ("sort", "SCORE"), ("sort", ""),
     ("order", "up"), ("order", "DESC"),
     ("page", "0"), ("page", "-1"), ("page", "1000001"), ("page", "one"),

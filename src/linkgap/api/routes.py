@@ -66,7 +66,7 @@ def _parse_bool(value: Any) -> Any:
     """Query booleans: true/false/1/0 (case-insensitive), nothing else."""
     if isinstance(value, bool) or value is None:
         return value
-    text = str(value).strip().lower()
+    text = str(value).lower()
     if text in ("true", "1"):
         return True
     if text in ("false", "0"):
