@@ -133,3 +133,9 @@ def test_python_examples_run(served: tuple[str, str, Path], tmp_path: Path,
     assert re.search(r"^\d+ prospects$", out, flags=re.M)
     header = (tmp_path / "prospects.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("domain,domain_rating")
+
+
+def test_every_doc_page_is_linked_from_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    for page in sorted((README.parent / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in text, f"README does not link docs/{page.name}"
