@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from api.apitest_support import (
     WAIT_S,
     Server,
     build_index,
+    cli_env,
     run_cli,
     start_server,
 )
@@ -197,3 +200,22 @@ def test_running_server_picks_up_a_rebuilt_index(site: Site, server: Server) -> 
         assert again["index_version"] == old["index_version"]
         assert client.get(f"{GAP}/{old['id']}/prospects",
                           params={"per_page": 100}).json()["data"] == old_rows
+
+
+def test_serve_refuses_postgresql_with_a_clear_message(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "linkgap", "serve", "--database", "postgresql://db/linkgap",
+         "--port", "0"], env=cli_env(tmp_path), capture_output=True, text=True, timeout=120,
+        check=False)
+    assert done.returncode == 1
+    assert "postgresql" in done.stderr.lower() and "Traceback" not in done.stderr
+
+
+def test_serve_on_a_busy_port_fails(site: Site, server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "linkgap", "serve", "--port", port],
+                          env=cli_env(site.home), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1
+    assert "address already in use" in done.stderr.lower() or "bind" in done.stderr.lower()
+    assert httpx.get(f"{server.url}/healthz").status_code == 200

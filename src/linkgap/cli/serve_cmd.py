@@ -59,7 +59,8 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     """Serve the API and the page with ``settings`` until interrupted (SIGINT/SIGTERM).
 
     Opens the state database (UnsupportedDatabase for a URL linkgap cannot use),
-    starts the worker, and stops it and closes the store on the way out.
+    starts the worker, and stops it and closes the store on the way out. A server
+    that cannot listen (the port is taken) raises LinkgapError.
     """
     service = LinkgapService(settings)
     try:
@@ -73,7 +74,15 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                 log_level=log_level, lifespan="off",
                                 server_header=False, date_header=True)
         service.start_worker()
-        _Server(config, on_listen).run()
+        server = _Server(config, on_listen)
+        try:
+            server.run()
+        except SystemExit as exc:
+            # uvicorn exits with its own code (3) when it cannot start, after logging why.
+            if not server.started:
+                raise LinkgapError(f"could not serve on {_url(config.host, config.port)} "
+                                   "(see the message above)") from exc
+            raise
     finally:
         service.close()
 
