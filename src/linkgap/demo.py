@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ __all__ = [
     "demo_settings",
     "ensure_demo_key",
     "instructions",
+    "python_example",
 ]
 
 DEMO_ACCOUNT = "demo"
@@ -222,5 +224,22 @@ def instructions(url: str, key: str, *, limit: int = 100) -> str:
         f"  {prospects}",
         f"  {export}",
         "",
+        "Or from Python (linkgap.Client waits for the run and pages through every prospect):",
+        "",
+        f"  {python_example(url, key)}",
+        "",
         "Press Ctrl-C to stop the server.",
     ])
+
+
+def python_example(url: str, key: str) -> str:
+    """A one-line ``python -c`` command that runs the demo gap with the client and prints it."""
+    # Double-quoted literals (JSON is valid Python here), so the shell quoting stays plain.
+    code = (
+        f"from linkgap import Client; c = Client({json.dumps(url)}, {json.dumps(key)}); "
+        f"r = c.run_gap({json.dumps(DEMO_TARGET)}, {json.dumps(list(DEMO_COMPETITORS))}, "
+        'limit=100); [print(p["score"], p["domain"], p["domain_rating"], p["competitors"]) '
+        'for p in c.prospects(r["id"], max_spam=30)]'
+    )
+    # The interpreter running linkgap now is one that can import it.
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"

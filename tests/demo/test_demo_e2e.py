@@ -142,6 +142,13 @@ def test_demo_serves_and_its_printed_curl_finds_the_niche_prospects(tmp_path: Pa
         prospects = answer["data"]
         assert prospects and answer["meta"]["total"] == run["prospect_count"]
 
+        python_line = next(line.strip() for line in printed if " -c " in line)
+        ran = subprocess.run(shlex.split(python_line), capture_output=True, text=True,
+                             timeout=120, check=True)
+        printed_rows = ran.stdout.splitlines()
+        assert printed_rows and all(row.split()[1] not in (DEMO_TARGET, *DEMO_COMPETITORS)
+                                    for row in printed_rows)
+
         index = BacklinkIndex.open(home / "index")
         target_id = index.id_of(DEMO_TARGET)
         assert target_id is not None

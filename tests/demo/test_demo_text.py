@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import sys
 
 from linkgap.demo import base_url, choose_port, instructions
 from linkgap.demo_web import DEMO_COMPETITORS, DEMO_LABEL, DEMO_TARGET
@@ -45,3 +46,15 @@ def test_choose_port_keeps_a_free_port_and_replaces_a_taken_one() -> None:
         busy = taken.getsockname()[1]
         port, preferred = choose_port("127.0.0.1", busy)
         assert not preferred and port != busy and port > 0
+
+
+def test_the_printed_python_line_is_valid_python_using_the_client() -> None:
+    from linkgap.demo import python_example
+
+    line = python_example("http://127.0.0.1:8123", "lgk_abc_def")
+    argv = shlex.split(line)
+    assert argv[0] == sys.executable and argv[1] == "-c"
+    compile(argv[2], "<demo>", "exec")
+    assert 'Client("http://127.0.0.1:8123", "lgk_abc_def")' in argv[2]
+    assert line.endswith("'") and line.count("'") - sys.executable.count("'") == 2
+    assert line in instructions("http://127.0.0.1:8123", "lgk_abc_def")
