@@ -314,3 +314,33 @@ def test_odd_query_strings_never_fail_the_server(api: Api, query: str) -> None:
                                   "/static/%00"])
 def test_odd_paths_are_404(api: Api, path: str) -> None:
     assert_error(api.get(path), 404, "not_found")
+
+
+# ---------------------------------------------------------------- the last resort
+
+def test_a_bug_is_a_logged_500_that_reveals_nothing(api: Api, server_errors: list[Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(account_id: str) -> Any:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(api.service, "account", broken)
+    r = api.get("/v1/account")
+    assert_error(r, 500, "internal_error")
+    assert "secret" not in r.text
+    assert r.headers["ratelimit-limit"]
+    assert len(server_errors) == 1
+    assert r.headers["x-request-id"] in server_errors[0].getMessage()
+
+
+def test_an_unmapped_linkgap_error_is_a_500(api: Api, server_errors: list[Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkgap.errors import BuildFailed
+
+    def broken(account_id: str) -> Any:
+        raise BuildFailed("not an HTTP matter")
+
+    monkeypatch.setattr(api.service, "account", broken)
+    r = api.get("/v1/account")
+    assert_error(r, 500, "internal_error")
+    assert "HTTP matter" not in r.text
+    assert len(server_errors) == 1

@@ -90,7 +90,9 @@ def linkgap_error_response(scope: Scope, exc: LinkgapError) -> JSONResponse:
     if status >= 500 and status != 503:
         # A linkgap error without an HTTP meaning (a build or database problem) reaching
         # the API is a server-side fault, not the caller's: log it, reveal nothing.
-        logger.error("unmapped linkgap error %s: %s", exc.code, exc.message)
+        logger.error("unmapped linkgap error %s answering %s (%s): %s", exc.code,
+                     scope.get("path"), (scope.get("state") or {}).get("request_id"),
+                     exc.message)
         return error_response(scope, 500, "internal_error", "internal server error")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(

@@ -112,8 +112,8 @@ class GatewayMiddleware:
                 return
             await self.app(scope, _replay(body, receive), send_with_headers)
         except Exception:
-            logger.exception("unhandled error answering %s %s", scope.get("method"),
-                             scope.get("path"))
+            logger.exception("unhandled error answering %s %s (%s)", scope.get("method"),
+                             scope.get("path"), request_id)
             if started:
                 raise
             response = error_response(scope, 500, "internal_error", "internal server error")
