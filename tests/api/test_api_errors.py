@@ -102,19 +102,39 @@ def test_unknown_public_path_and_asset_are_404(api: Api) -> None:
 
 
 @pytest.mark.parametrize("method,path,allow", [
-    ("DELETE", GAP, "GET, POST"),
-    ("PUT", "/v1/account", "GET"),
-    ("POST", "/v1/account", "GET"),
+    ("DELETE", GAP, "GET, HEAD, POST"),
+    ("PUT", "/v1/account", "GET, HEAD"),
+    ("POST", "/v1/account", "GET, HEAD"),
     ("GET", "/v1/domains/metrics", "POST"),
-    ("PATCH", f"{GAP}/run_x", "GET"),
-    ("POST", f"{GAP}/run_x/prospects", "GET"),
-    ("DELETE", f"{GAP}/run_x/summary", "GET"),
-    ("POST", "/healthz", "GET"),
+    ("PATCH", f"{GAP}/run_x", "GET, HEAD"),
+    ("POST", f"{GAP}/run_x/prospects", "GET, HEAD"),
+    ("DELETE", f"{GAP}/run_x/summary", "GET, HEAD"),
+    ("POST", "/healthz", "GET, HEAD"),
+    ("HEAD", "/v1/domains/metrics", "POST"),
+    ("OPTIONS", "/v1/account", "GET, HEAD"),
 ])
 def test_wrong_method_is_405_with_allow(api: Api, method: str, path: str, allow: str) -> None:
     r = api.client.request(method, path, headers=api.headers)
-    assert_error(r, 405, "method_not_allowed")
+    if method == "HEAD":
+        assert r.status_code == 405 and r.content == b""
+    else:
+        assert_error(r, 405, "method_not_allowed")
     assert r.headers["allow"] == allow
+
+
+def test_head_is_get_without_a_body(api: Api) -> None:
+    for path, headers in (("/healthz", {}), ("/v1/account", api.headers), ("/", {}),
+                          ("/static/app.js", {})):
+        get = api.client.get(path, headers=headers)
+        head = api.client.head(path, headers=headers)
+        assert head.status_code == get.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert int(head.headers["content-length"]) == len(get.content)
+        assert REQ_ID.match(head.headers["x-request-id"])
+    unauthorized = api.client.head("/v1/account")
+    assert unauthorized.status_code == 401 and unauthorized.content == b""
+    assert api.client.head("/v1/nowhere", headers=api.headers).status_code == 404
 
 
 # ---------------------------------------------------------------- request ids and meta

@@ -177,6 +177,8 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
         probe = {**scope, "method": method, "fastapi": {}}
         if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(1, "HEAD")  # served by the gateway as a GET without a body
     return allowed
 
 

@@ -13,6 +13,8 @@ For every HTTP request, in this order:
 4. anything the app raises that no handler took is logged and answered with a
    500 in the error shape (a bug: the test-suite checks none happens).
 
+``HEAD`` is served as a ``GET`` whose body is dropped.
+
 It is a plain ASGI middleware (not ``BaseHTTPMiddleware``) so that streaming
 responses and exceptions pass through unchanged.
 """
@@ -74,6 +76,11 @@ class GatewayMiddleware:
         state["request_id"] = request_id
         extra: dict[str, str] = {"X-Request-ID": request_id}
         started = False
+        head = scope["method"] == "HEAD"
+        if head:
+            # HEAD is GET without the body (RFC 9110): the app answers a GET, the body is
+            # dropped on the way out and the headers (Content-Length included) are kept.
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -82,6 +89,8 @@ class GatewayMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in extra.items():
                     headers[name] = value
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
