@@ -101,14 +101,19 @@ def test_a_422_from_the_service_is_replayed(api: Api) -> None:
     assert again.json()["error"] == first.json()["error"]
 
 
-def test_a_402_is_not_remembered(api: Api) -> None:
+def test_a_402_is_replayed_and_a_new_key_goes_through(api: Api) -> None:
+    """SPEC 5: a repeat returns the first response's status and body, a 402 included."""
     api.service.create_account("later", credits=1)
     key, _ = api.service.create_key("later")
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "retry-me"}
-    assert_error(api.client.post(GAP, json=BODY, headers=headers), 402, "insufficient_credits")
+    first = api.client.post(GAP, json=BODY, headers=headers)
+    assert_error(first, 402, "insufficient_credits")
     api.service.topup("later", 100)
-    r = api.client.post(GAP, json=BODY, headers=headers)
-    assert r.status_code == 202 and "idempotent-replayed" not in r.headers
+    again = api.client.post(GAP, json=BODY, headers=headers)
+    assert again.status_code == 402 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["error"] == first.json()["error"]
+    fresh = api.client.post(GAP, json=BODY, headers={**headers, "Idempotency-Key": "after-topup"})
+    assert fresh.status_code == 202 and "idempotent-replayed" not in fresh.headers
 
 
 def test_concurrent_repeats_create_one_run(api: Api) -> None:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from linkgap.api.errors import linkgap_error_response
-from linkgap.errors import InvalidInput
+from linkgap.errors import LinkgapError
 
 __all__ = ["fingerprint", "idempotent", "read_json_body"]
 
@@ -117,8 +117,9 @@ def idempotent(
     status and body (with this request's id in ``meta.request_id``, the first
     response's ``credits_charged``, and ``Idempotent-Replayed: true``); a
     different body under the same key is a 409 (raised by the service). What is
-    recorded: successes and 422s (deterministic for the same body). A 402, a
-    503 or a crash is not recorded, so the same request can succeed later.
+    recorded: every answer the request itself decided — successes and client
+    errors (402, 422, …), as SPEC section 5 asks. A server-side condition (503
+    no index, a crash) is not recorded, so the same request can succeed later.
     """
     if key is None:
         status, body, headers = produce()
@@ -132,7 +133,10 @@ def idempotent(
                             headers=_replay_headers(stored.status, body))
     try:
         status, body, headers = produce()
-    except InvalidInput as exc:
+    except LinkgapError as exc:
+        if exc.status >= 500:
+            service.idempotency_abandon(account_id, key)
+            raise
         response = linkgap_error_response(request.scope, exc)
         service.idempotency_complete(account_id, key, response.status_code,
                                      json.loads(bytes(response.body)))
