@@ -185,7 +185,9 @@ def _iter_lenient(path: Path, walk: _Walk) -> Iterator[tuple[WarcRecord, bytes]]
         try:
             yield from walk.records(ArchiveIterator(stream, parse_http=False))
         except OSError:
-            walk.stats.skip("invalid_record")  # no resynchronising inside one stream
+            # No resynchronising inside one stream. When the stream was cut, the
+            # parse error is the cut's doing: report the truncation, not bad data.
+            walk.stats.skip("truncated_gzip" if stream.damaged else "invalid_record")
             return
         if stream.damaged and not walk.last_truncated:
             walk.stats.skip("truncated_gzip")
