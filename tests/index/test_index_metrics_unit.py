@@ -192,3 +192,12 @@ def test_rows_without_in_links_get_only_the_teleport_share() -> None:
         pr = m.pagerank(indptr, src, out, block_edges=block_edges).pagerank
         assert pr[0] == pr[1] == pr[2]
         assert np.allclose(pr, _dense_reference(indptr, src, out), rtol=1e-4)
+
+
+def test_threaded_blocks_give_the_same_pagerank(monkeypatch: pytest.MonkeyPatch) -> None:
+    indptr, src, out = _random_graph(400, 3000, seed=11)
+    alone = m.pagerank(indptr, src, out, threads=1)
+    monkeypatch.setattr(m, "PARALLEL_MIN_EDGES", 1)
+    threaded = m.pagerank(indptr, src, out, threads=3)
+    assert threaded.iterations == alone.iterations
+    assert np.array_equal(threaded.pagerank, alone.pagerank)
