@@ -52,6 +52,9 @@ DR_OFFSET = 10.0
 #: Edges per block of the chunked passes (int32 ids: 16 MiB of source ids; blocks
 #: this size also balance well over threads and keep output slices in cache).
 BLOCK_EDGES = 1 << 22
+#: Edges per block when counting: each block adds full-length per-domain
+#: bincounts, so counting uses fewer, larger blocks.
+COUNT_BLOCK_EDGES = 1 << 26
 #: PageRank runs its blocks on up to this many threads (SciPy's product
 #: releases the GIL) once the graph has PARALLEL_MIN_EDGES edges.
 MAX_THREADS = 4
@@ -86,7 +89,7 @@ class DomainCounts:
 
 
 def compute_counts(indptr: np.ndarray, src: np.ndarray, links: np.ndarray,
-                   dofollow: np.ndarray, block_edges: int = BLOCK_EDGES) -> DomainCounts:
+                   dofollow: np.ndarray, block_edges: int = COUNT_BLOCK_EDGES) -> DomainCounts:
     """Backlinks, referring domains and out-counts from the in-link CSR, block by block."""
     n = len(indptr) - 1
     indptr_a = np.asarray(indptr, dtype=np.int64)
