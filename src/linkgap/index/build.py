@@ -20,7 +20,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -118,7 +118,6 @@ class BuildReport:
     path: Path
     previous_version: str | None
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def version(self) -> str:

@@ -17,7 +17,6 @@ lock. The new version and the one it replaced are kept; older ones go.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import secrets
@@ -156,7 +155,3 @@ def publish(index_dir: Path, build_dir: Path, version_id: str) -> str | None:
             shutil.rmtree(old, ignore_errors=True)
     return previous
 
-
-def is_not_found(exc: OSError) -> bool:
-    """True for the errors a reader sees when a version vanished under it."""
-    return exc.errno in (errno.ENOENT, errno.ENOTDIR)
