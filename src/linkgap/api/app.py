@@ -47,6 +47,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
         version=__version__,
         description=_DESCRIPTION,
         redoc_url=None,
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN; /docs below is served offline
         separate_input_output_schemas=False,
     )
     app.router.redirect_slashes = False  # /v1/account/ is an unknown path, not a redirect
@@ -61,6 +62,10 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
         if not page.is_file():
             raise StarletteHTTPException(404)
         return FileResponse(page, media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_reference() -> Response:
+        return FileResponse(STATIC_DIR / "apidocs.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
