@@ -61,7 +61,11 @@ def test_damaged_warc_keeps_every_record_before_the_damage(read, compressed, dam
         intact = {f"https://t{i}.org/" for i, end in enumerate(ends) if end <= at}
         got = set(result.targets())
         assert intact <= got
-        assert got <= {f"https://t{i}.org/" for i in range(len(PAGES))}
+        if damage[0] == "cut":
+            # Flipped or inserted bytes can rewrite a link's URL inside a body
+            # (WARC has no checksum linkgap verifies there), so only a cut
+            # promises that nothing but the original targets comes out.
+            assert got <= {f"https://t{i}.org/" for i in range(len(PAGES))}
         if damage[0] == "cut" and at > 0 and at not in ends:
             # A cut inside a record is always noticed. (Flipped bytes inside an
             # uncompressed body can go unnoticed: WARC has no checksum there
