@@ -21,6 +21,19 @@ __all__ = ["OutputFormat", "emit", "stderr"]
 
 stderr = Console(stderr=True)
 
+#: Shorter column headings for the table format only (json and csv keep field names),
+#: so that a prospect or metrics row fits a laptop terminal.
+TABLE_HEADINGS = {
+    "domain_rating": "DR",
+    "referring_domains": "RD",
+    "competitor_overlap": "overlap",
+    "spam_score": "spam",
+    "spam_signals": "spam signals",
+    "linked_domains": "linked",
+    "fetched_at": "fetched at",
+}
+_NUMERIC = (int, float)
+
 
 class OutputFormat(enum.StrEnum):
     """The formats every read command offers."""
@@ -59,8 +72,20 @@ def emit(
             writer.writerow([_cell(row.get(c)) for c in cols])
     else:
         table = Table(title=title, show_lines=False)
-        for c in cols:
-            table.add_column(c, overflow="fold")
+        for i, c in enumerate(cols):
+            numeric = bool(rows) and all(
+                isinstance(r.get(c), _NUMERIC) and not isinstance(r.get(c), bool)
+                for r in rows if r.get(c) is not None
+            ) and any(r.get(c) is not None for r in rows)
+            table.add_column(
+                TABLE_HEADINGS.get(c, c),
+                justify="right" if numeric else "left",
+                no_wrap=i == 0 or numeric,
+                overflow="fold",
+            )
         for row in rows:
-            table.add_row(*(_cell(row.get(c)) for c in cols))
-        Console().print(table)
+            table.add_row(*(_cell(row.get(c)).replace(";", "; ") for c in cols))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=240)  # piped: full rows rather than a wrapped 80 columns
+        console.print(table)
