@@ -38,6 +38,7 @@ __all__ = [
     "compute_gap",
     "gap_arrays",
     "opportunity_score",
+    "validate_run_inputs",
 ]
 
 #: Most distinct competitors a run may name (SPEC 4).
@@ -489,7 +490,7 @@ def _normalize(index: GapIndex, text: object, param: str) -> str:
         raise InvalidDomain(exc.value, exc.reason, param=param) from None
 
 
-def _validate(
+def validate_run_inputs(
     index: GapIndex,
     domain: object,
     competitors: object,
@@ -630,7 +631,7 @@ def compute_gap(
     ``domain``, ``competitors[i]``, ``competitors``, ``mode``, ``min_overlap``
     or ``limit``. ``limit=None`` keeps every prospect.
     """
-    target, comps, mode, m, limit = _validate(
+    target, comps, mode, m, limit = validate_run_inputs(
         index, domain, competitors, mode, min_overlap, limit
     )
     target_id = index.id_of(target)

@@ -57,6 +57,11 @@ SETTINGS: tuple[Setting, ...] = (
         "(flag: --database).", "sqlite:///$LINKGAP_HOME/state.db",
     ),
     Setting(
+        "build_memory_limit", "LINKGAP_BUILD_MEMORY_LIMIT", lambda s: None, str,
+        "Memory the index build's aggregation may use before it spills to disk, in DuckDB's "
+        "notation such as 4GB (flag: --memory-limit).", "40% of physical memory",
+    ),
+    Setting(
         "host", "LINKGAP_HOST", lambda s: "127.0.0.1", str,
         "Address `linkgap serve` listens on (flag: --host).", "127.0.0.1",
     ),

@@ -87,6 +87,10 @@ def build(
     icann_only: Annotated[bool, typer.Option(
         "--icann-only", help="Use only the ICANN section of the Public Suffix List "
                              "(alice.github.io counts as github.io).")] = False,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", metavar="SIZE", show_default=False,
+        help="Memory the aggregation may use before spilling to disk, e.g. 4GB "
+             "(default: LINKGAP_BUILD_MEMORY_LIMIT, else 40% of physical memory).")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     from linkgap.index.build import build_index
@@ -96,7 +100,8 @@ def build(
     progress = _BuildProgress()
     with progress.progress:
         report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                             progress=progress)
+                             progress=progress,
+                             memory_limit=memory_limit or Settings().build_memory_limit)
     table = Table(title="inputs", title_justify="left")
     for col in ("input", "format", "records", "pages", "links seen", "links counted",
                 "skipped"):

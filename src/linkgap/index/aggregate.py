@@ -34,6 +34,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linkgap.errors import InvalidInput
+
 __all__ = ["LinkAggregator", "AggregateCounts"]
 
 #: Rows gathered in Python before one INSERT (bounded memory, few round trips).
@@ -159,7 +161,14 @@ class LinkAggregator:
         self._con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
         self._con.execute("SET preserve_insertion_order = false")
         limit = memory_limit or default_memory_limit()
-        self._con.execute(f"SET memory_limit = '{_sql_str(limit)}'")
+        try:
+            self._con.execute(f"SET memory_limit = '{_sql_str(limit)}'")
+        except duckdb.Error:
+            self._con.close()
+            raise InvalidInput(
+                f"memory limit {limit!r} is not a size such as 512MB or 4GB",
+                param="memory_limit",
+            ) from None
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute(_CREATE_LINKS)

@@ -53,7 +53,7 @@ def validate_gap_request(
     if isinstance(competitors, str):
         # The engine accepts one bare name for convenience; a run request needs a list.
         raise InvalidInput("competitors must be a list of domain names", param="competitors")
-    target, comps, mode_, m, _ = gap._validate(
+    target, comps, mode_, m, _ = gap.validate_run_inputs(
         _Normalizing(normalize), domain, competitors, mode, min_overlap, None  # type: ignore[arg-type]
     )
     if limit is None:
