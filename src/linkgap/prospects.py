@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linkgap.csvcells import safe_cell
 from linkgap.domains import to_unicode
 from linkgap.errors import InvalidInput
 from linkgap.gap import GapResult
@@ -54,7 +55,6 @@ ORDERS: tuple[str, ...] = ("asc", "desc")
 _ORDERS_CACHED = 6
 #: Rows a first query orders, so that its first pages are cheap slices afterwards.
 _PREFIX = 1000
-_CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -256,29 +256,13 @@ def all_rows(result: GapResult, query: ProspectQuery) -> list[dict[str, Any]]:
     return result.rows(sorted_indices(result, query))
 
 
-def _csv_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(_csv_text(v) for v in value)
-    return str(value)
-
-
-def _csv_cell(value: Any) -> str:
-    text = _csv_text(value)
-    # A leading formula character would be evaluated by spreadsheet programs.
-    return "'" + text if text.startswith(_CSV_DANGER) else text
-
-
 def _csv_lines(rows: Sequence[Mapping[str, Any]], header: bool, newline: str = "\r\n") -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=newline)
     if header:
         writer.writerow(PROSPECT_FIELDS)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(f)) for f in PROSPECT_FIELDS])
+        writer.writerow([safe_cell(row.get(f)) for f in PROSPECT_FIELDS])
     return buf.getvalue()
 
 

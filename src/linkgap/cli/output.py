@@ -1,7 +1,8 @@
 """The one output path every read command shares: ``--format table|json|csv``.
 
 json: one JSON document on stdout, a list of rows. csv: a header row of the
-column names, then the rows (lists joined with ``;``, booleans ``true``/``false``).
+column names, then the rows written by ``linkgap.csvcells.safe_cell`` (lists
+joined with ``;``, booleans ``true``/``false``, formula cells guarded).
 table: a rich table. Messages and progress never go to stdout.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from linkgap.csvcells import cell_text, safe_cell
 
 __all__ = ["OutputFormat", "emit", "stderr"]
 
@@ -43,16 +46,6 @@ class OutputFormat(enum.StrEnum):
     csv = "csv"
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(_cell(v) for v in value)
-    return str(value)
-
-
 def emit(
     rows: Sequence[Mapping[str, Any]],
     fmt: OutputFormat | str,
@@ -69,7 +62,7 @@ def emit(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(cols)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in cols])
+            writer.writerow([safe_cell(row.get(c)) for c in cols])
     else:
         table = Table(title=title, show_lines=False)
         for i, c in enumerate(cols):
@@ -84,7 +77,7 @@ def emit(
                 overflow="fold",
             )
         for row in rows:
-            table.add_row(*(_cell(row.get(c)).replace(";", "; ") for c in cols))
+            table.add_row(*(cell_text(row.get(c)).replace(";", "; ") for c in cols))
         console = Console()
         if not console.is_terminal:
             console = Console(width=240)  # piped: full rows rather than a wrapped 80 columns

@@ -25,7 +25,7 @@ The rules applied (SPEC section 2) and the skip reasons counted:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -75,7 +75,8 @@ class LinkCollector:
     """Applies the link rules to pages and gathers the counted links into Arrow batches.
 
     Call :meth:`add_page` (or :meth:`add_link` for formats without pages), and
-    :meth:`take_batch` whenever :attr:`full` is true and once at the end.
+    :meth:`take_batch` whenever :attr:`full` is true and once at the end
+    (:meth:`ready_batches` does both).
     """
 
     def __init__(self, normalizer: DomainNormalizer, stats: InputStats) -> None:
@@ -103,6 +104,13 @@ class LinkCollector:
 
     def __len__(self) -> int:
         return len(self.source_url)
+
+    def ready_batches(self, *, final: bool = False) -> Iterator[pa.RecordBatch]:
+        """The gathered rows as a batch when one is full, or (``final``) whatever is left."""
+        if final or self.full:
+            batch = self.take_batch()
+            if batch is not None:
+                yield batch
 
     def take_batch(self) -> pa.RecordBatch | None:
         """The gathered rows as one LINK_SCHEMA batch (None when empty); starts a new batch."""

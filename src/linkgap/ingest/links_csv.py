@@ -213,10 +213,5 @@ def read_links_csv(
         rows = _parquet_rows(path, stats) if is_parquet(path) else _csv_rows(path, stats)
         for row in rows:
             _add_row(collector, stats, row)
-            if collector.full:
-                batch = collector.take_batch()
-                if batch is not None:
-                    yield batch
-    batch = collector.take_batch()
-    if batch is not None:
-        yield batch
+            yield from collector.ready_batches()
+    yield from collector.ready_batches(final=True)

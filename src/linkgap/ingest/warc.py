@@ -180,10 +180,5 @@ def read_warc(
                 seen_at=last_date,
                 anchor_of=anchor_text,
             )
-            if collector.full:
-                batch = collector.take_batch()
-                if batch is not None:
-                    yield batch
-    batch = collector.take_batch()
-    if batch is not None:
-        yield batch
+            yield from collector.ready_batches()
+    yield from collector.ready_batches(final=True)

@@ -170,10 +170,5 @@ def read_wat(
                 seen_at=parse_seen_at(date_text) if date_text else None,
                 anchor_of=clean_anchor,
             )
-            if collector.full:
-                batch = collector.take_batch()
-                if batch is not None:
-                    yield batch
-    batch = collector.take_batch()
-    if batch is not None:
-        yield batch
+            yield from collector.ready_batches()
+    yield from collector.ready_batches(final=True)
