@@ -16,17 +16,16 @@ So a union run finds 35 blogs + 4 hubs + 3 = 42 prospects, with many exact ties.
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# Real servers: one implementation for every suite, in tests/support/serving.py.
+from support.serving import WAIT_S, Server, start_server  # noqa: F401
+from support.serving import linkgap_env as cli_env  # noqa: F401
+from support.serving import run_linkgap as run_cli  # noqa: F401
 
 from linkgap.api import create_app
 from linkgap.index.build import build_from_links
@@ -127,62 +126,3 @@ def make_api(tmp_path: Path, index: Path, **overrides: Any) -> Iterator[Api]:
             yield Api(settings, service, client, key, other, {"Authorization": f"Bearer {key}"})
     finally:
         service.close()
-
-
-# ---------------------------------------------------------------- real servers
-
-URL_LINE = re.compile(r"serving on (http://\S+)")
-WAIT_S = 60.0  # an upper bound on waiting for the server, not a speed assertion
-
-
-def cli_env(home: Path) -> dict[str, str]:
-    """The environment for a linkgap process with its own LINKGAP_HOME."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGAP_")}
-    env["LINKGAP_HOME"] = str(home)
-    return env
-
-
-def run_cli(home: Path, *args: str) -> str:
-    """Run ``linkgap ARGS`` with LINKGAP_HOME=home; its stdout (asserted exit 0)."""
-    done = subprocess.run([sys.executable, "-m", "linkgap", *args], env=cli_env(home),
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@dataclass
-class Server:
-    """A running ``linkgap serve`` process."""
-
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Stop the process with ``sig``; its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=WAIT_S)
-
-
-def start_server(home: Path, name: str) -> Server:
-    """Start ``linkgap serve --port 0`` and wait for the URL it prints on stderr."""
-    log = home / f"{name}.stderr"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "linkgap", "serve", "--port", "0", "--host", "127.0.0.1"],
-            env=cli_env(home), stdout=subprocess.DEVNULL, stderr=err,
-        )
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        match = URL_LINE.search(log.read_text(errors="replace"))
-        if match:
-            return Server(proc, match.group(1), log)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise AssertionError(f"linkgap serve did not start:\n{log.read_text(errors='replace')}")
-
-

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import queue
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.serving import run_linkgap, running_server
 
 from linkgap import client as lc
 from linkgap.client import Client
@@ -28,7 +23,6 @@ from linkgap.index.build import build_from_links
 
 pytestmark = pytest.mark.slow
 
-LINKGAP = [sys.executable, "-m", "linkgap"]
 TARGET = "mysite.example"
 COMPETITORS = ["a.example", "b.example", "c.example"]
 N_SITES = 240
@@ -54,75 +48,28 @@ def _expected() -> set[str]:
 
 
 @dataclass
-class Server:
+class Served:
     url: str
     key: str
-    proc: subprocess.Popen[str]
-
-
-def _linkgap(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([*LINKGAP, *args], env=env, capture_output=True, text=True,
-                         timeout=120, check=True)
-    return out.stdout
 
 
 @contextmanager
-def _start(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    env = {**os.environ, "LINKGAP_HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    for name in ("LINKGAP_INDEX", "LINKGAP_DATABASE_URL"):
-        env.pop(name, None)
+def _start(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Served]:
     if not (home / "index").exists():
         build_from_links(home / "index", _links())
-        _linkgap(env, "accounts", "create", "acme", "--credits", "500")
-    key = _linkgap(env, "keys", "create", "--account", "acme").strip()
-    proc = subprocess.Popen([*LINKGAP, "serve", "--port", "0"], env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    url = None
-    deadline = time.monotonic() + 60
-    seen = []
-    while url is None and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        seen.append(line)
-        if "serving on " in line:
-            url = line.split("serving on ", 1)[1].split()[0]
-    try:
-        assert url, f"linkgap serve did not start:\n{''.join(seen)}"
-        yield Server(url, key, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            reader.join(timeout=10)
-            if proc.stderr is not None:
-                proc.stderr.close()
+        run_linkgap(home, "accounts", "create", "acme", "--credits", "500")
+    key = run_linkgap(home, "keys", "create", "--account", "acme").strip()
+    with running_server(home, extra_env) as server:
+        yield Served(server.url, key)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with _start(tmp_path_factory.mktemp("served-home")) as running:
         yield running
 
 
-def test_full_flow_over_real_http(server: Server) -> None:
+def test_full_flow_over_real_http(server: Served) -> None:
     with Client(server.url, server.key, timeout=30) as client:
         account = client.account()
         assert account["name"] == "acme"

@@ -3,17 +3,14 @@ and every ``linkgap`` command line it shows names real commands and options."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.serving import running_server
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 PLACEHOLDER_URL = "http://127.0.0.1:8000"
@@ -80,39 +77,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     build_demo_index(settings, n_domains=2000)
     with LinkgapService(settings) as service:
         key = ensure_demo_key(service)
-    env = {**os.environ, "LINKGAP_HOME": str(settings.home), "PYTHONUNBUFFERED": "1"}
-    env.pop("LINKGAP_INDEX", None)
-    env.pop("LINKGAP_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "linkgap", "serve", "--port", "0"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    found: list[str] = []
-    ready = threading.Event()
-
-    def watch() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "serving on " in line and not found:
-                found.append(line.split("serving on ", 1)[1].split()[0])
-                ready.set()
-        ready.set()
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    ready.wait(timeout=60)
-    try:
-        assert found, "linkgap serve did not start"
-        yield found[0], key, Path(settings.home)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            watcher.join(timeout=10)
-            if proc.stderr is not None:
-                proc.stderr.close()
+    with running_server(Path(settings.home)) as server:
+        yield server.url, key, Path(settings.home)
 
 
 @pytest.mark.slow

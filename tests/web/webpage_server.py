@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from support.serving import linkgap_env, running_server
 
 TARGET = "mysite.com"
 COMPETITORS = ("rival-one.com", "rival-two.com", "rival-three.com")
@@ -82,12 +80,6 @@ class Server:
                             headers={"Authorization": f"Bearer {key or self.key}"})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def linkgap_cli(env: dict[str, str], *args: str) -> str:
     """Run the linkgap CLI; returns stdout, fails the test with stderr on a non-zero exit."""
     proc = subprocess.run([sys.executable, "-m", "linkgap", *args], env=env, capture_output=True,
@@ -96,44 +88,13 @@ def linkgap_cli(env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"linkgap serve exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("linkgap serve did not become healthy within 60 s")
-
-
 def serve_env(home: Path) -> dict[str, str]:
     """The environment that points every linkgap command at ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGAP_")}
-    env["LINKGAP_HOME"] = str(home)
-    return env
+    return linkgap_env(home)
 
 
 @contextmanager
 def serving(home: Path) -> Iterator[str]:
     """Run ``linkgap serve`` over ``home`` on a free port; yields its base URL, then stops it."""
-    port = _free_port()
-    with (home / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "linkgap", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=serve_env(home), stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_server(home) as server:
+        yield server.url
