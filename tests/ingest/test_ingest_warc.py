@@ -324,6 +324,25 @@ def test_charset_from_http_header_and_from_meta(tmp_path, read):
     assert len(anchors) == 3  # an unknown charset still yields the link
 
 
+@pytest.mark.parametrize("bom, codec", [
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+])
+@pytest.mark.parametrize("content_type", [
+    "text/html; charset=iso-8859-1",
+    "text/html; charset=windows-1252",
+    "text/html",
+])
+def test_a_byte_order_mark_wins_over_the_header_and_meta_charset(tmp_path, read, bom, codec,
+                                                                   content_type):
+    html = '<meta charset="iso-8859-1"><a href="https://bücher.de/">Bücher</a>'
+    body = bom + html.encode(codec)
+    result = one_page(tmp_path, read, "https://a.com/", body, {"Content-Type": content_type})
+    assert [(r["target_url"], r["target_domain"], r["anchor"]) for r in result.rows] == [
+        ("https://xn--bcher-kva.de/", "xn--bcher-kva.de", "Bücher")]
+
+
 def _chunked(data: bytes, size: int = 50) -> bytes:
     """``data`` framed as an HTTP/1.1 chunked body, as it comes over the wire."""
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
