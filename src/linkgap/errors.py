@@ -15,7 +15,8 @@
     │   └── IdempotencyConflict       idempotency_conflict
     ├── Unauthorized                  unauthorized (401)
     ├── RateLimited                   rate_limited (429)
-    └── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    ├── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    └── DownloadFailed                ``data fetch`` could not fetch a file (exit 1)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
 the CLI prints ``message`` on stderr and exits 1.
@@ -27,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "BuildFailed",
+    "DownloadFailed",
     "Conflict",
     "IdempotencyConflict",
     "IndexError_",
@@ -144,3 +146,9 @@ class UnsupportedDatabase(LinkgapError):
     """A database URL this version of linkgap cannot use."""
 
     code = "unsupported_database"
+
+
+class DownloadFailed(LinkgapError):
+    """A file of ``linkgap data fetch`` could not be downloaded whole."""
+
+    code = "download_failed"

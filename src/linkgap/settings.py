@@ -57,6 +57,17 @@ SETTINGS: tuple[Setting, ...] = (
         "(flag: --database).", "sqlite:///$LINKGAP_HOME/state.db",
     ),
     Setting(
+        "data_dir", "LINKGAP_DATA_DIR", lambda s: Path(s["home"]) / "data",
+        lambda t: Path(t).expanduser(),
+        "Folder `linkgap data fetch` downloads Common Crawl files into (flag: --dest).",
+        "$LINKGAP_HOME/data",
+    ),
+    Setting(
+        "cc_base_url", "LINKGAP_CC_BASE_URL", lambda s: "https://data.commoncrawl.org/", str,
+        "Where `linkgap data fetch` downloads Common Crawl files from (flag: --base-url).",
+        "https://data.commoncrawl.org/",
+    ),
+    Setting(
         "build_memory_limit", "LINKGAP_BUILD_MEMORY_LIMIT", lambda s: None, str,
         "Memory the index build's aggregation may use before it spills to disk, in DuckDB's "
         "notation such as 4GB (flag: --memory-limit).", "40% of physical memory",
