@@ -40,6 +40,7 @@ __all__ = [
     "PSL_MODE_ALL",
     "PSL_MODE_ICANN",
     "psl_snapshot_version",
+    "search_fold",
     "to_unicode",
 ]
 
@@ -269,3 +270,13 @@ def to_unicode(domain: str) -> str:
                 pass
         labels.append(label)
     return ".".join(labels)
+
+
+def search_fold(text: str) -> str:
+    """``text`` folded for a case- and form-insensitive search: NFKC, then case-folded.
+
+    Decomposed (``bu\u0308cher``), fullwidth (``ＢÜＣＨ``) and upper-case forms fold to
+    the same text as the Unicode form of a domain (``bücher``); ``ß`` folds to ``ss``.
+    Applied to both the search text and the names searched.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

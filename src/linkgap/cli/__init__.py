@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 
 __all__ = ["app", "main"]
@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "gap_cmd",
     "demo_cmd",
+    "data_cmds",
 )
 
 app = typer.Typer(
@@ -43,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="linkgap", standalone_mode=False)
     except LinkgapError as exc:
-        stderr.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        say(exc.message, label="error", style="red")
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except (typer.Abort, KeyboardInterrupt):
-        stderr.print("aborted")
+        say("aborted")
         return 1
     except Exception as exc:  # click usage errors
         import click

@@ -95,13 +95,13 @@ def build(
     """Build a new index version from crawl files and publish it atomically."""
     from linkgap.index.build import build_index
 
-    index_dir = _index_dir(index)
+    settings = Settings({"index": index, "build_memory_limit": memory_limit})
+    index_dir = Path(settings.index)
     stderr.print(f"building the index in {index_dir}", highlight=False)
     progress = _BuildProgress()
     with progress.progress:
         report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                             progress=progress,
-                             memory_limit=memory_limit or Settings().build_memory_limit)
+                             progress=progress, memory_limit=settings.build_memory_limit)
     table = Table(title="inputs", title_justify="left")
     for col in ("input", "format", "records", "pages", "links seen", "links counted",
                 "skipped"):

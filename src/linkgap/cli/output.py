@@ -17,10 +17,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from linkgap.csvcells import cell_text, safe_cell
 
-__all__ = ["OutputFormat", "emit", "stderr"]
+__all__ = ["OutputFormat", "emit", "say", "stderr"]
 
 stderr = Console(stderr=True)
 
@@ -36,6 +37,20 @@ TABLE_HEADINGS = {
     "fetched_at": "fetched at",
 }
 _NUMERIC = (int, float)
+
+
+def say(message: str, *, label: str | None = None, style: str = "") -> None:
+    """Write one message to stderr as one line, never wrapped (scripts read these lines).
+
+    ``label`` (``error``, ``warning``) is shown in ``style`` before it; the
+    message itself is printed as is: square brackets in it are not markup.
+    """
+    line = Text()
+    if label:
+        line.append(f"{label}:", style=style)
+        line.append(" ")
+    line.append(message)
+    stderr.print(line, soft_wrap=True, highlight=False)
 
 
 class OutputFormat(enum.StrEnum):
