@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="linkgap", standalone_mode=False)
     except LinkgapError as exc:
-        say(exc.message, label="error", style="red")
+        say(exc.operator_message, label="error", style="red")
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

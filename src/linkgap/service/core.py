@@ -129,8 +129,8 @@ class LinkgapService:
             version = None
         if version is None:
             raise IndexUnavailable(
-                f"no backlink index is published at {self.index_path}; build one with "
-                "`linkgap index build`")
+                "no backlink index is published yet; build one with `linkgap index build`",
+                operator_detail=f"index folder {self.index_path}")
         with self._index_lock:
             if self._index is None or str(self._index.version) != str(version):
                 self._index = BacklinkIndex.open(self.index_path)
@@ -448,7 +448,9 @@ class LinkgapService:
                                  rec.limit)
             data = result.to_ipc(compression="zstd")
         except LinkgapError as exc:
-            self._fail(rec, _error_body(exc))
+            if exc.operator_detail:
+                log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
+            self._fail(rec, _error_body(exc))  # the public message only: callers read it
             return
         except Exception:
             log.exception("gap run %s failed", rec.id)
