@@ -168,8 +168,8 @@ def domain(
 def register(app: typer.Typer) -> None:
     """Add ``index build``, ``index info`` and ``domain`` to the linkgap app."""
     group = typer.Typer(name="index", help="Build and inspect the backlink index.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
     group.command("build")(build)
     group.command("info")(info)
     app.add_typer(group, name="index")
-    app.command("domain")(domain)
+    app.command("domain", short_help="Show the metrics of domains.")(domain)
