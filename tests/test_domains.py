@@ -1,36 +1,22 @@
-"""SPEC section 1: every row of shared/vectors/domains.tsv, plus URL normalisation."""
+"""SPEC section 1: every row of tests/data/domains.tsv, plus URL normalisation."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.vectors import domain_vectors
 
 from linkgap.domains import DomainNormalizer, canonical_host, to_unicode
 from linkgap.errors import InvalidDomain
 from linkgap.urls import normalize_url, resolve_href
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "domains.tsv"
-
-
-def _vectors() -> list[tuple[str, str]]:
-    rows = []
-    for line in VECTORS.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip("\n"):
-            continue
-        text, expected = line.split("\t")
-        rows.append((text, expected))
-    return rows
-
-
 NORMALIZER = DomainNormalizer()
 
 
 def test_vectors_file_is_found() -> None:
-    assert len(_vectors()) >= 40
+    assert len(domain_vectors()) >= 40
 
 
-@pytest.mark.parametrize(("text", "expected"), _vectors())
+@pytest.mark.parametrize(("text", "expected"), domain_vectors())
 def test_domain_vectors(text: str, expected: str) -> None:
     if expected == "-":
         assert NORMALIZER.try_normalize(text) is None

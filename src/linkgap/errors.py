@@ -5,6 +5,8 @@
     LinkgapError                      base; ``code`` is the stable machine code
     ├── InvalidInput                  invalid_parameter (422 over HTTP, exit 2/1 on the CLI)
     │   └── InvalidDomain             a typed name that is not a registrable domain
+    ├── CompetitorsNotIndexed         competitors_not_indexed (422): fewer than m competitors
+    │                                 are in the index, so no prospect can exist
     ├── IndexError_                   problems with the backlink index
     │   ├── IndexUnavailable          index_unavailable (503): nothing published / unreadable
     │   └── BuildFailed               ``index build`` could not produce a version
@@ -15,7 +17,8 @@
     │   └── IdempotencyConflict       idempotency_conflict
     ├── Unauthorized                  unauthorized (401)
     ├── RateLimited                   rate_limited (429)
-    └── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    ├── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    └── DownloadFailed                ``data fetch`` could not fetch a file (exit 1)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
 the CLI prints ``operator_message`` on stderr and exits 1.
@@ -32,7 +35,9 @@ from typing import Any
 
 __all__ = [
     "BuildFailed",
+    "CompetitorsNotIndexed",
     "Conflict",
+    "DownloadFailed",
     "IdempotencyConflict",
     "IndexError_",
     "IndexUnavailable",
@@ -86,6 +91,22 @@ class InvalidDomain(InvalidInput):
         super().__init__(f"{value!r} {reason}", param=param)
         self.value = value
         self.reason = reason
+
+
+class CompetitorsNotIndexed(LinkgapError):
+    """Fewer than ``min_overlap`` of a run's competitors are in the index (SPEC 4).
+
+    No prospect can exist, so the run is refused before anything is charged or
+    queued: a misspelt competitor must not cost credits. ``missing`` (also in
+    ``details``) lists the competitors the index does not know, in run order.
+    """
+
+    code = "competitors_not_indexed"
+    status = 422
+
+    def __init__(self, message: str, *, missing: list[str]) -> None:
+        super().__init__(message, param="competitors", details={"missing": list(missing)})
+        self.missing = list(missing)
 
 
 class IndexError_(LinkgapError):  # noqa: N801 - trailing underscore avoids the builtin
@@ -158,3 +179,9 @@ class UnsupportedDatabase(LinkgapError):
     """A database URL this version of linkgap cannot use."""
 
     code = "unsupported_database"
+
+
+class DownloadFailed(LinkgapError):
+    """A file of ``linkgap data fetch`` could not be downloaded whole."""
+
+    code = "download_failed"

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from linkgap.errors import InvalidDomain, InvalidInput
+from linkgap.errors import CompetitorsNotIndexed, InvalidDomain, InvalidInput
 
 __all__ = [
     "MAX_COMPETITORS",
@@ -35,6 +35,7 @@ __all__ = [
     "CoreResult",
     "GapIndex",
     "GapResult",
+    "competitor_ids",
     "compute_gap",
     "gap_arrays",
     "opportunity_score",
@@ -557,7 +558,6 @@ def validate_run_inputs(
 
 def _warnings(
     target: str, target_id: int | None, comps: list[str], comp_ids: list[int | None],
-    mode: str, m: int,
 ) -> list[dict[str, str]]:
     out = []
     if target_id is None:
@@ -569,28 +569,41 @@ def _warnings(
                 "been narrowed by your own backlinks."
             ),
         })
-    indexed = sum(c is not None for c in comp_ids)
     k = len(comps)
     for name, cid in zip(comps, comp_ids, strict=True):
-        if cid is not None:
-            continue
-        message = (
-            f"Competitor {name} is not in the backlink index: it contributes no prospects "
-            f"but still counts as one of the {k} competitors."
-        )
-        if indexed < m:
-            if mode == "intersect":
-                message += (
-                    " In intersect mode a prospect must link to every competitor, so no "
-                    "prospect can be found."
-                )
-            else:
-                message += (
-                    f" Only {indexed} of the competitors are indexed, fewer than the "
-                    f"min_overlap of {m}, so no prospect can be found."
-                )
-        out.append({"code": "competitor_not_indexed", "message": message})
+        if cid is None:
+            out.append({"code": "competitor_not_indexed", "message": (
+                f"Competitor {name} is not in the backlink index: it contributes no prospects "
+                f"but still counts as one of the {k} competitors.")})
     return out
+
+
+def competitor_ids(index: GapIndex, competitors: list[str], mode: str,
+                   min_overlap: int) -> list[int | None]:
+    """The index ids of a run's (validated) competitors, None where one is not indexed.
+
+    Raises ``CompetitorsNotIndexed`` when fewer than ``min_overlap`` of them are
+    indexed: no prospect could exist, so the run is refused rather than computed
+    (and, over the API, charged).
+    """
+    ids = [index.id_of(c) for c in competitors]
+    missing = [c for c, i in zip(competitors, ids, strict=True) if i is None]
+    indexed = len(ids) - len(missing)
+    if indexed >= min_overlap:
+        return ids
+    k = len(competitors)
+    if mode == "intersect":
+        reason = f"in intersect mode a prospect must link to all {k} competitors"
+    elif indexed == 0:
+        reason = "no competitor of the run is indexed"
+    else:
+        reason = (f"only {indexed} of the {k} competitors {'is' if indexed == 1 else 'are'} "
+                  f"indexed, fewer than the min_overlap of {min_overlap}")
+    raise CompetitorsNotIndexed(
+        f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the backlink "
+        f"index: {reason}, so no prospect can exist. Check the spelling of the competitors.",
+        missing=missing,
+    )
 
 
 def _names(index: GapIndex, ids: np.ndarray) -> pa.Array:
@@ -629,13 +642,14 @@ def compute_gap(
     Inputs are normalised with the index's rules; invalid ones raise
     ``InvalidInput`` (``InvalidDomain`` for names) with ``param`` set to
     ``domain``, ``competitors[i]``, ``competitors``, ``mode``, ``min_overlap``
-    or ``limit``. ``limit=None`` keeps every prospect.
+    or ``limit``; fewer than ``min_overlap`` indexed competitors raise
+    ``CompetitorsNotIndexed``. ``limit=None`` keeps every prospect.
     """
     target, comps, mode, m, limit = validate_run_inputs(
         index, domain, competitors, mode, min_overlap, limit
     )
+    comp_ids = competitor_ids(index, comps, mode, m)
     target_id = index.id_of(target)
-    comp_ids = [index.id_of(c) for c in comps]
     core = gap_arrays(
         index.in_indptr, index.in_src, index.in_dofollow, target_id, comp_ids, m,
         num_domains=index.num_domains,
@@ -651,8 +665,7 @@ def compute_gap(
     version = getattr(index, "version", None)
     return GapResult(
         target=target, competitors=comps, mode=mode, min_overlap=m,
-        total_found=int(ids.shape[0]), warnings=_warnings(target, target_id, comps, comp_ids,
-                                                           mode, m),
+        total_found=int(ids.shape[0]), warnings=_warnings(target, target_id, comps, comp_ids),
         index_version=None if version is None else str(version), limit=limit,
         ids=kept, names=_names(index, kept),
         domain_rating=dr[order], backlinks=np.asarray(index.backlinks[kept], dtype=np.int64),

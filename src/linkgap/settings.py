@@ -184,6 +184,16 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite:///$LINKGAP_HOME/state.db", flag="--database",
     ),
     Setting(
+        "data_dir", "LINKGAP_DATA_DIR", lambda s: Path(s["home"]) / "data", PATH,
+        "Folder `linkgap data fetch` downloads Common Crawl files into.",
+        "$LINKGAP_HOME/data", flag="--dest",
+    ),
+    Setting(
+        "cc_base_url", "LINKGAP_CC_BASE_URL", lambda s: "https://data.commoncrawl.org/", TEXT,
+        "Where `linkgap data fetch` downloads Common Crawl files from.",
+        "https://data.commoncrawl.org/", flag="--base-url",
+    ),
+    Setting(
         "build_memory_limit", "LINKGAP_BUILD_MEMORY_LIMIT", lambda s: None, SIZE,
         "Memory the index build's aggregation may use before it spills to disk, in DuckDB's "
         "notation such as 4GB.", "40% of physical memory", flag="--memory-limit",

@@ -160,6 +160,10 @@ def test_typed_errors_carry_code_and_param(stack: Any) -> None:
         client.create_run(TARGET, COMPETITORS, limit=5)
     assert bad_limit.value.param == "limit"
 
+    with pytest.raises(lc.CompetitorsNotIndexed) as typo:
+        client.create_run(TARGET, ["a.exmaple"])
+    assert typo.value.details == {"missing": ["a.exmaple"]} and typo.value.status == 422
+
     with pytest.raises(lc.NotFound) as missing:
         client.get_run("run_doesnotexist")
     assert missing.value.status == 404

@@ -112,6 +112,18 @@ def test_invalid_input_exits_1(capsys, index_dir) -> None:
     assert code == 1 and "not one of this run's competitors" in err
 
 
+def test_misspelt_competitors_exit_1_naming_them(capsys, index_dir) -> None:
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.cmo",
+                         "-c", "bb.com", "--format", "json")
+    assert code == 1 and out == ""
+    assert "a.cmo, bb.com are not in the backlink index" in err
+    assert "no prospect can exist" in err
+    # Intersect needs every competitor: one unknown is enough to refuse.
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                         "-c", "bb.com", "--mode", "intersect")
+    assert code == 1 and out == "" and "bb.com is not in the backlink index" in err
+
+
 def test_usage_errors_exit_2(capsys, index_dir) -> None:
     assert run(capsys, "--index", str(index_dir), "me.com")[0] == 2  # no competitor
     assert run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linkgap import BacklinkIndex
+from linkgap.errors import CompetitorsNotIndexed
 from linkgap.gap import GapResult
 from linkgap.index.build import build_from_links
 from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, query_page
@@ -73,6 +74,9 @@ def test_frozen_run_survives_as_bytes(index) -> None:
 
 
 def test_unindexed_names_warn(index) -> None:
-    result = index.gap("brand-new.io", ["a.com", "unseen.dev"], mode="intersect")
+    result = index.gap("brand-new.io", ["a.com", "unseen.dev"])
     assert [w["code"] for w in result.warnings] == ["target_not_indexed", "competitor_not_indexed"]
-    assert len(result) == 0
+    assert len(result) > 0
+    with pytest.raises(CompetitorsNotIndexed) as err:
+        index.gap("brand-new.io", ["a.com", "unseen.dev"], mode="intersect")
+    assert err.value.missing == ["unseen.dev"]

@@ -52,6 +52,11 @@ _ERROR_TEXT = {
 }
 
 
+_GAP_422 = (_ERROR_TEXT[422] + " Also `competitors_not_indexed` (`details.missing` lists "
+            "them) when fewer than min_overlap competitors are in the index: no prospect "
+            "could exist, so nothing is charged or queued.")
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI response entries for the given error statuses, plus 401 and 429 (all of /v1)."""
     wanted = sorted({401, 429, *statuses})
@@ -135,7 +140,8 @@ def healthz(request: Request) -> Response:
 
 @router.post("/v1/backlinks/gap", status_code=202, response_model=RunEnvelope, tags=["runs"],
              summary="Start a gap run",
-             responses=_errors(400, 402, 409, 413, 415, 422, 503),
+             responses={**_errors(400, 402, 409, 413, 415, 422, 503), 422: {
+                 "model": ErrorEnvelope, "description": _GAP_422}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/GapRunBody"}}}}})
 async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -> Response:

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "gap_cmd",
     "demo_cmd",
+    "data_cmds",
 )
 
 app = typer.Typer(

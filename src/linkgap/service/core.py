@@ -257,8 +257,11 @@ class LinkgapService:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
 
         Refused with IndexUnavailable (nothing charged) while no index is published:
-        names are normalised by the index's PSL mode, and the run could not complete.
+        names are normalised by the index's PSL mode, and the run could not complete;
+        refused with CompetitorsNotIndexed (nothing charged or queued) when fewer than
+        ``min_overlap`` of the competitors are indexed.
         """
+        from linkgap.gap import competitor_ids
         from linkgap.service.runs import run_cost, validate_gap_request
 
         index = self.index()
@@ -266,6 +269,8 @@ class LinkgapService:
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
         )
+        # A run that cannot find anything (misspelt competitors) is refused, not charged.
+        competitor_ids(index, req.competitors, req.mode, req.min_overlap)
         cost = run_cost(req.k, req.limit, int(self.settings.run_cost_divisor))
         now = self._now()
         rec = RunRecord(
