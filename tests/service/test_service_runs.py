@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V2, FakeClock, make_settings, wait_for
+from support.indexes import build_test_index
 
 from linkgap.errors import IndexUnavailable, InvalidInput, NotFound, RunNotCompleted
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.service.views import RUN_FIELDS
 
@@ -116,7 +116,7 @@ def test_result_is_frozen_across_an_index_rebuild(service: LinkgapService,
     service.run_pending_once()
     before = service.run_result(acct.id, first.id).prospects()
     old_version = service.get_run(acct.id, first.id).index_version
-    build_from_links(index_dir, LINKS_V2)
+    build_test_index(index_dir, LINKS_V2)
     # A fresh service (no in-memory cache) still reads the frozen result.
     fresh = LinkgapService(service.settings, clock=service.clock)
     assert fresh.run_result(acct.id, first.id).prospects() == before
