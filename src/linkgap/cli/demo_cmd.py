@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say as say_line
 
 __all__ = ["register"]
 
@@ -57,7 +57,7 @@ def demo_command(
     from linkgap.service import LinkgapService
 
     def say(message: str) -> None:
-        stderr.print(f"linkgap demo: {message}", highlight=False, soft_wrap=True)
+        say_line(f"linkgap demo: {message}")
 
     settings = demo_settings(home, host=host, port=port)
     say(f"home folder {settings.home}")
