@@ -229,8 +229,8 @@ RUN_BODY = {"domain": TARGET, "competitors": COMPETITORS}
 
 @pytest.mark.parametrize("body,param", [
     ({**RUN_BODY, "limit": "100"}, "limit"),
-    ({**RUN_BODY, "limit": 100.0}, "limit"),
     ({**RUN_BODY, "limit": 100.5}, "limit"),
+    ({**RUN_BODY, "limit": 1e300}, "limit"),
     ({**RUN_BODY, "limit": True}, "limit"),
     ({**RUN_BODY, "limit": None}, "limit"),
     ({**RUN_BODY, "competitors": "a.com"}, "competitors"),
@@ -250,6 +250,13 @@ def test_run_body_shape_errors_are_422_with_param(api: Api, body: dict[str, Any]
                                                   param: str) -> None:
     err = assert_error(api.post(GAP, body), 422, "invalid_parameter", param)
     assert param in err["message"]
+
+
+@pytest.mark.parametrize("limit", [100.0, 1e2, 1.0e+2])
+def test_an_integral_number_is_an_integer_as_json_schema_says(api: Api, limit: float) -> None:
+    r = api.post("/v1/backlinks/gap", {**RUN_BODY, "limit": limit})
+    assert r.status_code == 202, r.text
+    assert r.json()["data"]["limit"] == 100
 
 
 @pytest.mark.parametrize("body", [[], "text", 5, None, [RUN_BODY]])
