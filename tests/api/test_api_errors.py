@@ -287,6 +287,41 @@ def test_unknown_query_parameters_are_ignored(api: Api) -> None:
     assert r.status_code == 200
 
 
+#: Unknown names, some close to real ones (case, plural, a typo): none is an error,
+#: and none changes what the real parameters select.
+UNKNOWN = {"colour": "blue", "Page": "x", "perpage": "1", "min_authorty": "100",
+           "sort_by": "name", "competitors": "zzz.com", "callback": "f", "": "empty"}
+
+
+@pytest.mark.parametrize("tail", ["prospects", "summary"])
+def test_unknown_params_beside_real_ones_change_nothing(api: Api, tail: str) -> None:
+    run_id = api.completed_run()
+    real = {"max_spam": "100", "dofollow": "true", "competitor": "b.com", "q": "blog"}
+    if tail == "prospects":
+        real |= {"sort": "rank", "order": "asc", "page": "1", "per_page": "7"}
+    url = f"{GAP}/{run_id}/{tail}"
+    plain = api.get(url, params=real)
+    assert plain.status_code == 200, plain.text
+    noisy = api.get(url, params={**UNKNOWN, **real})
+    assert noisy.status_code == 200, noisy.text
+    assert noisy.json()["data"] == plain.json()["data"]
+    if tail == "prospects":
+        meta = noisy.json()["meta"]
+        assert (meta["page"], meta["per_page"]) == (1, 7)
+        assert meta["total"] == plain.json()["meta"]["total"] > 0
+
+
+def test_unknown_params_on_the_run_list_and_csv_change_nothing(api: Api) -> None:
+    run_id = api.completed_run()
+    listed = api.get(GAP, params={**UNKNOWN, "status": "completed", "per_page": "5"})
+    assert listed.status_code == 200 and [r["id"] for r in listed.json()["data"]] == [run_id]
+    csv_plain = api.get(f"{GAP}/{run_id}/prospects", params={"format": "csv", "q": "hub"})
+    csv_noisy = api.get(f"{GAP}/{run_id}/prospects",
+                        params={**UNKNOWN, "format": "csv", "q": "hub"})
+    assert csv_noisy.status_code == 200 and csv_noisy.text == csv_plain.text
+    assert csv_plain.text.count("\n") == 5  # header + hub0..hub3
+
+
 # ---------------------------------------------------------------- health
 
 def test_healthz_reports_the_index_version(api: Api) -> None:
