@@ -239,11 +239,24 @@ class Credits(BaseModel):
     resets_at: str
 
 
+class Pricing(BaseModel):
+    """What runs and domain look-ups cost on this server (server settings)."""
+
+    run_cost_divisor: int = Field(description="D in the run cost max(1, ceil(k × limit / D)) "
+                                              "(LINKGAP_RUN_COST_DIVISOR).", examples=[30])
+    metrics_cost: int = Field(description="Credits per domain found by POST "
+                                          "/v1/domains/metrics (LINKGAP_METRICS_COST).")
+    max_run_limit: int = Field(description="Largest limit a run may ask for "
+                                           "(LINKGAP_MAX_RUN_LIMIT).")
+    max_competitors: int = Field(description="Most distinct competitors in one run.")
+
+
 class Account(BaseModel):
-    """The calling key's account."""
+    """The calling key's account, and the prices that apply to it."""
 
     name: str
     credits: Credits
+    pricing: Pricing
 
 
 class AccountEnvelope(BaseModel):

@@ -328,6 +328,8 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
 @router.get("/v1/account", response_model=AccountEnvelope, tags=["account"],
             summary="The calling key's account and credits", responses=_errors())
 def account(request: Request) -> Response:
-    """The account name and its credit balance."""
-    view = _service(request).account(_account(request))
-    return JSONResponse({"data": view.as_dict(), "meta": _meta(request)})
+    """The account name, its credit balance, and what runs cost on this server."""
+    service = _service(request)
+    view = service.account(_account(request))
+    return JSONResponse({"data": {**view.as_dict(), "pricing": service.pricing()},
+                         "meta": _meta(request)})
