@@ -13,9 +13,11 @@
     ├── Conflict                      409 family
     │   ├── RunNotCompleted           run_not_completed
     │   └── IdempotencyConflict       idempotency_conflict
+    ├── RunExpired                    run_expired (410): retention deleted the prospects
     ├── Unauthorized                  unauthorized (401)
     ├── RateLimited                   rate_limited (429)
-    └── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    └── UnsupportedDatabase           a state database linkgap cannot use (URL, damage,
+                                      another schema version)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
 the CLI prints ``message`` on stderr and exits 1.
@@ -37,6 +39,7 @@ __all__ = [
     "LinkgapError",
     "NotFound",
     "RateLimited",
+    "RunExpired",
     "RunNotCompleted",
     "Unauthorized",
     "UnsupportedDatabase",
@@ -126,6 +129,13 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
+class RunExpired(LinkgapError):
+    """Prospects or summary asked of a run whose prospects retention has deleted."""
+
+    code = "run_expired"
+    status = 410
+
+
 class Unauthorized(LinkgapError):
     """Missing, malformed, unknown or revoked API key."""
 
@@ -141,6 +151,7 @@ class RateLimited(LinkgapError):
 
 
 class UnsupportedDatabase(LinkgapError):
-    """A database URL this version of linkgap cannot use."""
+    """A state database this linkgap cannot use: an unknown URL, one it cannot reach or
+    read (damaged, not a linkgap database), or a schema of another version."""
 
     code = "unsupported_database"

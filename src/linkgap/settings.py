@@ -87,7 +87,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "workers", "LINKGAP_WORKERS", lambda s: 1, _int,
-        "Gap-run worker threads inside `linkgap serve`.", "1",
+        "Gap-run worker threads in `linkgap serve` (0: none) and `linkgap worker` "
+        "(flag: --workers).", "1",
+    ),
+    Setting(
+        "run_lease_seconds", "LINKGAP_RUN_LEASE_SECONDS", lambda s: 30, _int,
+        "How long a worker's claim on a run lasts without renewal; a run whose worker died "
+        "is taken over after this.", "30",
+    ),
+    Setting(
+        "run_retention_days", "LINKGAP_RUN_RETENTION_DAYS", lambda s: None, _int,
+        "Days a completed run keeps its prospects; then it is listed as expired "
+        "(flag: --retention-days).", "keep forever",
     ),
 )
 
