@@ -40,6 +40,13 @@ def _int(text: str) -> int:
     return int(text.strip())
 
 
+def _positive_int(text: str) -> int:
+    value = int(text.strip())
+    if value < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "home", "LINKGAP_HOME", lambda s: default_home(), lambda t: Path(t).expanduser(),
@@ -91,12 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(flag: --workers).", "1",
     ),
     Setting(
-        "run_lease_seconds", "LINKGAP_RUN_LEASE_SECONDS", lambda s: 30, _int,
+        "run_lease_seconds", "LINKGAP_RUN_LEASE_SECONDS", lambda s: 30, _positive_int,
         "How long a worker's claim on a run lasts without renewal; a run whose worker died "
         "is taken over after this.", "30",
     ),
     Setting(
-        "run_retention_days", "LINKGAP_RUN_RETENTION_DAYS", lambda s: None, _int,
+        "run_retention_days", "LINKGAP_RUN_RETENTION_DAYS", lambda s: None, _positive_int,
         "Days a completed run keeps its prospects; then it is listed as expired "
         "(flag: --retention-days).", "keep forever",
     ),

@@ -157,6 +157,11 @@ class LinkgapService:
         return iso_z((now or self._now()) - timedelta(days=float(days)))
 
     # database ---------------------------------------------------------------
+    @property
+    def store_where(self) -> str:
+        """The state database, without any password, for messages."""
+        return str(getattr(self.store, "where", "the state database"))
+
     def verify_store(self) -> None:
         """A quick integrity check of the state database (a server's start); a damaged one
         is UnsupportedDatabase with a one-line message."""

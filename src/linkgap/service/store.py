@@ -165,6 +165,10 @@ class RateHit:
 class Store(Protocol):
     """Persistence for accounts, keys, credits, runs, metrics cache and idempotency keys."""
 
+    #: The schema version of the open database, and the one it had when opened (0: empty).
+    schema_version: int
+    upgraded_from: int
+
     def close(self) -> None:
         """Release connections."""
 
