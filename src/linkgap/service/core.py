@@ -34,6 +34,7 @@ from linkgap.errors import (
     Unauthorized,
     UnsupportedDatabase,
 )
+from linkgap.service import faults
 from linkgap.service import keys as keymod
 from linkgap.service.dburl import parse_database_url
 from linkgap.service.store import (
@@ -540,6 +541,7 @@ class LinkgapService:
     def _execute(self, rec: RunRecord, worker: str) -> None:
         from linkgap.gap import compute_gap
 
+        faults.reach("run.computing")
         try:
             index = self.index()
             result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,

@@ -8,7 +8,8 @@ leaves all of its writes or none.
 Points, in the order a gap-run request passes them (one transaction from
 ``begin`` to ``committed``): ``run.begin``, ``run.idempotency_recorded``,
 ``run.charged``, ``run.inserted``, ``run.committed``; and for workers
-``claim.committed`` (a run was claimed and its lease taken).
+``claim.committed`` (a run was claimed and its lease taken) and
+``run.computing`` (the worker computes it, its lease renewed meanwhile).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 __all__ = ["POINTS", "install", "reach"]
 
 POINTS = ("run.begin", "run.idempotency_recorded", "run.charged", "run.inserted",
-          "run.committed", "claim.committed")
+          "run.committed", "claim.committed", "run.computing")
 
 _hook: Callable[[str], None] | None = None
 
