@@ -10,6 +10,10 @@
   waits while another transaction holds the same key uncommitted: a repeat
   waits for the first request and replays its answer, or goes ahead when the
   first rolled back (its process died).
+- Writes that move no credits (claims, lease renewals, completions, rate-limit
+  counts) commit with ``synchronous_commit = off``: no flush to wait for, and a
+  database crash can only lose such a write, which is harmless (the run is
+  claimed or computed again). Charges and recorded answers wait for the flush.
 - A queued run sends ``NOTIFY linkgap_runs`` at commit; workers ``LISTEN`` on a
   connection of their own and wake at once.
 - The schema is created in an empty database (under an advisory lock, so
@@ -102,8 +106,12 @@ class PostgresStore(SQLStore):
             ) from None
 
     @contextmanager
-    def _write(self) -> Iterator[psycopg.Connection[Any]]:
+    def _write(self, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
         with self.pool.connection() as conn, conn.transaction():
+            if not durable:
+                # Commit without waiting for the WAL flush: such a write can only be lost
+                # if the database server crashes, and losing it is harmless (SQLStore._write).
+                conn.execute("SET LOCAL synchronous_commit = off")
             yield conn
 
     def _read(self) -> Any:

@@ -132,8 +132,9 @@ class SQLiteStore(SQLStore):
         yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock from its first statement."""
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock from its first statement (every
+        commit is equally durable here: WAL with ``synchronous = NORMAL``)."""
         with self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

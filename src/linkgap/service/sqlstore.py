@@ -112,8 +112,13 @@ class SQLStore:
     _NEXT_SEQ = "(SELECT coalesce(max(seq), 0) + 1 FROM runs)"
 
     # what a subclass provides ------------------------------------------------
-    def _write(self) -> AbstractContextManager[Any]:
-        """A write transaction (committed when the block ends, rolled back on error)."""
+    def _write(self, durable: bool = True) -> AbstractContextManager[Any]:
+        """A write transaction (committed when the block ends, rolled back on error).
+
+        ``durable=False`` for writes that may be lost if the database server itself
+        crashes, because losing them is harmless: a rate-limit count, a claim or lease
+        renewal (the run is claimed again), a completion (the run is computed again).
+        Writes that move credits or record an answer are always durable."""
         raise NotImplementedError
 
     def _read(self) -> AbstractContextManager[Any]:
@@ -369,7 +374,7 @@ class SQLStore:
         served longest ago first), oldest first within one."""
         if self._read_one("SELECT 1 AS x FROM runs WHERE status = 'queued' LIMIT 1") is None:
             return None  # the common idle case, without taking a write lock
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             pick = self._one(conn, "SELECT r.id FROM runs r JOIN accounts a ON "
                                    "a.id = r.account_id WHERE r.status = 'queued' "
                                    "ORDER BY a.claim_turn, r.seq LIMIT 1" + self._SKIP_LOCKED)
@@ -389,7 +394,7 @@ class SQLStore:
 
     def renew_lease(self, run_id: str, worker: str, lease_until: str) -> bool:
         """Extend ``worker``'s lease on a running run; False when it holds it no more."""
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             cur = self._x(conn, "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND "
                                 "status = 'running' AND lease_owner = ?",
                           (lease_until, run_id, worker))
@@ -430,7 +435,7 @@ class SQLStore:
         """Store the frozen result and mark the run completed, if ``worker`` still holds
         its lease (any running run when ``worker`` is None)."""
         owner, args = ("", ()) if worker is None else (" AND lease_owner = ?", (worker,))
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             row = self._one(
                 conn, "UPDATE runs SET status = 'completed', finished_at = ?, "
                       "index_version = ?, prospect_count = ?, total_found = ?, warnings = ?, "
@@ -559,7 +564,7 @@ class SQLStore:
     # rate limits ------------------------------------------------------------------
     def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
         """Count one request if the key's sliding window has room (atomically)."""
-        with self._write() as conn:
+        with self._write(durable=False) as conn:
             self._lock_name(conn, "linkgap.rate:" + key_id)
             self._x(conn, "DELETE FROM rate_hits WHERE key_id = ? AND at <= ?",
                     (key_id, now - window))
