@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from api.apitest_support import COMPETITORS, TARGET, Api, make_api
 from api.test_api_errors import assert_error
-
 from support.postgres import fresh_database
 
 from linkgap.api.ratelimit import SharedRateLimiter
@@ -242,7 +241,7 @@ def test_limiter_is_exact_under_threads_and_across_store_connections(
         store: Store, tmp_path: Path) -> None:
     """Threads share the store as a server's request pool does; a second store object on
     the same database stands for another server process."""
-    url = getattr(store, "database").url
+    url = store.database.url  # type: ignore[attr-defined]
     other = open_store(url)
     limiters = [SharedRateLimiter(s.rate_hit, 50, window=3600) for s in (store, other)]
     allowed: list[bool] = []

@@ -200,6 +200,8 @@ def test_competitor_not_in_run_is_422_with_allowed(api: Api, run_id: str, typed:
     ("bücher", {"xn--bcher-kva.de"}),
     ("BÜCHER", {"xn--bcher-kva.de"}),
     ("xn--bcher", {"xn--bcher-kva.de"}),
+    ("bu\u0308cher", {"xn--bcher-kva.de"}),  # decomposed, NFKC-normalised
+    ("ＢÜＣＨ", {"xn--bcher-kva.de"}),  # fullwidth
     ("-evil", {"-evil.com"}),
 ])
 def test_q_is_a_case_insensitive_substring(api: Api, run_id: str, q: str,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V1, FakeClock, make_settings
+from support.indexes import build_test_index
 from support.postgres import fresh_database
 
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 
 
@@ -29,7 +29,7 @@ def clock() -> FakeClock:
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small test index, built once; tests get their own copy (some rebuild it)."""
     path = tmp_path_factory.mktemp("service-index") / "index"
-    build_from_links(path, LINKS_V1)
+    build_test_index(path, LINKS_V1)
     return path
 
 

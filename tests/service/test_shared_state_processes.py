@@ -26,11 +26,11 @@ import httpx
 import pytest
 from api.apitest_support import TestClient
 from service.servicetest_support import LINKS_V1, make_settings, wait_for
+from support.indexes import build_test_index
 from support.postgres import fresh_database
 from support.serving import WAIT_S, Server, linkgap_env, start_server
 
 from linkgap.api import create_app
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
-    build_from_links(path / "index", LINKS_V1)
+    build_test_index(path / "index", LINKS_V1)
     return path
 
 

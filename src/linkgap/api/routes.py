@@ -33,14 +33,10 @@ from linkgap.api.models import (
     RunList,
     SummaryEnvelope,
 )
-from linkgap.domains import DomainNormalizer
-from linkgap.errors import InvalidInput
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
 
 _ERROR_TEXT = {
     400: "Body is not valid JSON (`invalid_json`).",
@@ -55,6 +51,11 @@ _ERROR_TEXT = {
     429: "Over the key's rate limit (`rate_limited`, Retry-After header).",
     503: "The server has no usable index (`index_unavailable`).",
 }
+
+
+_GAP_422 = (_ERROR_TEXT[422] + " Also `competitors_not_indexed` (`details.missing` lists "
+            "them) when fewer than min_overlap competitors are in the index: no prospect "
+            "could exist, so nothing is charged or queued.")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -140,7 +141,8 @@ def healthz(request: Request) -> Response:
 
 @router.post("/v1/backlinks/gap", status_code=202, response_model=RunEnvelope, tags=["runs"],
              summary="Start a gap run",
-             responses=_errors(400, 402, 409, 413, 415, 422, 503),
+             responses={**_errors(400, 402, 409, 413, 415, 422, 503), 422: {
+                 "model": ErrorEnvelope, "description": _GAP_422}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/GapRunBody"}}}}})
 async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
@@ -217,22 +219,10 @@ class Filters:
         self.q = q
 
 
-def _competitor(result: Any, text: str) -> str:
-    """The run competitor ``text`` names (any typed form); 422 listing the allowed ones."""
-    for normalizer in _NORMALIZERS:
-        name = normalizer.try_normalize(text)
-        if name is not None and name in result.competitors:
-            return name
-    raise InvalidInput(
-        f"competitor {text!r} is not one of this run's competitors "
-        f"({', '.join(result.competitors)})",
-        param="competitor", details={"allowed": list(result.competitors)},
-    )
-
-
 def _query(result: Any, filters: Filters, sort: str = "score", order: str = "desc"
            ) -> pq.ProspectQuery:
-    competitor = _competitor(result, filters.competitor) if filters.competitor else None
+    competitor = pq.resolve_competitor(result, filters.competitor) if filters.competitor \
+        else None
     return pq.ProspectQuery(
         min_authority=filters.min_authority, max_spam=filters.max_spam,
         dofollow=filters.dofollow, competitor=competitor, q=filters.q or None,

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from linkgap.cli.admin_cmds import Database, Format
-from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.cli.output import OutputFormat, count, emit, say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.service.db import check_database, upgrade_database
@@ -28,14 +28,12 @@ def db_upgrade(database: Database = None) -> None:
     """Apply the schema migrations this linkgap needs (a no-op when up to date)."""
     report = upgrade_database(Settings({"database_url": database}).database_url)
     if report.before == report.version:
-        stderr.print(f"{report.where}: schema version {report.version}, up to date",
-                     highlight=False, soft_wrap=True)
+        say(f"{report.where}: schema version {report.version}, up to date")
     elif report.before == 0:
-        stderr.print(f"{report.where}: created at schema version {report.version}",
-                     highlight=False, soft_wrap=True)
+        say(f"{report.where}: created at schema version {report.version}")
     else:
-        stderr.print(f"{report.where}: upgraded from schema version {report.before} to "
-                     f"{report.version}", highlight=False, soft_wrap=True)
+        say(f"{report.where}: upgraded from schema version {report.before} to "
+                     f"{report.version}")
 
 
 @db_app.command("check")
@@ -46,10 +44,10 @@ def db_check(database: Database = None, fmt: Format = OutputFormat.table) -> Non
                                "problems"), title="state database")
     if report.problems:
         for problem in report.problems:
-            stderr.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
+            say(problem, label="problem", style="red")
         raise LinkgapError(f"the state database {report.where} failed its check "
-                           f"({len(report.problems)} problem{'' if len(report.problems) == 1 else 's'})")
-    stderr.print(f"{report.where}: ok", highlight=False, soft_wrap=True)
+                           f"({count(len(report.problems), 'problem')})")
+    say(f"{report.where}: ok")
 
 
 @runs_app.command("prune")
@@ -66,9 +64,9 @@ def runs_prune(
         raise LinkgapError("runs are kept forever: set LINKGAP_RUN_RETENTION_DAYS or pass "
                            "--retention-days N")
     with LinkgapService(settings) as service:
-        count = service.prune_runs()
-    stderr.print(f"expired {count} run{'' if count == 1 else 's'} completed more than "
-                 f"{settings.run_retention_days} days ago", highlight=False, soft_wrap=True)
+        expired = service.prune_runs()
+    say(f"expired {count(expired, 'run')} completed more than "
+                 f"{settings.run_retention_days} days ago")
 
 
 def register(app: typer.Typer) -> None:

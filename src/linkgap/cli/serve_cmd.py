@@ -11,6 +11,7 @@ service reopens the index when ``CURRENT`` changes).
 
 from __future__ import annotations
 
+import errno
 import signal
 import socket
 import threading
@@ -22,7 +23,7 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -53,8 +54,7 @@ class _Server(uvicorn.Server):
 
 
 def _announce(url: str) -> None:
-    stderr.print(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)",
-                 highlight=False, soft_wrap=True)
+    say(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)")
 
 
 def _open_service(settings: Settings) -> LinkgapService:
@@ -69,7 +69,7 @@ def _open_service(settings: Settings) -> LinkgapService:
         service.index()
     except LinkgapError as exc:
         # Still serve: the page, health and reads work, and a later build is picked up.
-        stderr.print(f"[yellow]warning:[/yellow] {exc.message}", highlight=False)
+        say(exc.operator_message, label="warning", style="yellow")
     return service
 
 
@@ -86,7 +86,7 @@ def work(settings: Settings, *, stop: threading.Event | None = None,
         service.start_worker()
         message = (f"linkgap: worker running {int(settings.workers)} thread(s) on "
                    f"{service.store_where}")
-        (on_start or (lambda m: stderr.print(m, highlight=False, soft_wrap=True)))(message)
+        (on_start or say)(message)
         stop.wait()
     finally:
         service.close()
@@ -100,7 +100,12 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     starts the worker, and stops it and closes the store on the way out. A server
     that cannot listen (the port is taken) raises LinkgapError.
     """
-    service = _open_service(settings)
+    sock = listen_socket(str(settings.host), int(settings.port))
+    try:
+        service = _open_service(settings)
+    except BaseException:
+        sock.close()
+        raise
     try:
         app = create_app(service, settings)
         config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
@@ -109,7 +114,7 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
         service.start_worker()
         server = _Server(config, on_listen)
         try:
-            server.run()
+            server.run(sockets=[sock])
         except SystemExit as exc:
             # uvicorn exits with its own code (3) when it cannot start, after logging why.
             if not server.started:
@@ -117,7 +122,39 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        sock.close()
         service.close()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server (as uvicorn binds: SO_REUSEADDR).
+
+    Binding here, before anything else starts, turns the usual failures into one
+    line that says what to do: a busy port suggests ``--port``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = _url(host, port)
+        if exc.errno == errno.EADDRINUSE:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} is already in use; choose another "
+                "with --port N (or LINKGAP_PORT), or --port 0 for any free port") from None
+        if exc.errno == errno.EACCES:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} needs more privileges; choose a "
+                "port above 1023 with --port N") from None
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise LinkgapError(
+                f"cannot listen on {where}: {host} is not an address of this machine; "
+                "choose another with --host") from None
+        raise LinkgapError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve_command(

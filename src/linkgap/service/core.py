@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from linkgap.errors import (
     IdempotencyConflict,
     IndexUnavailable,
-    InvalidDomain,
     InvalidInput,
     LinkgapError,
     NotFound,
@@ -133,7 +132,7 @@ class LinkgapService:
         self._results_lock = threading.Lock()
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
-            lease_seconds=float(settings.run_lease_seconds))
+            lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
 
     def close(self) -> None:
         """Stop the worker and close the state store."""
@@ -184,8 +183,8 @@ class LinkgapService:
             version = None
         if version is None:
             raise IndexUnavailable(
-                f"no backlink index is published at {self.index_path}; build one with "
-                "`linkgap index build`")
+                "no backlink index is published yet; build one with `linkgap index build`",
+                operator_detail=f"index folder {self.index_path}")
         with self._index_lock:
             if self._index is None or str(self._index.version) != str(version):
                 self._index = BacklinkIndex.open(self.index_path)
@@ -331,10 +330,13 @@ class LinkgapService:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
 
         Refused with IndexUnavailable (nothing charged) while no index is published:
-        names are normalised by the index's PSL mode, and the run could not complete.
-        With ``idempotency`` the answer is recorded under its key in the transaction
-        that charges and queues the run; ``store.Replay`` when the key already has one.
+        names are normalised by the index's PSL mode, and the run could not complete;
+        refused with CompetitorsNotIndexed (nothing charged or queued) when fewer than
+        ``min_overlap`` of the competitors are indexed. With ``idempotency`` the answer is
+        recorded under its key in the transaction that charges and queues the run;
+        ``store.Replay`` when the key already has one.
         """
+        from linkgap.gap import competitor_ids
         from linkgap.service.runs import run_cost, validate_gap_request
 
         index = self.index()
@@ -342,6 +344,8 @@ class LinkgapService:
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
         )
+        # A run that cannot find anything (misspelt competitors) is refused, not charged.
+        competitor_ids(index, req.competitors, req.mode, req.min_overlap)
         cost = run_cost(req.k, req.limit, int(self.settings.run_cost_divisor))
         now = self._now()
         rec = RunRecord(
@@ -421,35 +425,11 @@ class LinkgapService:
         if not isinstance(domains, list | tuple) or not 1 <= len(domains) <= MAX_METRICS_DOMAINS:
             raise InvalidInput(f"domains must be a list of 1 to {MAX_METRICS_DOMAINS} domain "
                                "names", param="domains")
+        from linkgap.lookup import domain_metrics_rows
+
         index = self.index()
-        inputs: dict[str, str] = {}
-        for i, text in enumerate(domains):
-            param = f"domains[{i}]"
-            if not isinstance(text, str):
-                raise InvalidInput(f"{param} must be a domain name given as text", param=param)
-            try:
-                name = index.normalize(text)
-            except InvalidDomain as exc:
-                raise InvalidDomain(exc.value, exc.reason, param=param) from None
-            inputs.setdefault(name, text)
-        metrics = {name: index.domain(name) for name in inputs}
-        found = [name for name, m in metrics.items() if m is not None]
-        fetched_at = iso_z(index.built_at)
-        rows = []
-        for name, text in inputs.items():
-            m = metrics[name]
-            rows.append({
-                "input": text, "domain": name, "found": m is not None,
-                "domain_rating": m.domain_rating if m else None,
-                "backlinks": m.backlinks if m else None,
-                "referring_domains": m.referring_domains if m else None,
-                "spam_score": m.spam_score if m else None,
-                "spam_signals": list(m.spam_signals) if m else None,
-                "rank": m.rank if m else None,
-                "linked_domains": m.linked_domains if m else None,
-                "outlinks": m.outlinks if m else None,
-                "fetched_at": fetched_at,
-            })
+        rows = domain_metrics_rows(index, domains)
+        found = [str(row["domain"]) for row in rows if row["found"]]
         now = self._now()
         charged, _hits = self.store.charge_metrics(
             account_id, str(index.version), found, int(self.settings.metrics_cost),
@@ -548,7 +528,9 @@ class LinkgapService:
                                  rec.limit)
             data = result.to_ipc(compression="zstd")
         except LinkgapError as exc:
-            self._fail(rec, _error_body(exc), worker)
+            if exc.operator_detail:
+                log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
+            self._fail(rec, _error_body(exc), worker)  # the public message only: callers read it
             return
         except Exception:
             log.exception("gap run %s failed", rec.id)
@@ -603,6 +585,23 @@ class LinkgapService:
             return
         self.store.watch(self.workers.wake.set)
         self.workers.start(threads)
+
+    def warm_engine(self) -> bool:
+        """Make the compiled gap kernel ready for the published index's arrays (loaded
+        from numba's disk cache, or compiled once); False when there is no index or no
+        numba. The first worker does this before it takes a run, so the first run a
+        user starts does not pay for it."""
+        from linkgap.gap import kernel
+
+        try:
+            index = self.index()
+        except LinkgapError:
+            return False
+        started = time.perf_counter()
+        warmed = kernel.warm(index)
+        if warmed:
+            log.info("gap kernel ready in %.2f s", time.perf_counter() - started)
+        return warmed
 
     def stop_worker(self, timeout: float = 30.0) -> None:
         """Stop the worker threads (a run being computed finishes first, up to ``timeout``;

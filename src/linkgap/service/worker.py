@@ -48,14 +48,16 @@ class WorkerPool:
 
     ``run_once(worker)`` claims and executes one run (False when none was queued);
     ``renew(run_id, worker)`` extends a lease (False when lost); ``housekeeping()``
-    runs retention. The pool only schedules: every rule is the service's."""
+    runs retention; ``warm()`` (the first worker, before its first run) readies the
+    gap engine. The pool only schedules: every rule is the service's."""
 
     def __init__(self, *, run_once: Callable[[str], bool],
                  renew: Callable[[str, str], bool], housekeeping: Callable[[], None],
-                 lease_seconds: float) -> None:
+                 lease_seconds: float, warm: Callable[[], object] | None = None) -> None:
         self._run_once = run_once
         self._renew = renew
         self._housekeeping = housekeeping
+        self._warm = warm
         self.lease_seconds = lease_seconds
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -86,7 +88,7 @@ class WorkerPool:
         for i in range(threads):
             name = f"linkgap-worker-{i}"
             self._threads.append(threading.Thread(
-                target=self._work, args=(worker_name(name),), name=name, daemon=True))
+                target=self._work, args=(worker_name(name), i == 0), name=name, daemon=True))
         self._threads.append(threading.Thread(target=self._keep, name="linkgap-lease-keeper",
                                               daemon=True))
         for thread in self._threads:
@@ -104,7 +106,12 @@ class WorkerPool:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
 
-    def _work(self, worker: str) -> None:
+    def _work(self, worker: str, warm: bool = False) -> None:
+        if warm and self._warm is not None:
+            try:  # the first worker readies the gap engine before it takes a run
+                self._warm()
+            except Exception:  # never keep the worker from running: runs compile on demand
+                log.exception("could not warm the gap kernel")
         while not self._stop.is_set():
             try:
                 ran = self._run_once(worker)
