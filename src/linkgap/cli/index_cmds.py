@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from linkgap.cli.output import OutputFormat, emit, stderr
 from linkgap.settings import Settings
+
+if TYPE_CHECKING:
+    from linkgap.ingest.base import InputStats
 
 __all__ = ["register", "DOMAIN_FIELDS", "INFO_FIELDS"]
 
@@ -42,6 +45,14 @@ class InputFormat(enum.StrEnum):
     wat = "wat"
     links_csv = "links-csv"
     cc_graph = "cc-graph"
+    domain_edges = "domain-edges"
+
+
+class Engine(enum.StrEnum):
+    """Where ``index build`` reads and aggregates (finalising always runs here)."""
+
+    embedded = "embedded"
+    spark = "spark"
 
 
 IndexOption = Annotated[Path | None, typer.Option(
@@ -79,7 +90,8 @@ def build(
     inputs: Annotated[list[str], typer.Argument(
         metavar="INPUT...", show_default=False,
         help="Crawl files: WARC, WAT, links CSV/Parquet, or a cc-graph vertices file "
-             "followed by its edges file. Globs are expanded.")],
+             "followed by its edges file; or one domain-edges staging folder. Globs are "
+             "expanded.")],
     index: IndexOption = None,
     input_format: Annotated[InputFormat, typer.Option(
         "--input-format", help="Format of every input; auto detects each from its name "
@@ -91,26 +103,65 @@ def build(
         "--memory-limit", metavar="SIZE", show_default=False,
         help="Memory the aggregation may use before spilling to disk, e.g. 4GB "
              "(default: LINKGAP_BUILD_MEMORY_LIMIT, else 40% of physical memory).")] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="embedded: read and aggregate in this process; spark: in Spark "
+                         "tasks (pip install 'linkgap[spark]'), finalising here.")
+    ] = Engine.embedded,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", metavar="URL", show_default=False,
+        help="Spark master for --engine spark: local[N], spark://host:7077, yarn … "
+             "(default: LINKGAP_SPARK_MASTER, else spark-submit's, else local[*]).")] = None,
+    stage_only: Annotated[str | None, typer.Option(
+        "--stage-only", metavar="OUT", show_default=False,
+        help="With --engine spark: write only the Parquet domain edges to OUT (a folder or a "
+             "URL the cluster writes); finalise later with linkgap index build OUT.")] = None,
+    stage_dir: Annotated[str | None, typer.Option(
+        "--stage-dir", metavar="URL", show_default=False,
+        help="With --engine spark on a cluster: where executors write the staging folder "
+             "before it is copied here (default: inside the index directory).")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
-    from linkgap.index.build import build_index
-
-    settings = Settings({"index": index, "build_memory_limit": memory_limit})
+    settings = Settings({"index": index, "build_memory_limit": memory_limit,
+                         "spark_master": spark_master})
     index_dir = Path(settings.index)
-    stderr.print(f"building the index in {index_dir}", highlight=False)
+    if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
+        flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
+        raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark and input_format is InputFormat.domain_edges:
+        raise typer.BadParameter("a domain-edges folder is finalised by the embedded engine: "
+                                 "drop --engine spark", param_hint="'--engine'")
     progress = _BuildProgress()
+    if stage_only:
+        from linkgap.spark import spark_stage
+
+        stderr.print(f"staging domain edges in {stage_only} with Spark", highlight=False)
+        with progress.progress:
+            staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 master=settings.spark_master)
+        _print_inputs(staged.inputs)
+        t = staged.totals
+        stderr.print(
+            f"staged {t.domains:,} domains, {t.edges:,} domain edges, {t.links:,} distinct links "
+            f"({t.dofollow_links:,} dofollow) from {t.occurrences:,} link occurrences in "
+            f"{staged.out}, in {staged.seconds:.1f} s; publish it with: linkgap index build "
+            f"{staged.out}", highlight=False)
+        return
+    stderr.print(f"building the index in {index_dir}", highlight=False)
     with progress.progress:
-        report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                             progress=progress, memory_limit=settings.build_memory_limit)
-    table = Table(title="inputs", title_justify="left")
-    for col in ("input", "format", "records", "pages", "links seen", "links counted",
-                "skipped"):
-        table.add_column(col, overflow="fold")
-    for st in report.inputs:
-        skipped = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(st.skipped.items()))
-        table.add_row(st.input.label, st.input.format, f"{st.records:,}", f"{st.pages:,}",
-                      f"{st.links_seen:,}", f"{st.links_counted:,}", skipped or "-")
-    stderr.print(table)
+        if engine is Engine.spark:
+            from linkgap.spark import spark_build_index
+
+            report = spark_build_index(
+                index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
+                memory_limit=settings.build_memory_limit, master=settings.spark_master,
+                stage_dir=stage_dir)
+        else:
+            from linkgap.index.build import build_index
+
+            report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit)
+    _print_inputs(report.inputs)
     c = report.manifest.counts
     stderr.print(
         f"published version {report.version}: {c['domains']:,} domains, {c['edges']:,} "
@@ -121,6 +172,18 @@ def build(
     )
     if report.previous_version:
         stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+
+
+def _print_inputs(inputs: list[InputStats]) -> None:
+    table = Table(title="inputs", title_justify="left")
+    for col in ("input", "format", "records", "pages", "links seen", "links counted",
+                "skipped"):
+        table.add_column(col, overflow="fold")
+    for st in inputs:
+        skipped = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(st.skipped.items()))
+        table.add_row(st.input.label, st.input.format, f"{st.records:,}", f"{st.pages:,}",
+                      f"{st.links_seen:,}", f"{st.links_counted:,}", skipped or "-")
+    stderr.print(table)
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:

@@ -49,7 +49,8 @@ OCCURRENCE_SCHEMA = pa.schema([
     pa.field("seen", pa.int64(), nullable=True),
 ])
 
-#: ``report({item index: {"stats": InputStats.as_dict(), "error": message or None}})``
+#: ``report({item index: {"stats": InputStats.as_dict(), "error": message or None,
+#: "occurrences": rows yielded}})``
 Report = Callable[[dict[int, dict[str, Any]]], None]
 
 
@@ -130,6 +131,7 @@ def run_item(item: WorkItem, icann_only: bool, report: Report) -> Iterator[pa.Re
     from linkgap.ingest import read_input
 
     error: str | None = None
+    rows = 0
     stats = InputStats(InputSpec(item.format, tuple(Path(p) for p in item.paths),
                                  shown=item.label))
     try:
@@ -139,9 +141,10 @@ def run_item(item: WorkItem, icann_only: bool, report: Report) -> Iterator[pa.Re
             for batch in read_input(spec, shared_normalizer(icann_only), stats):
                 out = occurrences(batch)
                 if out.num_rows:
+                    rows += out.num_rows
                     yield out
     except BuildFailed as exc:
         error = exc.message
     except OSError as exc:
         error = f"cannot read {item.label}: {exc}"
-    report({item.index: {"stats": stats.as_dict(), "error": error}})
+    report({item.index: {"stats": stats.as_dict(), "error": error, "occurrences": rows}})

@@ -82,6 +82,7 @@ class _StatsParam(AccumulatorParam):
         for index, report in more.items():
             if index in acc:  # the same input reported twice: add the counters
                 _add_stats(acc[index]["stats"], report["stats"])
+                acc[index]["occurrences"] += report["occurrences"]
                 acc[index]["error"] = acc[index]["error"] or report["error"]
             else:
                 acc[index] = report
@@ -181,8 +182,8 @@ def _extract(spark: SparkSession, items: Sequence[WorkItem], icann_only: bool,
 
 
 def _numbered_names(spark: SparkSession, edges_by_name: DataFrame, work: HadoopFolder,
-                    partitions: int) -> DataFrame:
-    """Every domain name with its id: position in byte order of the names."""
+                    partitions: int) -> tuple[DataFrame, int]:
+    """Every domain name with its id (position in byte order of the names), and their number."""
     names = (edges_by_name.select(F.col("source_domain").alias("name"))
              .union(edges_by_name.select(F.col("target_domain").alias("name"))).distinct())
     sorted_uri = work.child("names-sorted")
@@ -197,8 +198,9 @@ def _numbered_names(spark: SparkSession, edges_by_name: DataFrame, work: HadoopF
         start += n
     offsets_df = spark.createDataFrame(offsets or [("", 0)], "part string, start bigint")
     within = Window.partitionBy("part").orderBy("name")
-    return (ranged.join(F.broadcast(offsets_df), "part")
-            .select((F.col("start") + F.row_number().over(within) - 1).alias("id"), "name"))
+    numbered = (ranged.join(F.broadcast(offsets_df), "part")
+                .select((F.col("start") + F.row_number().over(within) - 1).alias("id"), "name"))
+    return numbered, start
 
 
 def run_staging_job(
@@ -218,6 +220,7 @@ def run_staging_job(
     try:
         reports = _extract(spark, items, icann_only, work.child("occurrences"))
         inputs = []
+        n_occurrences = 0
         for item in items:
             report = reports.get(item.index)
             if report is None:
@@ -225,10 +228,10 @@ def run_staging_job(
             if report["error"]:
                 raise BuildFailed(str(report["error"]))
             inputs.append(stats_from_dict(report["stats"]))
+            n_occurrences += int(report["occurrences"])
 
         occurrences = spark.read.schema(_OCCURRENCE_DDL).parquet(work.child("occurrences"))
         occurrences.createOrReplaceTempView("occurrences")
-        n_occurrences = occurrences.count()
         if n_occurrences == 0:
             raise BuildFailed(_no_links_message(inputs))
         spark.sql(_EDGES_BY_NAME_SQL).write.mode("overwrite").parquet(work.child("edges-by-name"))
@@ -236,8 +239,8 @@ def run_staging_job(
         edges_by_name.createOrReplaceTempView("edges_by_name")
 
         names_uri = out.child("names")
-        (_numbered_names(spark, edges_by_name, work, partitions)
-         .repartitionByRange(partitions, "id").sortWithinPartitions("id")
+        numbered, domains = _numbered_names(spark, edges_by_name, work, partitions)
+        (numbered.repartitionByRange(partitions, "id").sortWithinPartitions("id")
          .write.mode("overwrite").parquet(names_uri))
         spark.read.parquet(names_uri).createOrReplaceTempView("names")
         edges_uri = out.child("edges")
@@ -247,7 +250,6 @@ def run_staging_job(
         row = spark.read.parquet(edges_uri).agg(
             F.count(F.lit(1)).alias("edges"), F.sum("links").alias("links"),
             F.sum("dofollow_links").alias("dofollow_links")).collect()[0]
-        domains = spark.read.parquet(names_uri).count()
         totals = AggregateCounts(int(n_occurrences), int(row["links"] or 0),
                                  int(row["dofollow_links"] or 0), int(row["edges"]),
                                  int(domains))
