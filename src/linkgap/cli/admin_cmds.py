@@ -28,8 +28,10 @@ Database = Annotated[str | None, typer.Option(
          "sqlite:///$LINKGAP_HOME/state.db).")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
-accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True)
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True,
+                           rich_markup_mode=None)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True,
+                       rich_markup_mode=None)
 
 
 def _service(database: str | None) -> LinkgapService:

@@ -93,4 +93,5 @@ def demo_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``linkgap demo`` to the linkgap command."""
-    app.command("demo")(demo_command)
+    app.command("demo", short_help="Try linkgap on generated data: build, key, page.")(
+        demo_command)

@@ -15,7 +15,13 @@ from typing import Annotated
 import typer
 
 from linkgap.cli.output import OutputFormat, emit, stderr
-from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, all_rows, to_csv
+from linkgap.prospects import (
+    PROSPECT_FIELDS,
+    ProspectQuery,
+    all_rows,
+    resolve_competitor,
+    to_csv,
+)
 from linkgap.settings import Settings
 
 __all__ = ["register"]
@@ -94,14 +100,8 @@ def gap(
                            limit=limit)
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {warning['message']}", highlight=False)
-    wanted = None
-    if competitor_filter is not None:
-        from linkgap.errors import InvalidDomain
-
-        try:
-            wanted = backlinks.normalize(competitor_filter)
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param="competitor") from None
+    # The API's rule for the competitor filter (any typed form of one of the competitors).
+    wanted = resolve_competitor(result, competitor_filter) if competitor_filter else None
     query = ProspectQuery(min_authority=min_authority, max_spam=max_spam, dofollow=dofollow,
                           competitor=wanted, q=search, sort=sort.value, order=order.value)
     rows = all_rows(result, query)

@@ -17,6 +17,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.lookup import DOMAIN_METRICS_FIELDS
+from linkgap.service.timeutil import iso_z
 from linkgap.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,11 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "DOMAIN_FIELDS", "INFO_FIELDS"]
 
-#: Columns of ``linkgap domain`` (the API's domain-metrics fields, same order).
-DOMAIN_FIELDS = (
-    "input", "domain", "found", "domain_rating", "backlinks", "referring_domains",
-    "spam_score", "spam_signals", "rank", "linked_domains", "outlinks", "fetched_at",
-)
+#: Columns of ``linkgap domain``: the API's domain-metrics fields, in the same order.
+DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
@@ -194,7 +193,7 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
     m = backlinks.manifest
     row: dict[str, Any] = {
         "version": m.version,
-        "built_at": m.built_at,
+        "built_at": iso_z(backlinks.built_at),  # the format of every linkgap timestamp
         "path": str(backlinks.path),
         "psl_mode": m.psl.get("mode"),
         "psl_version": m.psl.get("version"),
@@ -220,38 +219,20 @@ def domain(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Show the metrics of domains; unknown ones come back with found false."""
-    from linkgap.errors import InvalidDomain
     from linkgap.index.reader import BacklinkIndex
+    from linkgap.lookup import domain_metrics_rows
 
     backlinks = BacklinkIndex.open(_index_dir(index))
-    # Validate everything first: one invalid domain fails the command, as in the API.
-    names: list[tuple[str, str]] = []
-    for i, text in enumerate(domains):
-        try:
-            names.append((text, backlinks.normalize(text)))
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param=f"domains[{i}]") from None
-    rows = []
-    seen: set[str] = set()
-    for text, name in names:
-        if name in seen:
-            continue  # duplicates after normalisation are merged
-        seen.add(name)
-        domain_id = backlinks.id_of(name)
-        row: dict[str, Any] = dict.fromkeys(DOMAIN_FIELDS)
-        row.update(input=text, domain=name, found=domain_id is not None)
-        if domain_id is not None:
-            row.update(backlinks.metrics_of(domain_id).as_dict())
-            row["fetched_at"] = backlinks.manifest.built_at
-        rows.append(row)
+    # The rule of POST /v1/domains/metrics: same validation, merging, fields and formats.
+    rows = domain_metrics_rows(backlinks, domains)
     emit(rows, fmt, DOMAIN_FIELDS, title=f"domain metrics (index version {backlinks.version})")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``index build``, ``index info`` and ``domain`` to the linkgap app."""
     group = typer.Typer(name="index", help="Build and inspect the backlink index.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
     group.command("build")(build)
     group.command("info")(info)
     app.add_typer(group, name="index")
-    app.command("domain")(domain)
+    app.command("domain", short_help="Show the metrics of domains.")(domain)

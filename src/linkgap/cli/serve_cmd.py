@@ -19,7 +19,7 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say, stderr
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -68,7 +68,7 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
             service.index()
         except LinkgapError as exc:
             # Still serve: the page, health and reads work, and a later build is picked up.
-            stderr.print(f"[yellow]warning:[/yellow] {exc.message}", highlight=False)
+            say(exc.operator_message, label="warning", style="yellow")
         app = create_app(service, settings)
         config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
                                 log_level=log_level, lifespan="off",
