@@ -8,22 +8,11 @@ are skipped with the reason.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.corpus import spark_missing, write_corpus
-
-
-def require_spark_or_skip() -> None:
-    """Skip (outside CI) or fail (in CI) when pyspark or Java is missing."""
-    reason = spark_missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the Spark tests: {reason}")
-    pytest.skip(reason)
+from support.corpus import require_spark_or_skip, write_corpus
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from support.crawlfiles import (
     Page,
     WatPage,
@@ -27,7 +29,7 @@ from support.crawlfiles import (
     write_wat,
 )
 
-__all__ = ["all_inputs", "spark_missing", "write_corpus"]
+__all__ = ["all_inputs", "require_spark_or_skip", "spark_missing", "write_corpus"]
 
 
 def spark_missing() -> str | None:
@@ -39,6 +41,16 @@ def spark_missing() -> str | None:
     if not java or not os.path.exists(java):
         return "Java is not installed (Spark needs Java 17+)"
     return None
+
+
+def require_spark_or_skip() -> None:
+    """Skip (outside CI) or fail (in CI) when pyspark or Java is missing."""
+    reason = spark_missing()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI must run the Spark tests: {reason}")
+    pytest.skip(reason)
 
 
 # A pool of domains the corpus links between: some subdomains (folding into
