@@ -129,6 +129,10 @@ def build(
     if engine is Engine.spark and input_format is InputFormat.domain_edges:
         raise typer.BadParameter("a domain-edges folder is finalised by the embedded engine: "
                                  "drop --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark:
+        from linkgap.spark import require_spark
+
+        require_spark()  # before anything is printed: one line when pyspark or Java is missing
     progress = _BuildProgress()
     if stage_only:
         from linkgap.spark import spark_stage
