@@ -62,7 +62,8 @@ def runs(draw):
     limit = draw(st.none() | st.integers(1, 6) | st.integers(1, 3 * n))
     # Few distinct metric values: plenty of equal scores, so the id tie-break matters.
     metrics = np.array([
-        draw(st.lists(st.sampled_from([0, 1, 37, 50, 99, 100]), min_size=n, max_size=n)),
+        draw(st.lists(st.sampled_from([0, 1, 37, 50, 99, 100, 101, 255]), min_size=n,
+                      max_size=n)),
         draw(st.lists(st.sampled_from([0, 1, 9, 99, 10_000, 250_000]), min_size=n,
                       max_size=n)),
         draw(st.lists(st.sampled_from([0, 1, 50, 100]), min_size=n, max_size=n)),

@@ -14,6 +14,7 @@ import pytest
 from support.crawlfiles import Page, html_page, request_record, truncate_file, write_warc
 
 from linkgap.index.build import build_index
+from linkgap.urls import normalize_url, resolve_href
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
@@ -124,6 +125,19 @@ def test_targets_that_are_not_web_pages_are_skipped(tmp_path, read, href):
     result = one_page(tmp_path, read, "https://a.com/", html_page([(href, "x", None)]))
     assert result.rows == []
     assert result.skipped == {"not_http_target": 1}
+
+
+@pytest.mark.parametrize("href", [
+    "//b.com/a/../x", "//b.com", " //b.com/\tx ", "https://b.com/a/./y", "../c?q=1#f",
+    "d/e", "/f", "?g", "//b.com:443/h", "HTTPS://B.COM/I", "//user@b.com/j",
+])
+def test_the_reader_resolves_hrefs_as_resolve_href_does(tmp_path, read, href):
+    # One reading of an href for the reader and for linkgap.urls.resolve_href.
+    base = "https://base.org/dir/page"
+    html = html_page([(href, "x", None)], base=base)
+    rows = one_page(tmp_path, read, "https://a.com/", html).rows
+    expected = normalize_url(resolve_href(href, base) or "")
+    assert [r["target_url"] for r in rows] == [expected.url if expected else None]
 
 
 def test_targets_whose_host_is_not_a_domain_are_counted(tmp_path, read):

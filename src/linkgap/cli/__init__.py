@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from linkgap import __version__
+from linkgap.cli import helpfmt
 from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 
@@ -28,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo_cmd",
     "data_cmds",
 )
+
+helpfmt.apply()
 
 app = typer.Typer(
     name="linkgap",

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.cli.output import OutputFormat, count, emit, say, stderr
 from linkgap.lookup import DOMAIN_METRICS_FIELDS
 from linkgap.service.timeutil import iso_z
 from linkgap.settings import Settings
@@ -137,20 +136,19 @@ def build(
     if stage_only:
         from linkgap.spark import spark_stage
 
-        stderr.print(f"staging domain edges in {stage_only} with Spark", highlight=False)
+        say(f"staging domain edges in {stage_only} with Spark")
         with progress.progress:
             staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
                                  master=settings.spark_master)
-        _print_inputs(staged.inputs)
+        _say_inputs(staged.inputs)
         t = staged.totals
-        stderr.print(
-            f"staged {t.domains:,} domains, {t.edges:,} domain edges, {t.links:,} distinct links "
-            f"({t.dofollow_links:,} dofollow) from {t.occurrences:,} link occurrences in "
-            f"{staged.out}, in {staged.seconds:.1f} s; publish it with: linkgap index build "
-            f"{staged.out}", highlight=False)
+        say(f"staged {count(t.domains, 'domain')}, {count(t.edges, 'domain edge')}, "
+            f"{count(t.links, 'distinct link')} ({t.dofollow_links:,} dofollow) from "
+            f"{count(t.occurrences, 'link occurrence')} in {staged.out}, in "
+            f"{staged.seconds:.1f} s; publish it with: linkgap index build {staged.out}")
         return
-    stderr.print(f"building the index in {index_dir}", highlight=False)
+    say(f"building the index in {index_dir}")
     with progress.progress:
         if engine is Engine.spark:
             from linkgap.spark import spark_build_index
@@ -164,29 +162,23 @@ def build(
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit)
-    _print_inputs(report.inputs)
+    _say_inputs(report.inputs)
     c = report.manifest.counts
-    stderr.print(
-        f"published version {report.version}: {c['domains']:,} domains, {c['edges']:,} "
-        f"domain edges, {c['links']:,} distinct links ({c['dofollow_links']:,} dofollow) "
-        f"from {c['occurrences']:,} link occurrences, {c['skipped']:,} items skipped, "
-        f"in {report.seconds:.1f} s",
-        highlight=False,
-    )
+    say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
+        f"{count(c['edges'], 'domain edge')}, {count(c['links'], 'distinct link')} "
+        f"({c['dofollow_links']:,} dofollow) from {count(c['occurrences'], 'link occurrence')}, "
+        f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     if report.previous_version:
-        stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+        say(f"previous version {report.previous_version} kept")
 
 
-def _print_inputs(inputs: list[InputStats]) -> None:
-    table = Table(title="inputs", title_justify="left")
-    for col in ("input", "format", "records", "pages", "links seen", "links counted",
-                "skipped"):
-        table.add_column(col, overflow="fold")
+def _say_inputs(inputs: list[InputStats]) -> None:
+    # One line per input, never wrapped: a table would fold long paths mid-name.
     for st in inputs:
-        skipped = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(st.skipped.items()))
-        table.add_row(st.input.label, st.input.format, f"{st.records:,}", f"{st.pages:,}",
-                      f"{st.links_seen:,}", f"{st.links_counted:,}", skipped or "-")
-    stderr.print(table)
+        skipped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(st.skipped.items()))
+        say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
+            f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
+            f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:

@@ -15,10 +15,11 @@ follows the scatter grows with the prospects *kept*, not with all found:
 3. Each source seen in the block is counted when its overlap reaches m; its
    score is computed (the formula of ``docs/scoring.md``, the same float
    operations in the same order as ``opportunity_score``, so the same
-   integers) and kept in a bounded max-heap of the best ``limit``. Once the
-   heap is full, a prospect whose best possible score (``score_bounds``: DR
-   100, saturated RD, no spam) cannot beat the worst kept row is counted and
-   skipped without reading its metrics.
+   integers: its authority, overlap and dofollow points come from a table,
+   ``ScoreTables``) and kept in a bounded max-heap of the best ``limit``. Once
+   the heap is full, a prospect whose best possible score given its DR
+   (saturated RD, no spam) cannot beat the worst kept row is counted and
+   skipped without reading its other metrics.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -36,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from linkgap.gap.score import (
+    DR_VALUES,
     RD_POINTS,
     SCORE_KEY_SHIFT,
-    SCORE_WEIGHTS,
     SPAM_FACTOR,
     ScoredRows,
-    score_bounds,
+    ScoreTables,
+    score_tables,
 )
 
 __all__ = ["BLOCK", "available", "fused_gap", "warm"]
@@ -57,26 +59,15 @@ BLOCK = 1 << 14
 DOF_SHIFT = 32
 EXCLUDED = 1 << 62
 _KEY_ID_MASK = (1 << SCORE_KEY_SHIFT) - 1
-#: (authority, overlap, dofollow) weights as floats, passed in rather than read as
-#: globals: a compiled cache must never keep stale constants.
-_WEIGHTS = np.array([SCORE_WEIGHTS["authority"], SCORE_WEIGHTS["overlap"],
-                     SCORE_WEIGHTS["dofollow"]], dtype=np.float64)
 
 
-def _score(dr: Any, overlap: int, k: int, dofollow: bool, rd: Any, spam: Any,
-           weights: np.ndarray, rd_points: np.ndarray, spam_factor: np.ndarray) -> int:
-    """One prospect's score, the float operations of ``opportunity_score`` in its order."""
-    s = np.float64(dr) * weights[0]
-    s /= 100.0
-    part = np.float64(overlap) * weights[1]
-    part /= np.float64(k)
-    s += part
-    if dofollow:
-        s += weights[2]
-    r = min(max(int(rd), 0), rd_points.shape[0] - 1)
-    s += rd_points[r]
-    sp = min(max(int(spam), 0), spam_factor.shape[0] - 1)
-    s *= spam_factor[sp]
+def _score(base: float, rd: Any, spam: Any, rd_points: np.ndarray,
+           spam_factor: np.ndarray) -> int:
+    """A prospect's score from its base points (``ScoreTables.base``): the remaining
+    float operations of ``opportunity_score``, in its order, so the same integer."""
+    s = base
+    s += rd_points[min(max(int(rd), 0), rd_points.shape[0] - 1)]
+    s *= spam_factor[min(int(np.uint8(spam)), spam_factor.shape[0] - 1)]
     s += 0.5
     s += 1e-9
     s = np.floor(s)
@@ -117,9 +108,9 @@ def _sift_up(keys: np.ndarray, words: np.ndarray, i: int, key: int, word: int) -
 
 def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
            target: int, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
-           spam: np.ndarray, weights: np.ndarray, rd_points: np.ndarray,
-           spam_factor: np.ndarray, bounds: np.ndarray, key_shift: int, block: int
-           ) -> tuple[np.ndarray, np.ndarray, int]:
+           spam: np.ndarray, base_points: np.ndarray, best_scores: np.ndarray,
+           dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
+           block: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The fused pass; returns (order keys ascending, scratch words, total found).
 
     ``comps`` holds the competitor ids in run order (-1: not indexed), ``target``
@@ -252,15 +243,15 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
             if overlap < m:
                 continue
             found += 1
-            has_dof = ((w >> DOF_SHIFT) & low) != 0
             pid = b0 + i
-            full = bounded and count == cap
-            if full:
-                best = np.int64(bounds[2 * overlap + (1 if has_dof else 0)])
+            # DR read as uint8, as the NumPy path reads it
+            slot = ((2 * overlap + (1 if ((w >> DOF_SHIFT) & low) != 0 else 0)) * dr_values
+                    + int(np.uint8(dr[pid])))
+            if bounded and count == cap:
+                best = np.int64(best_scores[slot])
                 if (((100 - best) << key_shift) | pid) >= keys[0]:
-                    continue
-            score = _score(dr[pid], overlap, k, has_dof, rd[pid], spam[pid], weights,
-                           rd_points, spam_factor)
+                    continue  # cannot beat the worst row kept: no more metric reads
+            score = _score(base_points[slot], rd[pid], spam[pid], rd_points, spam_factor)
             key = ((np.int64(100) - score) << key_shift) | pid
             if not bounded:
                 keys[count] = key
@@ -309,8 +300,11 @@ def _kernel() -> Any:
                 _compiled = False
                 return None
             jit = numba.njit(cache=True, nogil=True)
-            names = ("_score", "_sift_down", "_sift_up")
-            globals().update({name: jit(globals()[name]) for name in names})
+            # Inlined at numba's level: a call of a compiled function that takes
+            # arrays would count references on every call, once per prospect.
+            inline = numba.njit(cache=True, nogil=True, inline="always")
+            globals().update({name: inline(globals()[name])
+                              for name in ("_score", "_sift_down", "_sift_up")})
             _compiled = jit(_fused)
         return _compiled or None
 
@@ -320,14 +314,14 @@ def available() -> bool:
     return _kernel() is not None
 
 
-_BOUNDS: dict[int, np.ndarray] = {}
+_TABLES: dict[int, ScoreTables] = {}
 
 
-def _bounds(k: int) -> np.ndarray:
-    bounds = _BOUNDS.get(k)
-    if bounds is None:
-        bounds = _BOUNDS[k] = score_bounds(k)
-    return bounds
+def _tables(k: int) -> ScoreTables:
+    tables = _TABLES.get(k)
+    if tables is None:
+        tables = _TABLES[k] = score_tables(k)
+    return tables
 
 
 def fused_gap(
@@ -360,11 +354,12 @@ def fused_gap(
     if min_overlap < 1:
         raise ValueError("min_overlap must be at least 1")
     comps = np.array([-1 if c is None else int(c) for c in competitors], dtype=np.int64)
+    tables = _tables(k)
     keys, words, found = compiled(
         in_indptr, in_src, in_dofollow, comps, -1 if target is None else int(target),
         int(min_overlap), -1 if limit is None else int(limit), domain_rating,
-        referring_domains, spam_score, _WEIGHTS, RD_POINTS, SPAM_FACTOR,
-        _bounds(k), SCORE_KEY_SHIFT, int(block),
+        referring_domains, spam_score, tables.base, tables.best, DR_VALUES, RD_POINTS,
+        SPAM_FACTOR, SCORE_KEY_SHIFT, int(block),
     )
     low = np.int64((1 << k) - 1)
     return ScoredRows(

@@ -18,10 +18,12 @@ __all__ = [
     "SCORE_SPAM_PENALTY",
     "SCORE_WEIGHTS",
     "SPAM_FACTOR",
+    "DR_VALUES",
+    "ScoreTables",
     "ScoredRows",
     "best_first",
     "opportunity_score",
-    "score_bounds",
+    "score_tables",
 ]
 
 #: Points each part of the opportunity score can contribute (they sum to 100).
@@ -59,6 +61,40 @@ class ScoredRows:
     total_found: int
 
 
+def _base_points(domain_rating: np.ndarray, competitor_overlap: np.ndarray, k: int,
+                 dofollow: np.ndarray) -> np.ndarray:
+    """The authority, overlap and dofollow parts of the score, summed (float64)."""
+    w = SCORE_WEIGHTS
+    # In place, in the formula's order: two float temporaries whatever the size
+    # (fresh large temporaries cost page faults on every run).
+    score = np.multiply(np.asarray(domain_rating), float(w["authority"]), dtype=np.float64)
+    score /= 100.0
+    part = np.multiply(np.asarray(competitor_overlap), float(w["overlap"]), dtype=np.float64)
+    part /= k
+    score += part
+    np.add(score, float(w["dofollow"]), out=score, where=np.asarray(dofollow, dtype=bool))
+    return score
+
+
+def _finish(score: np.ndarray, referring_domains: np.ndarray,
+            spam_score: np.ndarray) -> np.ndarray:
+    """Add the referring-domains part to the base points, apply the spam factor and
+    round: the integer score (``score`` is overwritten)."""
+    index = np.clip(np.asarray(referring_domains), 0, SCORE_RD_SATURATION).astype(
+        np.intp, copy=False)
+    part = np.take(RD_POINTS, index)
+    score += part
+    np.take(SPAM_FACTOR, np.clip(np.asarray(spam_score), 0, 100).astype(np.intp), out=part)
+    score *= part
+    # Round half up; the tiny epsilon keeps exact halves (e.g. 49.5) rounding up
+    # despite float error.
+    score += 0.5
+    score += 1e-9
+    np.floor(score, out=score)
+    np.clip(score, 0, 100, out=score)
+    return score.astype(np.uint8) if score.shape[0] else np.zeros(0, dtype=np.uint8)
+
+
 def opportunity_score(
     domain_rating: np.ndarray,
     competitor_overlap: np.ndarray,
@@ -72,46 +108,40 @@ def opportunity_score(
     base = 40·DR/100 + 30·overlap/k + 15·dofollow + 15·min(1, log10(1+RD)/4),
     score = round-half-up(base × (1 − 0.5·spam/100)).
     """
-    w = SCORE_WEIGHTS
-    dr = np.asarray(domain_rating)
-    n = dr.shape[0]
-    # In place, in the formula's order: two float temporaries whatever the size
-    # (fresh large temporaries cost page faults on every run).
-    score = np.multiply(dr, float(w["authority"]), dtype=np.float64)
-    score /= 100.0
-    part = np.multiply(np.asarray(competitor_overlap), float(w["overlap"]), dtype=np.float64)
-    part /= k
-    score += part
-    np.add(score, float(w["dofollow"]), out=score, where=np.asarray(dofollow, dtype=bool))
-    index = np.clip(np.asarray(referring_domains), 0, SCORE_RD_SATURATION).astype(
-        np.intp, copy=False)
-    np.take(RD_POINTS, index, out=part)
-    score += part
-    np.take(SPAM_FACTOR, np.clip(np.asarray(spam_score), 0, 100).astype(np.intp), out=part)
-    score *= part
-    # Round half up; the tiny epsilon keeps exact halves (e.g. 49.5) rounding up
-    # despite float error.
-    score += 0.5
-    score += 1e-9
-    np.floor(score, out=score)
-    np.clip(score, 0, 100, out=score)
-    return score.astype(np.uint8) if n else np.zeros(0, dtype=np.uint8)
+    return _finish(_base_points(domain_rating, competitor_overlap, k, dofollow),
+                   referring_domains, spam_score)
 
 
-def score_bounds(k: int) -> np.ndarray:
-    """The highest score a prospect can have given only its overlap and dofollow flag.
+#: Rows of the score tables per (overlap, dofollow) pair: one per uint8 DR value.
+DR_VALUES = 256
 
-    Entry ``2 * overlap + dofollow`` (overlap 0..k) is the score at the best
-    authority (DR 100), saturated referring domains and no spam: every step of
-    the formula is monotone, so no prospect with that overlap and flag scores
-    more. The compiled kernel skips the metric lookups of prospects whose bound
-    cannot reach the best ``limit`` it holds.
+
+@dataclass(frozen=True)
+class ScoreTables:
+    """Per (overlap, dofollow, DR) values of the score for a run with k competitors.
+
+    Entry ``(2 * overlap + dofollow) * DR_VALUES + DR``: ``base`` holds the
+    authority + overlap + dofollow points exactly as ``opportunity_score``
+    computes them (the compiled kernel adds the rest with the same float
+    steps); ``best`` the highest score such a prospect can have (saturated
+    referring domains, no spam: every step is monotone), which lets the kernel
+    skip the remaining metric reads of a prospect that cannot be kept.
     """
-    overlap = np.repeat(np.arange(k + 1), 2)
-    dofollow = np.tile(np.array([False, True]), k + 1)
-    n = overlap.shape[0]
-    return opportunity_score(np.full(n, 100, np.uint8), overlap, k, dofollow,
-                             np.full(n, SCORE_RD_SATURATION, np.int64), np.zeros(n, np.uint8))
+
+    base: np.ndarray
+    best: np.ndarray
+
+
+def score_tables(k: int) -> ScoreTables:
+    """The ``ScoreTables`` of a run with ``k`` competitors (overlap 0..k, DR 0..255)."""
+    slots = (k + 1) * 2
+    overlap = np.repeat(np.arange(k + 1), 2 * DR_VALUES)
+    dofollow = np.tile(np.repeat(np.array([False, True]), DR_VALUES), k + 1)
+    dr = np.tile(np.arange(DR_VALUES, dtype=np.uint8), slots)
+    base = _base_points(dr, overlap, k, dofollow)
+    n = base.shape[0]
+    best = _finish(base.copy(), np.full(n, SCORE_RD_SATURATION, np.int64), np.zeros(n, np.uint8))
+    return ScoreTables(base, best)
 
 
 def best_first(score: np.ndarray, ids: np.ndarray, limit: int | None) -> np.ndarray:

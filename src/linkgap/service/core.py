@@ -461,12 +461,34 @@ class LinkgapService:
         self.recover()
         self._stop.clear()
         for i in range(max(1, int(self.settings.workers))):
-            thread = threading.Thread(target=self._worker_loop, name=f"linkgap-worker-{i}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._worker_loop, args=(i == 0,),
+                                      name=f"linkgap-worker-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def _worker_loop(self) -> None:
+    def warm_engine(self) -> bool:
+        """Make the compiled gap kernel ready for the published index's arrays (loaded
+        from numba's disk cache, or compiled once); False when there is no index or no
+        numba. The first worker does this before it takes a run, so the first run a
+        user starts does not pay for it."""
+        from linkgap.gap import kernel
+
+        try:
+            index = self.index()
+        except LinkgapError:
+            return False
+        started = time.perf_counter()
+        warmed = kernel.warm(index)
+        if warmed:
+            log.info("gap kernel ready in %.2f s", time.perf_counter() - started)
+        return warmed
+
+    def _worker_loop(self, warm: bool = False) -> None:
+        if warm:
+            try:
+                self.warm_engine()
+            except Exception:  # never keep the worker from running: runs compile on demand
+                log.exception("could not warm the gap kernel")
         while not self._stop.is_set():
             try:
                 ran = self.run_pending_once()
