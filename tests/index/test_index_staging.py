@@ -142,7 +142,8 @@ def test_cli_finalises_a_staging_folder(tmp_path: Path, capsys: pytest.CaptureFi
     staged = write_staging(tmp_path / "staged")
     assert main(["index", "build", "--index", str(tmp_path / "index"), str(staged)]) == 0
     err = " ".join(capsys.readouterr().err.split())  # rich folds long lines
-    assert "published version" in err and "from 8 link occurrences, 1 items skipped" in err
+    assert "published version" in err and "from 8 link occurrences, 1 item skipped" in err
+    assert "input /data/links.csv (links-csv): 7 records" in err and "bad_csv_row 1" in err
 
 
 def test_spark_options_need_the_spark_engine(tmp_path: Path,
