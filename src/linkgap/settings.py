@@ -199,6 +199,11 @@ SETTINGS: tuple[Setting, ...] = (
         "notation such as 4GB.", "40% of physical memory", flag="--memory-limit",
     ),
     Setting(
+        "spark_master", "LINKGAP_SPARK_MASTER", lambda s: None, TEXT,
+        "Spark master of `index build --engine spark`: local[N], spark://host:7077, yarn, "
+        "k8s://…", "spark-submit's master, else local[*]", flag="--spark-master",
+    ),
+    Setting(
         "host", "LINKGAP_HOST", lambda s: "127.0.0.1", TEXT,
         "Address `linkgap serve` listens on.", "127.0.0.1", flag="--host",
     ),
