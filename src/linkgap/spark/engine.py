@@ -50,7 +50,8 @@ def _noop(stage: str, done: int, total: int | None) -> None:
     return None
 
 
-def plan_work(paths: Sequence[str], input_format: str = "auto") -> list[WorkItem]:
+def plan_work(paths: Sequence[str], input_format: str = "auto",
+              link_target: str | None = None) -> list[WorkItem]:
     """The build's inputs as Spark work items, one per file or cc-graph pair.
 
     Local paths are planned exactly as the embedded build plans them (globs,
@@ -59,10 +60,13 @@ def plan_work(paths: Sequence[str], input_format: str = "auto") -> list[WorkItem
     given: no globs, the format from the name (or ``--input-format``).
     """
     if not any(is_remote(p) for p in paths):
-        specs = plan_inputs(list(paths), input_format)
-        return [WorkItem(i, s.format, tuple(p.resolve().as_uri() for p in s.paths), s.label)
+        specs = plan_inputs(list(paths), input_format, link_target=link_target)
+        return [WorkItem(i, s.format, tuple(p.resolve().as_uri() for p in s.paths), s.label,
+                         s.link_target)
                 for i, s in enumerate(specs)]
-    return _plan_by_name(list(paths), input_format)
+    items = _plan_by_name(list(paths), input_format)
+    return [WorkItem(w.index, w.format, w.paths, w.label,
+                     link_target if w.format == "links-csv" else None) for w in items]
 
 
 def _plan_by_name(paths: list[str], input_format: str) -> list[WorkItem]:
@@ -130,6 +134,7 @@ def spark_build_index(
     index_dir: str | Path, paths: Sequence[str], input_format: str = "auto", *,
     icann_only: bool = False, progress: ProgressCallback | None = None,
     memory_limit: str | None = None, master: str | None = None, stage_dir: str | None = None,
+    link_target: str | None = None,
 ) -> BuildReport:
     """Stage the inputs on Spark, then finalise and publish here (same index as embedded).
 
@@ -142,7 +147,7 @@ def spark_build_index(
     require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
+    items = plan_work(paths, input_format, link_target)
     if not items:
         raise BuildFailed("no input files given")
     inputs: list[InputStats] = []
@@ -184,7 +189,7 @@ def _partitions(spark: object) -> int:
 def spark_stage(
     out: str, paths: Sequence[str], input_format: str = "auto", *, icann_only: bool = False,
     progress: ProgressCallback | None = None, memory_limit: str | None = None,
-    master: str | None = None,
+    master: str | None = None, link_target: str | None = None,
 ) -> StageReport:
     """``--stage-only OUT``: write the staging folder of the inputs to ``out`` and stop.
 
@@ -195,7 +200,7 @@ def spark_stage(
     require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
+    items = plan_work(paths, input_format, link_target)
     if not items:
         raise BuildFailed("no input files given")
     if not is_remote(out):
