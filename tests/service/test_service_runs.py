@@ -177,6 +177,18 @@ def test_worker_threads_complete_runs(make_service) -> None:
     service.stop_worker()
 
 
+def test_the_first_worker_warms_the_gap_kernel(make_service, tmp_path, caplog) -> None:
+    from linkgap.gap import kernel
+
+    assert make_service(index=tmp_path / "no-index").warm_engine() is False  # nothing to warm
+    service = make_service()
+    with caplog.at_level("INFO", logger="linkgap.service"):
+        service.start_worker()
+        wait_for(lambda: "gap kernel ready" in caplog.text)
+        service.stop_worker()
+    assert service.warm_engine() is kernel.available()
+
+
 def test_restart_recovery_completes_runs_and_charges_once(make_service) -> None:
     killed = make_service()
     acct = killed.create_account("acme", credits=30)
