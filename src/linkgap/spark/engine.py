@@ -155,11 +155,10 @@ def spark_build_index(
         with spark_session(master, driver_memory=memory_limit) as spark:
             target = (f"{stage_dir.rstrip('/')}/linkgap-{secrets.token_hex(8)}" if stage_dir
                       else _uri(local))
-            report(f"spark: reading {len(items)} inputs", 0, len(items))
             try:
                 result = run_staging_job(spark, items, _uri(target), icann_only=icann_only,
-                                         psl=_psl(icann_only),
-                                         partitions=_partitions(spark))
+                                         psl=_psl(icann_only), partitions=_partitions(spark),
+                                         progress=report)
                 if stage_dir:
                     report("spark: copying the staging folder", 0, None)
                     HadoopFolder(spark, _uri(target)).copy_to_local(str(local))
@@ -207,9 +206,9 @@ def spark_stage(
             folder = HadoopFolder(spark, out)
             if folder.exists():
                 folder.delete(MARKER)
-        report(f"spark: reading {len(items)} inputs", 0, len(items))
         result = run_staging_job(spark, items, _uri(out), icann_only=icann_only,
-                                 psl=_psl(icann_only), partitions=_partitions(spark))
+                                 psl=_psl(icann_only), partitions=_partitions(spark),
+                                 progress=report)
     return StageReport(out, result.totals, result.inputs, time.monotonic() - started)
 
 
