@@ -4,12 +4,12 @@
     nice python bench/bench_spark.py --sizes 1M/20M,4M/80M --master 'local[2]'
     nice python bench/bench_spark.py --wat-files 32 --wat-domains 20000   # many WAT files
 
-Each build runs ``linkgap index build`` in a child process under
-``/usr/bin/time -v`` (when present) so its wall time and peak resident memory
-are the command's own: for ``--engine spark`` that includes the Spark JVM
-(the largest process of the build), the session start (~10 s) and the
-finalise step. cc-graph inputs come from ``gen_graph.py`` (one vertices/edges
-pair: Spark reads it in one task); ``--wat-files`` writes the generated demo
+Each build runs ``linkgap index build`` in a child process; its wall time
+and the peak resident memory of its whole process tree (sampled from /proc)
+are the command's own: for ``--engine spark`` that includes the Spark JVM and
+its Python workers, the session start (~10 s) and the finalise step.
+cc-graph inputs come from ``gen_graph.py`` (one vertices/edges pair: Spark
+reads it in one task); ``--wat-files`` writes the generated demo
 web as N WAT files (one Spark task each), the case Spark parallelises.
 Prints one JSON line per build and a ratio line per input (spark / embedded).
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -64,8 +63,31 @@ def _wat_inputs(root: Path, files: int, domains: int) -> tuple[list[str], int]:
     return [str(p) for p in paths], len(web.links)
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (from /proc), in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, frontier = 0, [pid]
+    while frontier:
+        current = frontier.pop()
+        total += rss.get(current, 0)
+        frontier += children.get(current, [])
+    return total
+
+
 def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
                memory_limit: str | None) -> dict[str, float]:
+    """One ``linkgap index build`` in a child process: wall time and the peak resident
+    memory of its whole process tree (the Spark JVM included), sampled every 0.2 s."""
     linkgap = Path(sys.executable).with_name("linkgap")
     command = [str(linkgap), "index", "build", "--index", str(index_dir), "--engine", engine]
     if engine == "spark":
@@ -73,16 +95,18 @@ def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
     if memory_limit:
         command += ["--memory-limit", memory_limit]
     command += inputs
-    timer = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
-    if timer:
-        command = [timer, "-v", *command]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{engine} build failed:\n{done.stderr[-3000:]}")
-    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return {"seconds": seconds, "peak_rss_mib": int(peak.group(1)) / 1024 if peak else -1.0}
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{engine} build failed:\n{err.read().decode()[-3000:]}")
+    return {"seconds": seconds, "peak_rss_mib": peak / 1024}
 
 
 def _measure(label: str, inputs: list[str], units: int, unit: str, args: argparse.Namespace,

@@ -104,6 +104,15 @@ def _plan_by_name(paths: list[str], input_format: str) -> list[WorkItem]:
     return items
 
 
+def _checked_work(paths: Sequence[str], input_format: str) -> list[WorkItem]:
+    """``plan_work`` once pyspark and Java are known to be there; no inputs is an error."""
+    require_spark()
+    items = plan_work(paths, input_format)
+    if not items:
+        raise BuildFailed("no input files given")
+    return items
+
+
 def _name(path: str) -> str:
     return urlsplit(path).path.rsplit("/", 1)[-1] if is_remote(path) else Path(path).name
 
@@ -139,12 +148,9 @@ def spark_build_index(
     Raises BuildFailed like the embedded build; the published version is then
     untouched.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format)
     inputs: list[InputStats] = []
 
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
@@ -191,12 +197,9 @@ def spark_stage(
     staging folder there is replaced (its marker goes first, so it never looks
     complete half-way); any other non-empty folder is refused.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format)
     if not is_remote(out):
         _prepare_local_out(Path(str(out).removeprefix("file://")))
     with spark_session(master, driver_memory=memory_limit) as spark:
