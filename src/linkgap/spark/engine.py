@@ -108,6 +108,16 @@ def _plan_by_name(paths: list[str], input_format: str) -> list[WorkItem]:
     return items
 
 
+def _checked_work(paths: Sequence[str], input_format: str,
+                  link_target: str | None = None) -> list[WorkItem]:
+    """``plan_work`` once pyspark and Java are known to be there; no inputs is an error."""
+    require_spark()
+    items = plan_work(paths, input_format, link_target)
+    if not items:
+        raise BuildFailed("no input files given")
+    return items
+
+
 def _name(path: str) -> str:
     return urlsplit(path).path.rsplit("/", 1)[-1] if is_remote(path) else Path(path).name
 
@@ -144,12 +154,9 @@ def spark_build_index(
     Raises BuildFailed like the embedded build; the published version is then
     untouched.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format, link_target)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format, link_target)
     inputs: list[InputStats] = []
 
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
@@ -160,11 +167,10 @@ def spark_build_index(
         with spark_session(master, driver_memory=memory_limit) as spark:
             target = (f"{stage_dir.rstrip('/')}/linkgap-{secrets.token_hex(8)}" if stage_dir
                       else _uri(local))
-            report(f"spark: reading {len(items)} inputs", 0, len(items))
             try:
                 result = run_staging_job(spark, items, _uri(target), icann_only=icann_only,
-                                         psl=_psl(icann_only),
-                                         partitions=_partitions(spark))
+                                         psl=_psl(icann_only), partitions=_partitions(spark),
+                                         progress=report)
                 if stage_dir:
                     report("spark: copying the staging folder", 0, None)
                     HadoopFolder(spark, _uri(target)).copy_to_local(str(local))
@@ -197,12 +203,9 @@ def spark_stage(
     staging folder there is replaced (its marker goes first, so it never looks
     complete half-way); any other non-empty folder is refused.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format, link_target)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format, link_target)
     if not is_remote(out):
         _prepare_local_out(Path(str(out).removeprefix("file://")))
     with spark_session(master, driver_memory=memory_limit) as spark:
@@ -212,9 +215,9 @@ def spark_stage(
             folder = HadoopFolder(spark, out)
             if folder.exists():
                 folder.delete(MARKER)
-        report(f"spark: reading {len(items)} inputs", 0, len(items))
         result = run_staging_job(spark, items, _uri(out), icann_only=icann_only,
-                                 psl=_psl(icann_only), partitions=_partitions(spark))
+                                 psl=_psl(icann_only), partitions=_partitions(spark),
+                                 progress=report)
     return StageReport(out, result.totals, result.inputs, time.monotonic() - started)
 
 
