@@ -69,15 +69,17 @@ def runs(draw):
         draw(st.lists(st.sampled_from([0, 1, 50, 100]), min_size=n, max_size=n)),
     ])
     block = draw(st.sampled_from([1, 2, 3, 8, kernel.BLOCK]))
+    slack = draw(st.sampled_from([0, 1, 3, kernel.SLACK]))  # small: the buffer is cut often
     dof_dtype = draw(st.sampled_from([np.int64, np.uint8]))
-    return n, edges, metrics, target, comps, m, limit, block, dof_dtype
+    return n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype
 
 
-def assert_same_rows(graph: Graph, target, comps, m, limit, block=kernel.BLOCK) -> None:
+def assert_same_rows(graph: Graph, target, comps, m, limit, block=kernel.BLOCK,
+                     slack=kernel.SLACK) -> None:
     want = _numpy_rows(graph, target, comps, m, limit)  # type: ignore[arg-type]
     got = kernel.fused_gap(graph.in_indptr, graph.in_src, graph.in_dofollow, target, comps, m,
                            limit, graph.domain_rating, graph.referring_domains,
-                           graph.spam_score, block=block)
+                           graph.spam_score, block=block, slack=slack)
     assert got.total_found == want.total_found
     assert got.ids.tolist() == want.ids.tolist()
     assert got.score.tolist() == want.score.tolist()
@@ -88,9 +90,9 @@ def assert_same_rows(graph: Graph, target, comps, m, limit, block=kernel.BLOCK) 
 @settings(max_examples=400, deadline=None)
 @given(runs())
 def test_kernel_equals_the_numpy_engine(run) -> None:
-    n, edges, metrics, target, comps, m, limit, block, dof_dtype = run
+    n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype = run
     graph = Graph(n, edges, metrics, dof_dtype)
-    assert_same_rows(graph, target, comps, m, limit, block)
+    assert_same_rows(graph, target, comps, m, limit, block, slack)
 
 
 def test_every_score_equals_the_numpy_score() -> None:
@@ -107,6 +109,7 @@ def test_every_score_equals_the_numpy_score() -> None:
     for limit in (None, 1, 777):
         for m in (1, 2, 3):
             assert_same_rows(graph, None, comps, m, limit)
+            assert_same_rows(graph, None, comps, m, limit, slack=5)
     assert_same_rows(graph, 5, comps, 1, None)
 
 
