@@ -121,6 +121,16 @@ def build(
     )
     if report.previous_version:
         stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+    _warm_gap_kernel(index_dir)
+
+
+def _warm_gap_kernel(index_dir: Path) -> None:
+    """Compile the gap kernel for the new index's arrays now (once; numba caches it on
+    disk), so that the first ``linkgap gap`` or served run does not wait for it."""
+    from linkgap.gap import kernel
+    from linkgap.index.reader import BacklinkIndex
+
+    kernel.warm(BacklinkIndex.open(index_dir))
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:
