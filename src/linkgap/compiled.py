@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["numba_module"]
+__all__ = ["Compiled", "numba_module"]
 
 log = logging.getLogger("linkgap")
 
@@ -36,3 +37,30 @@ def numba_module() -> Any:
             else:
                 _numba = numba
         return _numba or None
+
+
+class Compiled:
+    """A numba dispatcher made on first use by ``build(numba)``; None without numba.
+
+    Making a dispatcher compiles nothing yet: numba compiles per argument types
+    on its first call, or loads that from its disk cache.
+    """
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._dispatcher: Any = None
+
+    def get(self) -> Any:
+        """The dispatcher, or None when numba cannot be imported."""
+        numba = numba_module()
+        if numba is None:
+            return None
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = self._build(numba)
+            return self._dispatcher
+
+    def available(self) -> bool:
+        """True when the compiled code can run (numba imports; if not, the log says so)."""
+        return self.get() is not None

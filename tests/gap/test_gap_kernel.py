@@ -136,7 +136,7 @@ def test_an_unknown_engine_is_refused(make_index) -> None:
         compute_gap(make_index("p.com -> a.com"), "me.com", ["a.com"], engine="fast")
 
 
-def test_without_numba_runs_use_numpy_and_say_so(tmp_path) -> None:
+def test_without_numba_runs_use_numpy_and_say_so() -> None:
     # A fresh interpreter where importing numba fails, as on a platform without wheels.
     script = """
 import json, logging, sys
@@ -147,7 +147,11 @@ from gap.conftest import ArrayIndex, links
 from linkgap.gap import compute_gap, kernel
 index = ArrayIndex(links("p1.com -> a.com\\np2.com ~> a.com\\np2.com -> b.com"))
 result = compute_gap(index, "me.com", ["a.com", "b.com"])
-print(json.dumps({"available": kernel.available(), "rows": result.prospects()}))
+import numpy as np
+from linkgap.index import metrics
+pr = metrics.pagerank(np.array([0, 1, 2]), np.array([1, 0], dtype=np.int32), np.array([1, 1]))
+print(json.dumps({"available": kernel.available(), "rows": result.prospects(),
+                  "pagerank": pr.pagerank.tolist()}))
 """
     tests_dir = str(__import__("pathlib").Path(__file__).resolve().parents[1])
     done = subprocess.run([sys.executable, "-c", script, tests_dir], capture_output=True,
@@ -156,5 +160,6 @@ print(json.dumps({"available": kernel.available(), "rows": result.prospects()}))
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["available"] is False
     assert [r["domain"] for r in out["rows"]] == ["p2.com", "p1.com"]
+    assert out["pagerank"] == [0.5, 0.5]  # the SciPy loop stands in for the compiled one
     assert "numba cannot be imported" in done.stderr and "NumPy engine" in done.stderr
     assert done.stderr.count("numba cannot be imported") == 1  # said once, not per run

@@ -30,12 +30,11 @@ use the NumPy engine.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
-from linkgap.compiled import numba_module
+from linkgap.compiled import Compiled
 from linkgap.gap.score import (
     DR_VALUES,
     RD_POINTS,
@@ -290,37 +289,21 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     return keys[:count], words[:count], found
 
 
-_COMPILE_LOCK = threading.Lock()
-#: The compiled ``_fused`` once decorated.
-_compiled: Any = None
+def _build(numba: Any) -> Any:
+    # The helpers first, inlined at numba's level (a call of a compiled function
+    # that takes arrays would count references once per prospect): numba
+    # resolves the globals ``_fused`` calls when it compiles it.
+    inline = numba.njit(cache=True, nogil=True, inline="always")
+    globals().update({name: inline(globals()[name]) for name in ("_score", "_select")})
+    return numba.njit(cache=True, nogil=True)(_fused)
 
 
-def _kernel() -> Any:
-    """The compiled ``_fused`` (numba's dispatcher), or None without numba.
-
-    Decorating compiles nothing yet: numba compiles per argument types on the
-    first call, or loads that from its disk cache. The helpers are replaced by
-    their compiled versions in this module's globals first, since numba
-    resolves the globals ``_fused`` calls when it compiles it.
-    """
-    global _compiled
-    numba = numba_module()
-    if numba is None:
-        return None
-    with _COMPILE_LOCK:
-        if _compiled is None:
-            # Inlined at numba's level: a call of a compiled function that takes
-            # arrays would count references on every call, once per prospect.
-            inline = numba.njit(cache=True, nogil=True, inline="always")
-            globals().update({name: inline(globals()[name])
-                              for name in ("_score", "_select")})
-            _compiled = numba.njit(cache=True, nogil=True)(_fused)
-        return _compiled
+_KERNEL = Compiled(_build)
 
 
 def available() -> bool:
     """True when the compiled kernel can run (numba imports; if not, the log says so once)."""
-    return _kernel() is not None
+    return _KERNEL.available()
 
 
 _TABLES: dict[int, ScoreTables] = {}
@@ -356,7 +339,7 @@ def fused_gap(
     ``block`` (ids per block) and ``slack`` (buffer rows beyond ``limit``) change
     speed only; tests make both tiny so that every boundary is crossed.
     """
-    compiled = _kernel()
+    compiled = _KERNEL.get()
     if compiled is None:
         raise RuntimeError("the compiled gap kernel needs numba")
     k = len(competitors)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from linkgap.compiled import numba_module
+from linkgap.compiled import Compiled
 from linkgap.index.metrics import (
     PAGERANK_DIGITS,
     PageRankResult,
@@ -42,8 +42,6 @@ BLOCK_EDGES = 1 << 16
 
 #: numba's default threading layer runs one parallel loop at a time per process.
 _LAUNCH_LOCK = threading.Lock()
-_COMPILE_LOCK = threading.Lock()
-_compiled: Any = None
 
 
 def _iterate(indptr: np.ndarray, src: np.ndarray, starts: np.ndarray, x: np.ndarray,
@@ -96,22 +94,17 @@ def _prange(n: int) -> range:
     return range(n)
 
 
-def _kernel() -> Any:
-    """The compiled, parallel ``_iterate``, or None without numba."""
-    global _compiled
-    numba = numba_module()
-    if numba is None:
-        return None
-    with _COMPILE_LOCK:
-        if _compiled is None:
-            globals()["_prange"] = numba.prange
-            _compiled = numba.njit(parallel=True, cache=True, nogil=True)(_iterate)
-        return _compiled
+def _build(numba: Any) -> Any:
+    globals()["_prange"] = numba.prange  # resolved when numba compiles ``_iterate``
+    return numba.njit(parallel=True, cache=True, nogil=True)(_iterate)
+
+
+_KERNEL = Compiled(_build)
 
 
 def available() -> bool:
     """True when the compiled PageRank can run (numba imports)."""
-    return _kernel() is not None
+    return _KERNEL.available()
 
 
 def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
@@ -123,7 +116,7 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     ``1 - damping`` spread uniformly; float64 result normalised to sum 1 and
     rounded to ``PAGERANK_DIGITS`` significant digits.
     """
-    iterate = _kernel()
+    iterate = _KERNEL.get()
     if iterate is None:
         raise RuntimeError("the compiled PageRank needs numba")
     n = len(indptr) - 1
