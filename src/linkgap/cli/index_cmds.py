@@ -175,6 +175,16 @@ def build(
         f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     if report.previous_version:
         say(f"previous version {report.previous_version} kept")
+    _warm_gap_kernel(index_dir)
+
+
+def _warm_gap_kernel(index_dir: Path) -> None:
+    """Compile the gap kernel for the new index's arrays now (once; numba caches it on
+    disk), so that the first ``linkgap gap`` or served run does not wait for it."""
+    from linkgap.gap import kernel
+    from linkgap.index.reader import BacklinkIndex
+
+    kernel.warm(BacklinkIndex.open(index_dir))
 
 
 def _say_inputs(inputs: list[InputStats]) -> None:
