@@ -240,6 +240,19 @@ class LinkgapService:
         rec = self._account_named(name)
         return self._account_view(self.store.add_topup(rec.id, amount, iso_z(self._now())))
 
+    def pricing(self) -> dict[str, int]:
+        """What runs and look-ups cost on this server, and how large a run may be, so a
+        client can show the price before it asks: a run costs
+        ``max(1, ceil(k × limit / run_cost_divisor))`` credits."""
+        from linkgap.gap import MAX_COMPETITORS
+
+        return {
+            "run_cost_divisor": int(self.settings.run_cost_divisor),
+            "metrics_cost": int(self.settings.metrics_cost),
+            "max_run_limit": int(self.settings.max_run_limit),
+            "max_competitors": MAX_COMPETITORS,
+        }
+
     def account(self, account_id: str) -> AccountView:
         """The account with this id and its balance; NotFound when unknown."""
         rec = self.store.account_by_id(account_id)
