@@ -21,6 +21,7 @@ from linkgap.api.errors import install_error_handlers
 from linkgap.api.gateway import GatewayMiddleware
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
 from linkgap.api.ratelimit import RateLimiter
+from linkgap.api.diffs import router as diff_router
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -55,6 +56,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     app.include_router(router)
+    app.include_router(diff_router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> Response:
