@@ -13,12 +13,17 @@ from typing import Any
 import pytest
 from gap.conftest import ArrayIndex
 
-from linkgap.diff import DIFF_FIELDS, DIFF_KINDS, diff_counts, diff_page, diff_results, \
-    iter_diff_csv
+from linkgap.diff import (
+    DIFF_FIELDS,
+    DIFF_KINDS,
+    diff_counts,
+    diff_page,
+    diff_results,
+    iter_diff_csv,
+)
 from linkgap.errors import InvalidInput
 from linkgap.gap import GapResult
 from linkgap.prospects import SORTS, ProspectQuery
-
 
 Graph = dict[str, tuple[list[tuple[str, bool]], dict[str, int]]]
 

@@ -17,11 +17,11 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from linkgap import __version__
+from linkgap.api.diffs import router as diff_router
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.gateway import GatewayMiddleware
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
 from linkgap.api.ratelimit import RateLimiter
-from linkgap.api.diffs import router as diff_router
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "admin_cmds",
     "serve_cmd",
     "gap_cmd",
+    "diff_cmd",
     "demo_cmd",
     "data_cmds",
 )

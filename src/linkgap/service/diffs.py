@@ -71,7 +71,7 @@ def run_diff(service: LinkgapService, account_id: str | None, run_id: str,
     with new.cache_lock:
         hit = new.cache.get(key)
     if hit is not None and hit.old is old:
-        return hit  # type: ignore[no-any-return]
+        return hit
     diff = diff_results(new, old)
     with new.cache_lock:
         kept = [k for k in new.cache if isinstance(k, tuple) and k[:1] == ("diff",)]
