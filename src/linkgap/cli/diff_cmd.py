@@ -18,7 +18,7 @@ from linkgap.cli.admin_cmds import Database, _service
 from linkgap.cli.gap_cmd import Order, Sort
 from linkgap.cli.output import OutputFormat, emit, say
 from linkgap.diff import DIFF_KINDS, diff_counts, diff_page, iter_diff_csv
-from linkgap.prospects import ProspectQuery
+from linkgap.prospects import ProspectQuery, resolve_competitor
 
 __all__ = ["register"]
 
@@ -39,19 +39,6 @@ def _changes_text(changes: dict[str, dict[str, Any]] | None) -> str:
         return ";".join(value) if isinstance(value, list) else str(value).lower() \
             if isinstance(value, bool) else str(value)
     return ", ".join(f"{f} {show(c['old'])}→{show(c['new'])}" for f, c in (changes or {}).items())
-
-
-def _resolve_competitor(competitors: list[str], text: str) -> str:
-    """The competitor ``text`` names, in either PSL mode; InvalidInput otherwise."""
-    from linkgap.domains import DomainNormalizer
-    from linkgap.errors import InvalidInput
-
-    for normalizer in (DomainNormalizer(), DomainNormalizer(icann_only=True)):
-        name = normalizer.try_normalize(text)
-        if name in competitors:
-            return str(name)
-    raise InvalidInput(f"competitor {text!r} is not one of the runs' competitors "
-                       f"({', '.join(competitors)})", param="competitor")
 
 
 def diff(
@@ -91,8 +78,7 @@ def diff(
 
     with _service(database) as service:
         result = run_diff(service, None, run_id, against)
-        wanted = _resolve_competitor(result.entries.competitors, competitor) \
-            if competitor else None
+        wanted = resolve_competitor(result.entries, competitor) if competitor else None
         query = ProspectQuery(min_authority=min_authority, max_spam=max_spam,
                               dofollow=dofollow, competitor=wanted, q=search,
                               sort=sort.value, order=order.value)
