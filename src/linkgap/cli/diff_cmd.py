@@ -66,7 +66,10 @@ def diff(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="TEXT", show_default=False,
         help="Only entries whose domain contains TEXT (case-insensitive).")] = None,
-    sort: Annotated[Sort, typer.Option("--sort", help="Sort field.")] = Sort.score,
+    sort: Annotated[Sort, typer.Option(
+        "--sort", metavar="FIELD",
+        help="Sort field: score, rank, backlinks, referring_domains, domain_rating, "
+             "competitor_overlap or spam_score.")] = Sort.score,
     order: Annotated[Order, typer.Option(
         "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")] = Order.desc,
     database: Database = None,
@@ -97,7 +100,9 @@ def diff(
         emit(rows, fmt)
     else:
         emit([{**r, "changes": _changes_text(r["changes"])} for r in rows], fmt,
-             TABLE_COLUMNS, title=f"changes for {result.new.target}")
+             TABLE_COLUMNS, title=f"changes for {result.new.target}",
+             empty=f"no changes for {result.new.target}"
+             + (" (none passes the filters)" if len(result) else ""))
 
 
 def register(app: typer.Typer) -> None:
