@@ -97,6 +97,9 @@ def test_the_cap_keeps_the_strongest_referrers() -> None:
     assert got.capped and got.referring_domains == 3 and got.total_referring_domains == 6
     assert sorted(got.ids.tolist()) == [14, 15, 16]
     assert got.jaccard.tolist() == [1 / 3] * 3
+    # Equal strengths: the lowest ids (first names) are kept.
+    even = link_competitors(indptr, in_src, out_indptr, out_dst, np.full(n, 0.05), 0, cap=2)
+    assert sorted(even.ids.tolist()) == [11, 12]
 
 
 def test_a_domain_without_referring_domains_has_no_competitors() -> None:
