@@ -190,3 +190,21 @@ def test_the_openapi_document_describes_the_diff(two: tuple[Api, str, str]) -> N
     assert set(op["responses"]) >= {"200", "401", "404", "409", "422", "429"}
     entry = doc["components"]["schemas"]["DiffEntry"]
     assert set(entry["properties"]) >= {"kind", "changes", "domain", "score"}
+
+
+def test_an_expired_run_is_410(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from datetime import timedelta
+
+    from api.apitest_support import build_index
+
+    from linkgap.service.timeutil import utc_now
+
+    tmp = tmp_path_factory.mktemp("diff-expired")
+    build_index(tmp / "index")
+    for api in make_api(tmp / "state", tmp / "index", run_retention_days=2):
+        old = api.completed_run()
+        api.service.clock = lambda: utc_now() + timedelta(days=2, minutes=1)
+        new = api.completed_run()
+        for a, b in ((new, old), (old, new)):
+            err = assert_error(diff(api, a, b), 410, "run_expired")
+            assert err["details"]["status"] == "expired"

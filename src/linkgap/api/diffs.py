@@ -79,7 +79,7 @@ class DiffPage(BaseModel):
 
 
 _DIFF_ERRORS = {
-    **_errors(404, 409, 422),
+    **_errors(404, 409, 410, 422),
     404: {"model": ErrorEnvelope,
           "description": "Either run unknown or another account's (`not_found`)."},
     409: {"model": ErrorEnvelope,

@@ -8,7 +8,8 @@ the rules about which runs may be compared, in this order:
 2. both are runs of the same domain, else InvalidInput ``param=against`` (422):
    checked before the status because waiting would not make it valid;
 3. both are completed, else RunNotCompleted (409, ``details.status`` and
-   ``details.run_id`` name the run that is not).
+   ``details.run_id`` name the run that is not), or RunExpired (410) for a run
+   whose prospects retention has deleted.
 
 A diff is cached on the newer run's frozen result (the service keeps recent
 results in an LRU), so paging through it computes it once.
@@ -61,7 +62,9 @@ def run_diff(service: LinkgapService, account_id: str | None, run_id: str,
             param="against", details={"domain": views[0].domain,
                                       "against_domain": views[1].domain},
         )
-    for view in views:
+    for owner, view in ((new_owner, new_view), (old_owner, old_view)):
+        if view.status == "expired":
+            service.run_result(owner, view.id)  # RunExpired (410), as for prospects
         if view.status != "completed":
             raise RunNotCompleted(f"run {view.id} is {view.status}, not completed",
                                   details={"status": view.status, "run_id": view.id})
