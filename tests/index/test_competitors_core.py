@@ -12,6 +12,19 @@ import pytest
 from linkgap.index.competitors import DEFAULT_CAP, link_competitors, transpose_csr
 
 
+def in_csr(pairs: set[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The in-link CSR (sources ascending per target) of (source, target) pairs."""
+    by_target: dict[int, list[int]] = {}
+    for s, t in pairs:
+        by_target.setdefault(t, []).append(s)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    src: list[int] = []
+    for t in range(n):
+        src += sorted(by_target.get(t, []))
+        indptr[t + 1] = len(src)
+    return indptr, np.asarray(src, dtype=np.int32)
+
+
 def random_graph(seed: int, n: int = 300, edges: int = 3000
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[tuple[int, int]]]:
     """(in_indptr, in_src, pagerank, edge set) of a random graph with hubs and ties."""
@@ -23,17 +36,10 @@ def random_graph(seed: int, n: int = 300, edges: int = 3000
         t = rng.choice(hubs) if rng.random() < 0.3 else rng.randrange(n)
         if s != t:
             pairs.add((s, t))
-    by_target: dict[int, list[int]] = {}
-    for s, t in pairs:
-        by_target.setdefault(t, []).append(s)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    src: list[int] = []
-    for t in range(n):
-        src += sorted(by_target.get(t, []))
-        indptr[t + 1] = len(src)
+    indptr, src = in_csr(pairs, n)
     # PageRank-like strengths with many exact ties (the cap breaks them by id).
     pagerank = np.array([rng.choice([0.1, 0.2, 0.3, rng.random()]) for _ in range(n)])
-    return indptr, np.asarray(src, dtype=np.int32), pagerank, pairs
+    return indptr, src, pagerank, pairs
 
 
 def brute_force(pairs: set[tuple[int, int]], pagerank: np.ndarray, target: int, limit: int,
@@ -82,15 +88,7 @@ def test_the_cap_keeps_the_strongest_referrers() -> None:
     # strongest three (by PageRank) are 4, 5, 6.
     pairs = {(i, 0) for i in range(1, 7)} | {(i, 10 + i) for i in range(1, 7)}
     n = 20
-    by_target: dict[int, list[int]] = {}
-    for s, t in pairs:
-        by_target.setdefault(t, []).append(s)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    src: list[int] = []
-    for t in range(n):
-        src += sorted(by_target.get(t, []))
-        indptr[t + 1] = len(src)
-    in_src = np.asarray(src, dtype=np.int32)
+    indptr, in_src = in_csr(pairs, n)
     pagerank = np.array([0.01 * i for i in range(n)])
     out_indptr, out_dst = transpose_csr(indptr, in_src)
     got = link_competitors(indptr, in_src, out_indptr, out_dst, pagerank, 0, cap=3)

@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from linkgap import prospects as pq
 from linkgap.api.models import ErrorEnvelope, PageMeta, Prospect
 from linkgap.api.routes import (
     Filters,
+    FormatParam,
+    OrderParam,
     Page,
     PerPage,
+    SortParam,
     _account,
     _errors,
     _page_meta,
@@ -110,13 +112,11 @@ def run_diff_page(
     filters: Annotated[Filters, Depends()],
     kind: Annotated[Literal[DIFF_KINDS] | None, Query(  # type: ignore[valid-type]
         description="Only entries of this kind (default: all three).")] = None,
-    sort: Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
-        description="Order by this field, as for prospects.")] = "score",
-    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    sort: SortParam = "score",
+    order: OrderParam = "desc",
     page: Page = 1,
     per_page: PerPage = 50,
-    format: Annotated[Literal["json", "csv"] | None, Query(
-        description="json (default) or csv; `Accept: text/csv` also selects CSV.")] = None,
+    format: FormatParam = None,
 ) -> Response:
     """Prospects added, removed and changed between the run and ``against``."""
     diff = run_diff(_service(request), _account(request), run_id, against)

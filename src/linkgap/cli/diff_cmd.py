@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from linkgap.cli.admin_cmds import Database, _service
-from linkgap.cli.gap_cmd import Order, Sort
+from linkgap.cli.gap_cmd import Order, OrderOption, Sort, SortOption
 from linkgap.cli.output import OutputFormat, emit, say
 from linkgap.diff import DIFF_KINDS, diff_counts, diff_page, iter_diff_csv
 from linkgap.prospects import ProspectQuery, resolve_competitor
@@ -66,12 +66,8 @@ def diff(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="TEXT", show_default=False,
         help="Only entries whose domain contains TEXT (case-insensitive).")] = None,
-    sort: Annotated[Sort, typer.Option(
-        "--sort", metavar="FIELD",
-        help="Sort field: score, rank, backlinks, referring_domains, domain_rating, "
-             "competitor_overlap or spam_score.")] = Sort.score,
-    order: Annotated[Order, typer.Option(
-        "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")] = Order.desc,
+    sort: SortOption = Sort.score,
+    order: OrderOption = Order.desc,
     database: Database = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
         OutputFormat.table,
