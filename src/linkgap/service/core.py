@@ -75,6 +75,8 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 #: A run whose lease expired this many times (its worker died each time) fails, refunded.
 MAX_EXPIRED_LEASES = 3
 RESULT_CACHE_SIZE = 8
+#: Worker threads look for expired leases this often (each look is a database read).
+REAP_INTERVAL_S = 1.0
 #: Rate-limit hits are kept this long (the window is a minute; the rest is slack).
 RATE_HITS_KEPT_S = 3600.0
 
@@ -130,6 +132,7 @@ class LinkgapService:
         self._index_lock = threading.Lock()
         self._results: OrderedDict[str, GapResult] = OrderedDict()
         self._results_lock = threading.Lock()
+        self._last_reap = float("-inf")
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
             lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
@@ -499,11 +502,21 @@ class LinkgapService:
         return requeued, failed
 
     def run_pending_once(self, worker: str | None = None) -> bool:
-        """Claim and execute one queued run in this thread; True if there was one."""
-        return self._run_once(worker or worker_name())
+        """Reap expired leases, then claim and execute one queued run in this thread; True
+        if there was one."""
+        self.reap()
+        self._last_reap = time.monotonic()
+        return self._claim_and_execute(worker or worker_name())
 
     def _run_once(self, worker: str) -> bool:
-        self.reap()
+        """A worker thread's step: reaping (a database read) at most every
+        REAP_INTERVAL_S, so a busy worker goes straight from one run to the next."""
+        if time.monotonic() - self._last_reap >= REAP_INTERVAL_S:
+            self._last_reap = time.monotonic()
+            self.reap()
+        return self._claim_and_execute(worker)
+
+    def _claim_and_execute(self, worker: str) -> bool:
         now = self._now()
         rec = self.store.claim_run(iso_z(now), worker, self._lease_until(now))
         if rec is None:
