@@ -33,6 +33,7 @@ __all__ = [
     "all_rows",
     "filter_indices",
     "iter_csv",
+    "page_indices",
     "query_page",
     "resolve_competitor",
     "sorted_indices",
@@ -163,7 +164,9 @@ def _filter_mask(result: GapResult, query: ProspectQuery) -> np.ndarray | None:
         both(result.spam_score <= int(query.max_spam))
     bit = None
     if query.competitor is not None:
-        bit = np.uint32(1 << validate_competitor(result, query.competitor))
+        # The mask's own type: a run's masks are uint32, a diff's may be uint64.
+        position = validate_competitor(result, query.competitor)
+        bit = result.competitor_mask.dtype.type(1 << position)
         both((result.competitor_mask & bit) != 0)
     if query.dofollow is not None:
         dof = (result.dofollow_mask & bit) != 0 if bit is not None else result.dofollow_mask != 0
@@ -264,10 +267,10 @@ def sorted_indices(result: GapResult, query: ProspectQuery) -> np.ndarray:
     return _order_for(result, query, None)[0]
 
 
-def query_page(
+def page_indices(
     result: GapResult, query: ProspectQuery, page: int = 1, per_page: int = 50
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of filtered, sorted prospects (rows as dicts) and the filtered total."""
+) -> tuple[np.ndarray, int]:
+    """Row positions of one page of filtered, sorted prospects and the filtered total."""
     if isinstance(page, bool) or int(page) < 1:
         raise InvalidInput("page must be at least 1", param="page")
     if isinstance(per_page, bool) or int(per_page) < 1:
@@ -275,7 +278,15 @@ def query_page(
     start = (int(page) - 1) * int(per_page)
     stop = start + int(per_page)
     rows, total = _order_for(result, query, stop)
-    return result.rows(rows[start:stop]), total
+    return rows[start:stop], total
+
+
+def query_page(
+    result: GapResult, query: ProspectQuery, page: int = 1, per_page: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of filtered, sorted prospects (rows as dicts) and the filtered total."""
+    rows, total = page_indices(result, query, page, per_page)
+    return result.rows(rows), total
 
 
 def all_rows(result: GapResult, query: ProspectQuery) -> list[dict[str, Any]]:

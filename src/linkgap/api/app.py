@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from linkgap import __version__
+from linkgap.api.diffs import router as diff_router
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.gateway import GatewayMiddleware
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
@@ -55,6 +56,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     app.include_router(router)
+    app.include_router(diff_router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> Response:

@@ -195,6 +195,15 @@ def get_run(request: Request, run_id: str) -> Response:
 
 # ---------------------------------------------------------------- prospects
 
+#: Order and format of the prospect lists (the prospects and the diff of a run).
+SortParam = Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
+    description="Order by this field; rank orders by authority "
+                "(sort=rank&order=desc lists rank 1 first).")]
+OrderParam = Annotated[Literal["asc", "desc"], Query(description="Sort direction.")]
+FormatParam = Annotated[Literal["json", "csv"] | None, Query(
+    description="json (default) or csv; `Accept: text/csv` also selects CSV.")]
+
+
 class Filters:
     """The prospect filters shared by the prospects and summary endpoints."""
 
@@ -269,14 +278,11 @@ def list_prospects(
     request: Request,
     run_id: str,
     filters: Annotated[Filters, Depends()],
-    sort: Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
-        description="Order by this field; rank orders by authority "
-                    "(sort=rank&order=desc lists rank 1 first).")] = "score",
-    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    sort: SortParam = "score",
+    order: OrderParam = "desc",
     page: Page = 1,
     per_page: PerPage = 50,
-    format: Annotated[Literal["json", "csv"] | None, Query(
-        description="json (default) or csv; `Accept: text/csv` also selects CSV.")] = None,
+    format: FormatParam = None,
 ) -> Response:
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
     result = _service(request).run_result(_account(request), run_id)
