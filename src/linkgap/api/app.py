@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from linkgap import __version__
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.gateway import GatewayMiddleware
+from linkgap.api.headers import CorsPolicy
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
 from linkgap.api.ratelimit import RateLimiter
 from linkgap.api.routes import router
@@ -74,6 +75,8 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
         GatewayMiddleware,
         authenticate=service.authenticate,
         limiter=RateLimiter(int(settings.rate_limit)),
+        cors=CorsPolicy(settings.cors_origins or ()),
+        body_timeout=float(settings.body_timeout),
     )
 
     def openapi() -> dict[str, Any]:

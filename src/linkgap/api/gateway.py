@@ -13,7 +13,12 @@ For every HTTP request, in this order:
 4. anything the app raises that no handler took is logged and answered with a
    500 in the error shape (a bug: the test-suite checks none happens).
 
-``HEAD`` is served as a ``GET`` whose body is dropped.
+``HEAD`` is served as a ``GET`` whose body is dropped. Every response also gets
+the security headers and, when origins are listed, the CORS headers of
+:mod:`linkgap.api.headers`; a CORS preflight from a listed origin is answered
+here, before authentication. A body that does not arrive within
+``body_timeout`` seconds is a 408 ``request_timeout`` (and the connection is
+closed).
 
 It is a plain ASGI middleware (not ``BaseHTTPMiddleware``) so that streaming
 responses and exceptions pass through unchanged.
@@ -21,16 +26,17 @@ responses and exceptions pass through unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkgap.api.errors import error_response, is_api_path, linkgap_error_response
+from linkgap.api.headers import CorsPolicy, security_headers
 from linkgap.api.ratelimit import RateLimiter
 from linkgap.errors import LinkgapError, Unauthorized
 
@@ -40,6 +46,9 @@ logger = logging.getLogger("linkgap.api")
 
 #: Largest request body accepted (SPEC: 64 KiB).
 MAX_BODY_BYTES = 64 * 1024
+#: ``_read_body`` outcomes other than the body itself.
+_TOO_LARGE = object()
+_TIMED_OUT = object()
 
 
 def new_request_id() -> str:
@@ -62,10 +71,13 @@ class GatewayMiddleware:
     """Request ids, authentication, rate limiting, body limit and the last-resort 500."""
 
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Any],
-                 limiter: RateLimiter) -> None:
+                 limiter: RateLimiter, cors: CorsPolicy | None = None,
+                 body_timeout: float | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
         self.limiter = limiter
+        self.cors = cors or CorsPolicy()
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +86,18 @@ class GatewayMiddleware:
         request_id = new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        extra: dict[str, str] = {"X-Request-ID": request_id}
+        extra: list[tuple[bytes, bytes]] = [*security_headers(scope["path"]),
+                                            (b"x-request-id", request_id.encode())]
+        if self.cors.enabled:
+            origin = _header(scope, b"origin")
+            preflight = self.cors.preflight(scope["method"], origin,
+                                            _header(scope, b"access-control-request-method"))
+            if preflight is not None:
+                await send({"type": "http.response.start", "status": 204,
+                            "headers": [*preflight, *extra]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            extra += self.cors.response_headers(origin)
         started = False
         head = scope["method"] == "HEAD"
         if head:
@@ -86,9 +109,7 @@ class GatewayMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    headers[name] = value
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
@@ -102,7 +123,7 @@ class GatewayMiddleware:
                     return
                 state["principal"] = principal
                 decision = self.limiter.hit(str(principal.key_id))
-                extra.update(decision.headers())
+                extra += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
                 if not decision.allowed:
                     response = error_response(
                         scope, 429, "rate_limited",
@@ -111,12 +132,20 @@ class GatewayMiddleware:
                     )
                     await response(scope, receive, send_with_headers)
                     return
-            body = await self._read_body(scope, receive)
-            if body is None:
-                response = error_response(
-                    scope, 413, "payload_too_large",
-                    f"request body is larger than {MAX_BODY_BYTES // 1024} KiB",
-                )
+            body = await self._read_body(scope, receive, self.body_timeout)
+            if not isinstance(body, bytes):
+                # The rest of the body may still be coming: answer, then close the connection.
+                close = {"Connection": "close"}
+                if body is _TIMED_OUT:
+                    response = error_response(
+                        scope, 408, "request_timeout",
+                        f"the request body did not arrive within {self.body_timeout:g} s",
+                        headers=close)
+                else:
+                    response = error_response(
+                        scope, 413, "payload_too_large",
+                        f"request body is larger than {MAX_BODY_BYTES // 1024} KiB",
+                        headers=close)
                 await response(scope, receive, send_with_headers)
                 return
             await self.app(scope, _replay(body, receive), send_with_headers)
@@ -129,39 +158,53 @@ class GatewayMiddleware:
             await response(scope, receive, send_with_headers)
 
     async def _authenticate(self, scope: Scope) -> Any:
-        header = None
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
-        token = bearer_token(header)
+        raw = _header(scope, b"authorization")
+        token = bearer_token(None if raw is None else raw.decode("latin-1"))
         # The service checks the key against its store (a database read): off the event loop.
         return await run_in_threadpool(self.authenticate, token)
 
     @staticmethod
-    async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
-        """The whole request body, or None when it is over the limit."""
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    if int(value) > MAX_BODY_BYTES:
-                        return None
-                except ValueError:
-                    pass  # a server would have refused it; the read below still bounds it
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # client went away; let the app see an empty body
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+    async def _read_body(scope: Scope, receive: Receive, timeout: float | None) -> object:
+        """The whole request body (bytes), or ``_TOO_LARGE`` when it is over the limit, or
+        ``_TIMED_OUT`` when it has not all arrived within ``timeout`` seconds."""
+        length = _header(scope, b"content-length")
+        if length is not None:
+            try:
+                if int(length) > MAX_BODY_BYTES:
+                    return _TOO_LARGE
+            except ValueError:
+                pass  # a server would have refused it; the read below still bounds it
+        try:
+            async with asyncio.timeout(timeout):
+                return await _read_chunks(receive)
+        except TimeoutError:
+            return _TIMED_OUT
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of the (lowercase) request header ``name``, or None."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def _read_chunks(receive: Receive) -> object:
+    """The request body as bytes, or ``_TOO_LARGE`` once it passes ``MAX_BODY_BYTES``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # client went away; let the app see an empty body
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return _TOO_LARGE
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
