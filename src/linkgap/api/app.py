@@ -77,6 +77,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
         limiter=RateLimiter(int(settings.rate_limit)),
         cors=CorsPolicy(settings.cors_origins or ()),
         body_timeout=float(settings.body_timeout),
+        max_head_bytes=int(settings.max_header_bytes),
     )
 
     def openapi() -> dict[str, Any]:

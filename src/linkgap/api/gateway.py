@@ -72,12 +72,13 @@ class GatewayMiddleware:
 
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Any],
                  limiter: RateLimiter, cors: CorsPolicy | None = None,
-                 body_timeout: float | None = None) -> None:
+                 body_timeout: float | None = None, max_head_bytes: int | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
         self.limiter = limiter
         self.cors = cors or CorsPolicy()
         self.body_timeout = body_timeout
+        self.max_head_bytes = max_head_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,6 +116,15 @@ class GatewayMiddleware:
             await send(message)
 
         try:
+            if self.max_head_bytes is not None and _head_size(scope) > self.max_head_bytes:
+                # The server refuses heads that arrive in pieces over the limit (431 too);
+                # this catches one that arrived whole.
+                response = error_response(
+                    scope, 431, "headers_too_large",
+                    f"the request head is larger than {self.max_head_bytes} bytes",
+                    headers={"Connection": "close"})
+                await response(scope, receive, send_with_headers)
+                return
             if is_api_path(scope["path"]):
                 try:
                     principal = await self._authenticate(scope)
@@ -179,6 +189,15 @@ class GatewayMiddleware:
                 return await _read_chunks(receive)
         except TimeoutError:
             return _TIMED_OUT
+
+
+def _head_size(scope: Scope) -> int:
+    """The size of the request head as sent: request line and header lines."""
+    size = len(scope["method"]) + len(scope.get("raw_path") or b"") + 12
+    size += len(scope.get("query_string") or b"") + 1
+    for key, value in scope.get("headers", ()):
+        size += len(key) + len(value) + 4
+    return size
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -10,6 +10,7 @@ changes).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
+from linkgap.api.connections import quiet_accept_errors, server_config
 from linkgap.cli.output import stderr
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
@@ -40,6 +42,7 @@ class _Server(uvicorn.Server):
         self._on_listen = on_listen
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        quiet_accept_errors(asyncio.get_running_loop())
         await super().startup(sockets)
         if self.should_exit or not self.servers:
             return
@@ -52,6 +55,10 @@ class _Server(uvicorn.Server):
 def _announce(url: str) -> None:
     stderr.print(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)",
                  highlight=False, soft_wrap=True)
+
+
+def _warn(text: str) -> None:
+    stderr.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
 
 
 def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
@@ -68,11 +75,10 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
             service.index()
         except LinkgapError as exc:
             # Still serve: the page, health and reads work, and a later build is picked up.
-            stderr.print(f"[yellow]warning:[/yellow] {exc.message}", highlight=False)
+            _warn(exc.message)
         app = create_app(service, settings)
-        config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
-                                log_level=log_level, lifespan="off",
-                                server_header=False, date_header=True)
+        config = server_config(app, settings, host=str(settings.host), port=int(settings.port),
+                               log_level=log_level, announce=_warn)
         service.start_worker()
         server = _Server(config, on_listen)
         try:
