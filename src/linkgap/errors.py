@@ -21,7 +21,12 @@
     └── DownloadFailed                ``data fetch`` could not fetch a file (exit 1)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
-the CLI prints ``message`` on stderr and exits 1.
+the CLI prints ``operator_message`` on stderr and exits 1.
+
+``message`` is safe to show to anyone (API callers, the page): it never names a
+file or folder of the server. What only the operator should see (the index
+folder, an OS error) goes in ``operator_detail``: the CLI and the server's log
+show it, HTTP answers and stored run errors do not.
 """
 
 from __future__ import annotations
@@ -55,12 +60,21 @@ class LinkgapError(Exception):
     status = 500
 
     def __init__(
-        self, message: str, *, param: str | None = None, details: dict[str, Any] | None = None
+        self, message: str, *, param: str | None = None, details: dict[str, Any] | None = None,
+        operator_detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.details = details
+        self.operator_detail = operator_detail
+
+    @property
+    def operator_message(self) -> str:
+        """``message`` with the operator-only detail, for the CLI and the server log."""
+        if self.operator_detail:
+            return f"{self.message} ({self.operator_detail})"
+        return self.message
 
 
 class InvalidInput(LinkgapError):

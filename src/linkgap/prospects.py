@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkgap.csvcells import safe_cell
-from linkgap.domains import search_fold, to_unicode
+from linkgap.domains import DomainNormalizer, search_fold, to_unicode
 from linkgap.errors import InvalidInput
 from linkgap.gap import GapResult
 
@@ -34,6 +34,7 @@ __all__ = [
     "filter_indices",
     "iter_csv",
     "query_page",
+    "resolve_competitor",
     "sorted_indices",
     "summarize",
     "to_csv",
@@ -108,6 +109,28 @@ def validate_competitor(result: GapResult, competitor: str) -> int:
             f"({', '.join(result.competitors)})",
             param="competitor", details={"allowed": list(result.competitors)},
         ) from None
+
+
+#: A result does not record the PSL mode of its index, so a typed competitor is tried
+#: under both: its run's competitors are canonical under one of them.
+_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
+
+
+def resolve_competitor(result: GapResult, text: str) -> str:
+    """The competitor of the run that ``text`` names, in any typed form (URL, Unicode,
+    upper case); InvalidInput (``param`` competitor, ``details.allowed``) when it names none.
+
+    The one rule for the ``competitor`` filter of the API, the CLI and the library.
+    """
+    for normalizer in _NORMALIZERS:
+        name = normalizer.try_normalize(text)
+        if name is not None and name in result.competitors:
+            return name
+    raise InvalidInput(
+        f"competitor {text!r} is not one of this run's competitors "
+        f"({', '.join(result.competitors)})",
+        param="competitor", details={"allowed": list(result.competitors)},
+    )
 
 
 def _unicode_names(result: GapResult) -> tuple[np.ndarray, pa.Array]:

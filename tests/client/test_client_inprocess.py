@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from support.indexes import build_test_index
 
 from linkgap import client as lc
 from linkgap.api import create_app
 from linkgap.client import Client
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
 
@@ -57,7 +57,7 @@ def _links() -> Iterator[tuple[str, str, str]]:
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("client-index") / "index"
-    build_from_links(path, _links())
+    build_test_index(path, _links())
     return path
 
 

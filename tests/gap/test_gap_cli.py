@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
+from support.indexes import build_test_index
 
 from linkgap.cli import main
-from linkgap.index.build import build_from_links
 from linkgap.prospects import PROSPECT_FIELDS
 
 LINKS = [
@@ -26,7 +26,7 @@ LINKS = [
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli-gap-index")
-    build_from_links(path, LINKS)
+    build_test_index(path, LINKS)
     return path
 
 

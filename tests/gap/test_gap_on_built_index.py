@@ -1,13 +1,13 @@
-"""The gap engine on a real index built by ``linkgap.index.build.build_from_links``."""
+"""The gap engine on a real index built from a links-csv file by ``build_index``."""
 
 from __future__ import annotations
 
 import pytest
+from support.indexes import build_test_index
 
 from linkgap import BacklinkIndex
 from linkgap.errors import CompetitorsNotIndexed
 from linkgap.gap import GapResult
-from linkgap.index.build import build_from_links
 from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, query_page
 
 LINKS = [
@@ -29,7 +29,7 @@ LINKS = [
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> BacklinkIndex:
     path = tmp_path_factory.mktemp("gap-index")
-    build_from_links(path, LINKS)
+    build_test_index(path, LINKS)
     return BacklinkIndex.open(path)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V1, FakeClock, make_settings
+from support.indexes import build_test_index
 
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 
 
@@ -21,7 +21,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def index_dir(tmp_path: Path) -> Path:
     path = tmp_path / "index"
-    build_from_links(path, LINKS_V1)
+    build_test_index(path, LINKS_V1)
     return path
 
 

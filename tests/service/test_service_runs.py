@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V2, FakeClock, make_settings, wait_for
+from support.indexes import build_test_index
 
 from linkgap.errors import IndexUnavailable, InvalidInput, NotFound, RunNotCompleted
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.service.views import RUN_FIELDS
 
@@ -116,7 +116,7 @@ def test_result_is_frozen_across_an_index_rebuild(service: LinkgapService,
     service.run_pending_once()
     before = service.run_result(acct.id, first.id).prospects()
     old_version = service.get_run(acct.id, first.id).index_version
-    build_from_links(index_dir, LINKS_V2)
+    build_test_index(index_dir, LINKS_V2)
     # A fresh service (no in-memory cache) still reads the frozen result.
     fresh = LinkgapService(service.settings, clock=service.clock)
     assert fresh.run_result(acct.id, first.id).prospects() == before
@@ -175,6 +175,18 @@ def test_worker_threads_complete_runs(make_service) -> None:
     service.start_worker()
     wait_for(lambda: all(service.get_run(acct.id, v.id).status == "completed" for v in views))
     service.stop_worker()
+
+
+def test_the_first_worker_warms_the_gap_kernel(make_service, tmp_path, caplog) -> None:
+    from linkgap.gap import kernel
+
+    assert make_service(index=tmp_path / "no-index").warm_engine() is False  # nothing to warm
+    service = make_service()
+    with caplog.at_level("INFO", logger="linkgap.service"):
+        service.start_worker()
+        wait_for(lambda: "gap kernel ready" in caplog.text)
+        service.stop_worker()
+    assert service.warm_engine() is kernel.available()
 
 
 def test_restart_recovery_completes_runs_and_charges_once(make_service) -> None:

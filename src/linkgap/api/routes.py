@@ -33,14 +33,10 @@ from linkgap.api.models import (
     RunList,
     SummaryEnvelope,
 )
-from linkgap.domains import DomainNormalizer
-from linkgap.errors import InvalidInput
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
 
 _ERROR_TEXT = {
     400: "Body is not valid JSON (`invalid_json`).",
@@ -222,22 +218,10 @@ class Filters:
         self.q = q
 
 
-def _competitor(result: Any, text: str) -> str:
-    """The run competitor ``text`` names (any typed form); 422 listing the allowed ones."""
-    for normalizer in _NORMALIZERS:
-        name = normalizer.try_normalize(text)
-        if name is not None and name in result.competitors:
-            return name
-    raise InvalidInput(
-        f"competitor {text!r} is not one of this run's competitors "
-        f"({', '.join(result.competitors)})",
-        param="competitor", details={"allowed": list(result.competitors)},
-    )
-
-
 def _query(result: Any, filters: Filters, sort: str = "score", order: str = "desc"
            ) -> pq.ProspectQuery:
-    competitor = _competitor(result, filters.competitor) if filters.competitor else None
+    competitor = pq.resolve_competitor(result, filters.competitor) if filters.competitor \
+        else None
     return pq.ProspectQuery(
         min_authority=filters.min_authority, max_spam=filters.max_spam,
         dofollow=filters.dofollow, competitor=competitor, q=filters.q or None,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
 
+from linkgap import __version__
+from linkgap.cli import helpfmt
 from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 
@@ -27,13 +30,33 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data_cmds",
 )
 
+helpfmt.apply()
+
 app = typer.Typer(
     name="linkgap",
     help="Find link prospects: domains that link to your competitors but not to you.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (click's formatter): wraps at word boundaries at any width, and shows no
+    # type labels such as <bool> beside flags. Every group sets the same.
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"linkgap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Show the linkgap version and exit.")] = False,
+) -> None:
+    """Find link prospects: domains that link to your competitors but not to you."""
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"linkgap.cli.{_module}").register(app)
@@ -44,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="linkgap", standalone_mode=False)
     except LinkgapError as exc:
-        say(exc.message, label="error", style="red")
+        say(exc.operator_message, label="error", style="red")
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

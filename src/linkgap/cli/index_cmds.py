@@ -14,18 +14,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.cli.output import OutputFormat, count, emit, say, stderr
+from linkgap.lookup import DOMAIN_METRICS_FIELDS
+from linkgap.service.timeutil import iso_z
 from linkgap.settings import Settings
 
 __all__ = ["register", "DOMAIN_FIELDS", "INFO_FIELDS"]
 
-#: Columns of ``linkgap domain`` (the API's domain-metrics fields, same order).
-DOMAIN_FIELDS = (
-    "input", "domain", "found", "domain_rating", "backlinks", "referring_domains",
-    "spam_score", "spam_signals", "rank", "linked_domains", "outlinks", "fetched_at",
-)
+#: Columns of ``linkgap domain``: the API's domain-metrics fields, in the same order.
+DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
@@ -97,30 +95,24 @@ def build(
 
     settings = Settings({"index": index, "build_memory_limit": memory_limit})
     index_dir = Path(settings.index)
-    stderr.print(f"building the index in {index_dir}", highlight=False)
+    say(f"building the index in {index_dir}")
     progress = _BuildProgress()
     with progress.progress:
         report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                              progress=progress, memory_limit=settings.build_memory_limit)
-    table = Table(title="inputs", title_justify="left")
-    for col in ("input", "format", "records", "pages", "links seen", "links counted",
-                "skipped"):
-        table.add_column(col, overflow="fold")
+    # One line per input, never wrapped: a table would fold long paths mid-name.
     for st in report.inputs:
-        skipped = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(st.skipped.items()))
-        table.add_row(st.input.label, st.input.format, f"{st.records:,}", f"{st.pages:,}",
-                      f"{st.links_seen:,}", f"{st.links_counted:,}", skipped or "-")
-    stderr.print(table)
+        skipped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(st.skipped.items()))
+        say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
+            f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
+            f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
     c = report.manifest.counts
-    stderr.print(
-        f"published version {report.version}: {c['domains']:,} domains, {c['edges']:,} "
-        f"domain edges, {c['links']:,} distinct links ({c['dofollow_links']:,} dofollow) "
-        f"from {c['occurrences']:,} link occurrences, {c['skipped']:,} items skipped, "
-        f"in {report.seconds:.1f} s",
-        highlight=False,
-    )
+    say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
+        f"{count(c['edges'], 'domain edge')}, {count(c['links'], 'distinct link')} "
+        f"({c['dofollow_links']:,} dofollow) from {count(c['occurrences'], 'link occurrence')}, "
+        f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     if report.previous_version:
-        stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+        say(f"previous version {report.previous_version} kept")
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:
@@ -131,7 +123,7 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
     m = backlinks.manifest
     row: dict[str, Any] = {
         "version": m.version,
-        "built_at": m.built_at,
+        "built_at": iso_z(backlinks.built_at),  # the format of every linkgap timestamp
         "path": str(backlinks.path),
         "psl_mode": m.psl.get("mode"),
         "psl_version": m.psl.get("version"),
@@ -157,38 +149,20 @@ def domain(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Show the metrics of domains; unknown ones come back with found false."""
-    from linkgap.errors import InvalidDomain
     from linkgap.index.reader import BacklinkIndex
+    from linkgap.lookup import domain_metrics_rows
 
     backlinks = BacklinkIndex.open(_index_dir(index))
-    # Validate everything first: one invalid domain fails the command, as in the API.
-    names: list[tuple[str, str]] = []
-    for i, text in enumerate(domains):
-        try:
-            names.append((text, backlinks.normalize(text)))
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param=f"domains[{i}]") from None
-    rows = []
-    seen: set[str] = set()
-    for text, name in names:
-        if name in seen:
-            continue  # duplicates after normalisation are merged
-        seen.add(name)
-        domain_id = backlinks.id_of(name)
-        row: dict[str, Any] = dict.fromkeys(DOMAIN_FIELDS)
-        row.update(input=text, domain=name, found=domain_id is not None)
-        if domain_id is not None:
-            row.update(backlinks.metrics_of(domain_id).as_dict())
-            row["fetched_at"] = backlinks.manifest.built_at
-        rows.append(row)
+    # The rule of POST /v1/domains/metrics: same validation, merging, fields and formats.
+    rows = domain_metrics_rows(backlinks, domains)
     emit(rows, fmt, DOMAIN_FIELDS, title=f"domain metrics (index version {backlinks.version})")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``index build``, ``index info`` and ``domain`` to the linkgap app."""
     group = typer.Typer(name="index", help="Build and inspect the backlink index.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
     group.command("build")(build)
     group.command("info")(info)
     app.add_typer(group, name="index")
-    app.command("domain")(domain)
+    app.command("domain", short_help="Show the metrics of domains.")(domain)

@@ -11,6 +11,7 @@ changes).
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ import uvicorn
 
 from linkgap.api import create_app
 from linkgap.api.connections import quiet_accept_errors, server_config
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -53,12 +54,11 @@ class _Server(uvicorn.Server):
 
 
 def _announce(url: str) -> None:
-    stderr.print(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)",
-                 highlight=False, soft_wrap=True)
+    say(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)")
 
 
 def _warn(text: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
+    say(text, label="warning", style="yellow")
 
 
 def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
@@ -69,20 +69,25 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     starts the worker, and stops it and closes the store on the way out. A server
     that cannot listen (the port is taken) raises LinkgapError.
     """
-    service = LinkgapService(settings)
+    sock = listen_socket(str(settings.host), int(settings.port))
+    try:
+        service = LinkgapService(settings)
+    except BaseException:
+        sock.close()
+        raise
     try:
         try:
             service.index()
         except LinkgapError as exc:
             # Still serve: the page, health and reads work, and a later build is picked up.
-            _warn(exc.message)
+            _warn(exc.operator_message)
         app = create_app(service, settings)
         config = server_config(app, settings, host=str(settings.host), port=int(settings.port),
                                log_level=log_level, announce=_warn)
         service.start_worker()
         server = _Server(config, on_listen)
         try:
-            server.run()
+            server.run(sockets=[sock])
         except SystemExit as exc:
             # uvicorn exits with its own code (3) when it cannot start, after logging why.
             if not server.started:
@@ -90,7 +95,39 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        sock.close()
         service.close()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server (as uvicorn binds: SO_REUSEADDR).
+
+    Binding here, before anything else starts, turns the usual failures into one
+    line that says what to do: a busy port suggests ``--port``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = _url(host, port)
+        if exc.errno == errno.EADDRINUSE:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} is already in use; choose another "
+                "with --port N (or LINKGAP_PORT), or --port 0 for any free port") from None
+        if exc.errno == errno.EACCES:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} needs more privileges; choose a "
+                "port above 1023 with --port N") from None
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise LinkgapError(
+                f"cannot listen on {where}: {host} is not an address of this machine; "
+                "choose another with --host") from None
+        raise LinkgapError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve_command(

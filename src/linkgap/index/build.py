@@ -43,8 +43,9 @@ from linkgap.index.versions import (
     publish,
     version_dir,
 )
-from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputStats
-from linkgap.urls import normalize_url
+from linkgap.ingest.base import InputSpec, InputStats
+from linkgap.ingest.collect import LinkCollector
+from linkgap.ingest.rules import rel_is_nofollow
 
 __all__ = [
     "FORMAT_VERSION",
@@ -62,9 +63,6 @@ FORMAT_VERSION = 1
 #: ``progress(stage, done, total)``: a stage name ("reading <input>", "aggregating",
 #: "writing", "metrics", "publishing"), items done, total when known.
 ProgressCallback = Callable[[str, int, "int | None"], None]
-
-_NOFOLLOW_TOKENS = frozenset({"nofollow", "ugc", "sponsored"})
-
 
 @dataclass(frozen=True)
 class Manifest:
@@ -329,55 +327,6 @@ def build_index(
     )
 
 
-def is_dofollow_rel(rel: str | None) -> bool:
-    """False when an HTML ``rel`` value has nofollow, ugc or sponsored (any case)."""
-    if not rel:
-        return True
-    return not (_NOFOLLOW_TOKENS & {t.lower() for t in rel.split()})
-
-
-def links_to_batches(
-    links: Iterable[tuple[str, str] | tuple[str, str, str]],
-    normalizer: DomainNormalizer,
-    rows: int = BATCH_ROWS,
-) -> Iterator[pa.RecordBatch]:
-    """LINK_SCHEMA batches from (source_url, target_url[, rel]) tuples.
-
-    URLs are normalised (``linkgap.urls``); links with a non-http(s) or
-    unparseable end, an end that is not a domain, or both ends in one domain
-    are dropped, as the readers drop them.
-    """
-    cols: dict[str, list[Any]] = {name: [] for name in LINK_SCHEMA.names}
-
-    def flush() -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(cols, schema=LINK_SCHEMA)
-        for values in cols.values():
-            values.clear()
-        return batch
-
-    for link in links:
-        source = normalize_url(link[0])
-        target = normalize_url(link[1])
-        if source is None or target is None:
-            continue
-        sd = normalizer.registrable(source.host)
-        td = normalizer.registrable(target.host)
-        if sd is None or td is None or sd == td:
-            continue
-        rel = link[2] if len(link) > 2 else None
-        cols["source_url"].append(source.url)
-        cols["target_url"].append(target.url)
-        cols["source_domain"].append(sd)
-        cols["target_domain"].append(td)
-        cols["dofollow"].append(is_dofollow_rel(rel))
-        cols["anchor"].append(None)
-        cols["seen_at"].append(None)
-        if len(cols["source_url"]) >= rows:
-            yield flush()
-    if cols["source_url"]:
-        yield flush()
-
-
 @lru_cache(maxsize=2)
 def shared_normalizer(icann_only: bool = False) -> DomainNormalizer:
     """One DomainNormalizer per PSL mode for the whole process (parsing the list takes ~1 s)."""
@@ -392,9 +341,21 @@ def build_from_links(
 ) -> Manifest:
     """Build and publish a version from (source_url, target_url[, rel]) tuples.
 
-    A helper for tests and examples: the links go through the same URL and
-    domain normalisation as crawl data; internal links are dropped.
+    A helper for examples: each tuple goes through the readers' own rules, as
+    a links-csv row does (``LinkCollector.add_link``: URL and domain
+    normalisation, ``rel`` read by ``linkgap.ingest.rules``); links that are
+    internal or whose ends are not http(s) URLs of domains are dropped.
     """
     normalizer = shared_normalizer(icann_only)
-    return build_from_batches(index_dir, links_to_batches(links, normalizer),
-                              icann_only=icann_only)
+    stats = InputStats(InputSpec("links-csv", ()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        collector = LinkCollector(normalizer, stats)
+        for link in links:
+            rel = link[2] if len(link) > 2 else None
+            collector.add_link(link[0], link[1], dofollow=not rel_is_nofollow(rel),
+                               anchor=None, seen_at=None)
+            yield from collector.ready_batches()
+        yield from collector.ready_batches(final=True)
+
+    return build_from_batches(index_dir, batches(), icann_only=icann_only)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from linkgap.errors import (
     IdempotencyConflict,
     IndexUnavailable,
-    InvalidDomain,
     InvalidInput,
     LinkgapError,
     NotFound,
@@ -129,8 +128,8 @@ class LinkgapService:
             version = None
         if version is None:
             raise IndexUnavailable(
-                f"no backlink index is published at {self.index_path}; build one with "
-                "`linkgap index build`")
+                "no backlink index is published yet; build one with `linkgap index build`",
+                operator_detail=f"index folder {self.index_path}")
         with self._index_lock:
             if self._index is None or str(self._index.version) != str(version):
                 self._index = BacklinkIndex.open(self.index_path)
@@ -341,39 +340,15 @@ class LinkgapService:
         if not isinstance(domains, list | tuple) or not 1 <= len(domains) <= MAX_METRICS_DOMAINS:
             raise InvalidInput(f"domains must be a list of 1 to {MAX_METRICS_DOMAINS} domain "
                                "names", param="domains")
+        from linkgap.lookup import domain_metrics_rows
+
         index = self.index()
-        inputs: dict[str, str] = {}
-        for i, text in enumerate(domains):
-            param = f"domains[{i}]"
-            if not isinstance(text, str):
-                raise InvalidInput(f"{param} must be a domain name given as text", param=param)
-            try:
-                name = index.normalize(text)
-            except InvalidDomain as exc:
-                raise InvalidDomain(exc.value, exc.reason, param=param) from None
-            inputs.setdefault(name, text)
-        metrics = {name: index.domain(name) for name in inputs}
-        found = [name for name, m in metrics.items() if m is not None]
+        rows = domain_metrics_rows(index, domains)
+        found = [str(row["domain"]) for row in rows if row["found"]]
         now = self._now()
         charged, _hits = self.store.charge_metrics(
             account_id, str(index.version), found, int(self.settings.metrics_cost),
             month_period(now), iso_z(now))
-        fetched_at = iso_z(index.built_at)
-        rows = []
-        for name, text in inputs.items():
-            m = metrics[name]
-            rows.append({
-                "input": text, "domain": name, "found": m is not None,
-                "domain_rating": m.domain_rating if m else None,
-                "backlinks": m.backlinks if m else None,
-                "referring_domains": m.referring_domains if m else None,
-                "spam_score": m.spam_score if m else None,
-                "spam_signals": list(m.spam_signals) if m else None,
-                "rank": m.rank if m else None,
-                "linked_domains": m.linked_domains if m else None,
-                "outlinks": m.outlinks if m else None,
-                "fetched_at": fetched_at,
-            })
         return rows, charged
 
     # idempotency ------------------------------------------------------------
@@ -453,7 +428,9 @@ class LinkgapService:
                                  rec.limit)
             data = result.to_ipc(compression="zstd")
         except LinkgapError as exc:
-            self._fail(rec, _error_body(exc))
+            if exc.operator_detail:
+                log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
+            self._fail(rec, _error_body(exc))  # the public message only: callers read it
             return
         except Exception:
             log.exception("gap run %s failed", rec.id)
@@ -484,12 +461,34 @@ class LinkgapService:
         self.recover()
         self._stop.clear()
         for i in range(max(1, int(self.settings.workers))):
-            thread = threading.Thread(target=self._worker_loop, name=f"linkgap-worker-{i}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._worker_loop, args=(i == 0,),
+                                      name=f"linkgap-worker-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def _worker_loop(self) -> None:
+    def warm_engine(self) -> bool:
+        """Make the compiled gap kernel ready for the published index's arrays (loaded
+        from numba's disk cache, or compiled once); False when there is no index or no
+        numba. The first worker does this before it takes a run, so the first run a
+        user starts does not pay for it."""
+        from linkgap.gap import kernel
+
+        try:
+            index = self.index()
+        except LinkgapError:
+            return False
+        started = time.perf_counter()
+        warmed = kernel.warm(index)
+        if warmed:
+            log.info("gap kernel ready in %.2f s", time.perf_counter() - started)
+        return warmed
+
+    def _worker_loop(self, warm: bool = False) -> None:
+        if warm:
+            try:
+                self.warm_engine()
+            except Exception:  # never keep the worker from running: runs compile on demand
+                log.exception("could not warm the gap kernel")
         while not self._stop.is_set():
             try:
                 ran = self.run_pending_once()
