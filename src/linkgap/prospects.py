@@ -31,6 +31,7 @@ __all__ = [
     "SORTS",
     "ProspectQuery",
     "all_rows",
+    "cache_allowance",
     "filter_indices",
     "iter_csv",
     "query_page",
@@ -97,6 +98,12 @@ class ProspectQuery:
     def has_filters(self) -> bool:
         """True when any filter narrows the prospects."""
         return self.filters is not None
+
+
+def cache_allowance(rows: int) -> int:
+    """The most memory this module keeps beside a result of ``rows`` prospects (its sort
+    orders, one row index per prospect each), for callers that bound results in bytes."""
+    return _ORDERS_CACHED * rows * np.dtype(np.intp).itemsize
 
 
 def validate_competitor(result: GapResult, competitor: str) -> int:
