@@ -259,7 +259,7 @@ def server_config(app: Any, settings: Any, *, host: str, port: int, log_level: s
     logging.getLogger("uvicorn.error").addFilter(guard.filter)
     return uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="off", server_header=False,
-        date_header=True, http=guarded_protocol(guard),
+        date_header=True, http=guarded_protocol(guard), access_log=False,
         timeout_keep_alive=int(settings.keepalive_timeout),
         h11_max_incomplete_event_size=int(settings.max_header_bytes), backlog=backlog,
     )

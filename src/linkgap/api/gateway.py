@@ -35,6 +35,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from linkgap.api.accesslog import AccessLog
 from linkgap.api.errors import error_response, is_api_path, linkgap_error_response
 from linkgap.api.headers import CorsPolicy, security_headers
 from linkgap.api.ratelimit import RateLimiter
@@ -72,9 +73,15 @@ class GatewayMiddleware:
 
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Any],
                  limiter: RateLimiter, cors: CorsPolicy | None = None,
-                 body_timeout: float | None = None, max_head_bytes: int | None = None) -> None:
+                 body_timeout: float | None = None, max_head_bytes: int | None = None,
+                 authenticate_cached: Callable[[str], Any] | None = None,
+                 fast_path: Callable[[Scope, Any, str], bytes | None] | None = None,
+                 access_log: AccessLog | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.authenticate_cached = authenticate_cached
+        self.fast_path = fast_path
+        self.access_log = access_log
         self.limiter = limiter
         self.cors = cors or CorsPolicy()
         self.body_timeout = body_timeout
@@ -100,6 +107,7 @@ class GatewayMiddleware:
                 return
             extra += self.cors.response_headers(origin)
         started = False
+        received = scope
         head = scope["method"] == "HEAD"
         if head:
             # HEAD is GET without the body (RFC 9110): the app answers a GET, the body is
@@ -111,6 +119,8 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                if self.access_log is not None:
+                    self.access_log.request(received, message["status"], request_id)
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
@@ -142,6 +152,15 @@ class GatewayMiddleware:
                     )
                     await response(scope, receive, send_with_headers)
                     return
+                if self.fast_path is not None:
+                    answer = self.fast_path(scope, principal, request_id)
+                    if answer is not None:
+                        await send_with_headers({
+                            "type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(answer)).encode())]})
+                        await send_with_headers({"type": "http.response.body", "body": answer})
+                        return
             body = await self._read_body(scope, receive, self.body_timeout)
             if not isinstance(body, bytes):
                 # The rest of the body may still be coming: answer, then close the connection.
@@ -170,6 +189,10 @@ class GatewayMiddleware:
     async def _authenticate(self, scope: Scope) -> Any:
         raw = _header(scope, b"authorization")
         token = bearer_token(None if raw is None else raw.decode("latin-1"))
+        if self.authenticate_cached is not None:
+            principal = self.authenticate_cached(token)  # memory only: no I/O on the loop
+            if principal is not None:
+                return principal
         # The service checks the key against its store (a database read): off the event loop.
         return await run_in_threadpool(self.authenticate, token)
 

@@ -21,6 +21,7 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
+from linkgap.api.accesslog import AccessLog
 from linkgap.api.connections import quiet_accept_errors, server_config
 from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
@@ -75,13 +76,15 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     except BaseException:
         sock.close()
         raise
+    access_log: AccessLog | None = None
     try:
         try:
             service.index()
         except LinkgapError as exc:
             # Still serve: the page, health and reads work, and a later build is picked up.
             _warn(exc.operator_message)
-        app = create_app(service, settings)
+        access_log = AccessLog() if settings.access_log else None
+        app = create_app(service, settings, access_log=access_log)
         config = server_config(app, settings, host=str(settings.host), port=int(settings.port),
                                log_level=log_level, announce=_warn)
         service.start_worker()
@@ -95,6 +98,8 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        if access_log is not None:
+            access_log.flush()
         sock.close()
         service.close()
 
