@@ -239,6 +239,11 @@ SETTINGS: tuple[Setting, ...] = (
         "notation such as 4GB.", "40% of physical memory", flag="--memory-limit",
     ),
     Setting(
+        "spark_master", "LINKGAP_SPARK_MASTER", lambda s: None, TEXT,
+        "Spark master of `index build --engine spark`: local[N], spark://host:7077, yarn, "
+        "k8s://…", "spark-submit's master, else local[*]", flag="--spark-master",
+    ),
+    Setting(
         "host", "LINKGAP_HOST", lambda s: "127.0.0.1", TEXT,
         "Address `linkgap serve` listens on.", "127.0.0.1", flag="--host",
     ),
@@ -305,7 +310,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "workers", "LINKGAP_WORKERS", lambda s: 1, INTEGER,
-        "Gap-run worker threads inside `linkgap serve`.", "1", minimum=1, maximum=64,
+        "Gap-run worker threads in `linkgap serve` (0: none) and `linkgap worker`.", "1",
+        minimum=0, maximum=64, flag="--workers",
+    ),
+    Setting(
+        "run_lease_seconds", "LINKGAP_RUN_LEASE_SECONDS", lambda s: 30, INTEGER,
+        "How long a worker's claim on a run lasts without renewal; a run whose worker died "
+        "is taken over after this.", "30", minimum=1, maximum=3600,
+    ),
+    Setting(
+        "run_retention_days", "LINKGAP_RUN_RETENTION_DAYS", lambda s: None, INTEGER,
+        "Days a completed run keeps its prospects; then it is listed as expired.",
+        "keep forever", minimum=1, maximum=36_500, flag="--retention-days",
     ),
 )
 

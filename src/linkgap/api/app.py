@@ -23,7 +23,7 @@ from linkgap.api.fastpath import ProspectsFastPath
 from linkgap.api.gateway import GatewayMiddleware
 from linkgap.api.headers import CorsPolicy
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
-from linkgap.api.ratelimit import RateLimiter
+from linkgap.api.ratelimit import SharedRateLimiter
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -79,7 +79,7 @@ def create_app(service: LinkgapService, settings: Settings, *,
     app.add_middleware(
         GatewayMiddleware,
         authenticate=service.authenticate,
-        limiter=RateLimiter(int(settings.rate_limit)),
+        limiter=SharedRateLimiter(service.rate_hit, int(settings.rate_limit)),
         cors=CorsPolicy(settings.cors_origins or ()),
         body_timeout=float(settings.body_timeout),
         max_head_bytes=int(settings.max_header_bytes),

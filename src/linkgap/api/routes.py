@@ -45,6 +45,7 @@ _ERROR_TEXT = {
     402: "The request costs more credits than the balance (`insufficient_credits`).",
     404: "Unknown run, or a run of another account (`not_found`).",
     409: "Conflict (`run_not_completed` with details.status, or `idempotency_conflict`).",
+    410: "The run has expired: retention deleted its prospects (`run_expired`).",
     413: "Body over 64 KiB (`payload_too_large`).",
     415: "Body not sent as application/json (`unsupported_media_type`).",
     422: "Invalid parameter (`invalid_parameter`, `param` names it).",
@@ -151,18 +152,18 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        view, charged = service.create_run(
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.create_run(
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
-            min_overlap=body.min_overlap, limit=body.limit,
+            min_overlap=body.min_overlap, limit=body.limit, idempotency=idem,
         )
-        data = view.as_dict()
-        return (202, {"data": data, "meta": _meta(request, charged)},
-                {"Location": f"/v1/backlinks/gap/{data['id']}"})
+
+    def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 202, {"data": view.as_dict(), "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 
@@ -172,7 +173,7 @@ def list_runs(
     request: Request,
     page: Page = 1,
     per_page: PerPage = 50,
-    status: Annotated[Literal["queued", "running", "completed", "failed"] | None,
+    status: Annotated[Literal["queued", "running", "completed", "failed", "expired"] | None,
                       Query(description="Only runs with this status.")] = None,
 ) -> Response:
     """A page of the account's runs (newest first, ties by id)."""
@@ -258,7 +259,7 @@ def _wants_csv(accept: str | None) -> bool:
         200: {"description": "A page of prospects, or with format=csv (or Accept: text/csv) "
                              "every filtered prospect as a CSV attachment.",
               "content": {"text/csv": {"schema": {"type": "string"}}}},
-        **_errors(404, 409, 422),
+        **_errors(404, 409, 410, 422),
     },
 )
 def list_prospects(
@@ -290,7 +291,7 @@ def list_prospects(
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
             tags=["runs"], summary="Counts over a run's prospects (same filters)",
-            responses=_errors(404, 409, 422))
+            responses=_errors(404, 409, 410, 422))
 def run_summary(request: Request, run_id: str,
                 filters: Annotated[Filters, Depends()]) -> Response:
     """Prospects by domain_rating band, competitor overlap and dofollow, after filters."""
@@ -313,13 +314,16 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        rows, charged = service.domain_metrics(account_id, body.domains)
-        return 200, {"data": rows, "meta": _meta(request, charged)}, {}
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.domain_metrics(
+            account_id, body.domains, idempotency=idem)
+
+    def respond(rows: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 200, {"data": rows, "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "index_cmds",
     "admin_cmds",
     "serve_cmd",
+    "db_cmds",
     "gap_cmd",
     "demo_cmd",
     "data_cmds",
