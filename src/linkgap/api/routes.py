@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
+from linkgap.api.fastpath import page_body
 from linkgap.api.models import (
     DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
@@ -293,8 +294,9 @@ def list_prospects(
             headers={"Content-Disposition":
                      f'attachment; filename="linkgap-{run_id}-prospects.csv"'},
         )
-    rows, total = pq.query_page(result, query, page, per_page)
-    return JSONResponse({"data": rows, "meta": _page_meta(request, page, per_page, total)})
+    data, total = pq.query_page_json(result, query, page, per_page)
+    return Response(page_body(data, request.state.request_id, page, per_page, total),
+                    media_type="application/json")
 
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
