@@ -176,7 +176,8 @@ def test_index_build_target_option_end_to_end(tmp_path: Path) -> None:
     done = subprocess.run([*cmd, "--target", "mysite.com", str(path)], capture_output=True,
                           text=True, env={**os.environ, "LINKGAP_HOME": str(env_home)})
     assert done.returncode == 0, done.stderr
-    assert "columns read: source <- 'Linking page', seen_at <- 'Last crawled'" in done.stderr
+    assert ("columns read from " + str(path) + ": source <- 'Linking page', "
+            "seen_at <- 'Last crawled'") in done.stderr
     assert BacklinkIndex.open(tmp_path / "i").domain("mysite.com").backlinks == 1
 
 

@@ -196,7 +196,7 @@ def _say_inputs(inputs: list[InputStats]) -> None:
             f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
         if st.columns:
             mapped = ", ".join(f"{role} <- {name!r}" for role, name in st.columns.items())
-            say(f"input {st.input.label}: columns read: {mapped}")
+            say(f"columns read from {st.input.label}: {mapped}")
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:
