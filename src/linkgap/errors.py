@@ -15,9 +15,11 @@
     ├── Conflict                      409 family
     │   ├── RunNotCompleted           run_not_completed
     │   └── IdempotencyConflict       idempotency_conflict
+    ├── RunExpired                    run_expired (410): retention deleted the prospects
     ├── Unauthorized                  unauthorized (401)
     ├── RateLimited                   rate_limited (429)
-    ├── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    ├── UnsupportedDatabase           a state database linkgap cannot use (URL, damage,
+    │                                 another schema version)
     └── DownloadFailed                ``data fetch`` could not fetch a file (exit 1)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
@@ -47,6 +49,7 @@ __all__ = [
     "LinkgapError",
     "NotFound",
     "RateLimited",
+    "RunExpired",
     "RunNotCompleted",
     "Unauthorized",
     "UnsupportedDatabase",
@@ -161,6 +164,13 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
+class RunExpired(LinkgapError):
+    """Prospects or summary asked of a run whose prospects retention has deleted."""
+
+    code = "run_expired"
+    status = 410
+
+
 class Unauthorized(LinkgapError):
     """Missing, malformed, unknown or revoked API key."""
 
@@ -176,7 +186,8 @@ class RateLimited(LinkgapError):
 
 
 class UnsupportedDatabase(LinkgapError):
-    """A database URL this version of linkgap cannot use."""
+    """A state database this linkgap cannot use: an unknown URL, one it cannot reach or
+    read (damaged, not a linkgap database), or a schema of another version."""
 
     code = "unsupported_database"
 

@@ -42,7 +42,7 @@ DOMAIN_INPUT_SCHEMA: dict[str, Any] = {
 }
 DomainText = Annotated[str, Field(json_schema_extra=DOMAIN_INPUT_SCHEMA)]
 
-RunStatus = Literal["queued", "running", "completed", "failed"]
+RunStatus = Literal["queued", "running", "completed", "failed", "expired"]
 Mode = Literal["union", "intersect"]
 
 

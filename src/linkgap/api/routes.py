@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
+from linkgap.api.fastpath import page_body
 from linkgap.api.models import (
     DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
@@ -45,6 +46,7 @@ _ERROR_TEXT = {
     402: "The request costs more credits than the balance (`insufficient_credits`).",
     404: "Unknown run, or a run of another account (`not_found`).",
     409: "Conflict (`run_not_completed` with details.status, or `idempotency_conflict`).",
+    410: "The run has expired: retention deleted its prospects (`run_expired`).",
     413: "Body over 64 KiB (`payload_too_large`).",
     415: "Body not sent as application/json (`unsupported_media_type`).",
     422: "Invalid parameter (`invalid_parameter`, `param` names it).",
@@ -153,18 +155,18 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        view, charged = service.create_run(
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.create_run(
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
-            min_overlap=body.min_overlap, limit=body.limit,
+            min_overlap=body.min_overlap, limit=body.limit, idempotency=idem,
         )
-        data = view.as_dict()
-        return (202, {"data": data, "meta": _meta(request, charged)},
-                {"Location": f"/v1/backlinks/gap/{data['id']}"})
+
+    def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 202, {"data": view.as_dict(), "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 
@@ -174,7 +176,7 @@ def list_runs(
     request: Request,
     page: Page = 1,
     per_page: PerPage = 50,
-    status: Annotated[Literal["queued", "running", "completed", "failed"] | None,
+    status: Annotated[Literal["queued", "running", "completed", "failed", "expired"] | None,
                       Query(description="Only runs with this status.")] = None,
 ) -> Response:
     """A page of the account's runs (newest first, ties by id)."""
@@ -193,6 +195,15 @@ def get_run(request: Request, run_id: str) -> Response:
 
 
 # ---------------------------------------------------------------- prospects
+
+#: Order and format of the prospect lists (the prospects and the diff of a run).
+SortParam = Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
+    description="Order by this field; rank orders by authority "
+                "(sort=rank&order=desc lists rank 1 first).")]
+OrderParam = Annotated[Literal["asc", "desc"], Query(description="Sort direction.")]
+FormatParam = Annotated[Literal["json", "csv"] | None, Query(
+    description="json (default) or csv; `Accept: text/csv` also selects CSV.")]
+
 
 class Filters:
     """The prospect filters shared by the prospects and summary endpoints."""
@@ -261,21 +272,18 @@ def _wants_csv(accept: str | None) -> bool:
         200: {"description": "A page of prospects, or with format=csv (or Accept: text/csv) "
                              "every filtered prospect as a CSV attachment.",
               "content": {"text/csv": {"schema": {"type": "string"}}}},
-        **_errors(404, 409, 422),
+        **_errors(404, 409, 410, 422),
     },
 )
 def list_prospects(
     request: Request,
     run_id: str,
     filters: Annotated[Filters, Depends()],
-    sort: Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
-        description="Order by this field; rank orders by authority "
-                    "(sort=rank&order=desc lists rank 1 first).")] = "score",
-    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    sort: SortParam = "score",
+    order: OrderParam = "desc",
     page: Page = 1,
     per_page: PerPage = 50,
-    format: Annotated[Literal["json", "csv"] | None, Query(
-        description="json (default) or csv; `Accept: text/csv` also selects CSV.")] = None,
+    format: FormatParam = None,
 ) -> Response:
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
     result = _service(request).run_result(_account(request), run_id)
@@ -286,13 +294,14 @@ def list_prospects(
             headers={"Content-Disposition":
                      f'attachment; filename="linkgap-{run_id}-prospects.csv"'},
         )
-    rows, total = pq.query_page(result, query, page, per_page)
-    return JSONResponse({"data": rows, "meta": _page_meta(request, page, per_page, total)})
+    data, total = pq.query_page_json(result, query, page, per_page)
+    return Response(page_body(data, request.state.request_id, page, per_page, total),
+                    media_type="application/json")
 
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
             tags=["runs"], summary="Counts over a run's prospects (same filters)",
-            responses=_errors(404, 409, 422))
+            responses=_errors(404, 409, 410, 422))
 def run_summary(request: Request, run_id: str,
                 filters: Annotated[Filters, Depends()]) -> Response:
     """Prospects by domain_rating band, competitor overlap and dofollow, after filters."""
@@ -315,13 +324,16 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        rows, charged = service.domain_metrics(account_id, body.domains)
-        return 200, {"data": rows, "meta": _meta(request, charged)}, {}
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.domain_metrics(
+            account_id, body.domains, idempotency=idem)
+
+    def respond(rows: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 200, {"data": rows, "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 

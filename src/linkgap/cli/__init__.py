@@ -25,7 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "index_cmds",
     "admin_cmds",
     "serve_cmd",
+    "db_cmds",
     "gap_cmd",
+    "diff_cmd",
     "demo_cmd",
     "data_cmds",
 )

@@ -1,17 +1,21 @@
-"""``linkgap serve``: the HTTP API and the web page, with the gap-run worker (SPEC 7).
+"""``linkgap serve`` and ``linkgap worker`` (SPEC 7 and 11).
 
-The server answers on ``--host``/``--port`` (default ``LINKGAP_HOST``/``LINKGAP_PORT``),
-prints its URL on stderr once it listens, and runs queued gap runs in background
-threads. Runs left queued or half-done by a stopped server are picked up at the
-next start. A newly published index version is used by runs that start after
-publication, without a restart (the service reopens the index when ``CURRENT``
-changes).
+``serve`` answers on ``--host``/``--port`` (default ``LINKGAP_HOST``/``LINKGAP_PORT``),
+prints its URL on stderr once it listens, and runs queued gap runs in
+``--workers`` background threads (0: none). ``worker`` runs gap runs without
+serving HTTP. Any number of both may share one state database; a run whose
+worker died is taken over once its lease expires. A newly published index
+version is used by runs that start after publication, without a restart (the
+service reopens the index when ``CURRENT`` changes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,12 +24,14 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
+from linkgap.api.accesslog import AccessLog
+from linkgap.api.connections import quiet_accept_errors, server_config
 from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
 
-__all__ = ["register", "serve"]
+__all__ = ["register", "serve", "work"]
 
 
 def _url(host: str, port: int) -> str:
@@ -41,6 +47,7 @@ class _Server(uvicorn.Server):
         self._on_listen = on_listen
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        quiet_accept_errors(asyncio.get_running_loop())
         await super().startup(sockets)
         if self.should_exit or not self.servers:
             return
@@ -54,6 +61,45 @@ def _announce(url: str) -> None:
     say(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)")
 
 
+def _warn(text: str) -> None:
+    say(text, label="warning", style="yellow")
+
+
+def _open_service(settings: Settings) -> LinkgapService:
+    """The service, its state database checked (a damaged one is a one-line error)."""
+    service = LinkgapService(settings)
+    try:
+        service.verify_store()
+    except BaseException:
+        service.close()
+        raise
+    try:
+        service.index()
+    except LinkgapError as exc:
+        # Still serve: the page, health and reads work, and a later build is picked up.
+        _warn(exc.operator_message)
+    return service
+
+
+def work(settings: Settings, *, stop: threading.Event | None = None,
+         on_start: Callable[[str], None] | None = None) -> None:
+    """Run ``settings.workers`` (at least 1) worker threads until ``stop`` is set or the
+    process gets SIGINT/SIGTERM; a run being computed finishes first."""
+    service = _open_service(settings)
+    stop = stop or threading.Event()
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+        service.start_worker()
+        message = (f"linkgap: worker running {int(settings.workers)} thread(s) on "
+                   f"{service.store_where}")
+        (on_start or say)(message)
+        stop.wait()
+    finally:
+        service.close()
+
+
 def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
           log_level: str = "info") -> None:
     """Serve the API and the page with ``settings`` until interrupted (SIGINT/SIGTERM).
@@ -64,20 +110,16 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     """
     sock = listen_socket(str(settings.host), int(settings.port))
     try:
-        service = LinkgapService(settings)
+        service = _open_service(settings)
     except BaseException:
         sock.close()
         raise
+    access_log: AccessLog | None = None
     try:
-        try:
-            service.index()
-        except LinkgapError as exc:
-            # Still serve: the page, health and reads work, and a later build is picked up.
-            say(exc.operator_message, label="warning", style="yellow")
-        app = create_app(service, settings)
-        config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
-                                log_level=log_level, lifespan="off",
-                                server_header=False, date_header=True)
+        access_log = AccessLog() if settings.access_log else None
+        app = create_app(service, settings, access_log=access_log)
+        config = server_config(app, settings, host=str(settings.host), port=int(settings.port),
+                               log_level=log_level, announce=_warn)
         service.start_worker()
         server = _Server(config, on_listen)
         try:
@@ -89,6 +131,8 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        if access_log is not None:
+            access_log.flush()
         sock.close()
         service.close()
 
@@ -139,13 +183,38 @@ def serve_command(
     port: Annotated[int | None, typer.Option(
         "--port", metavar="P", min=0, max=65535, show_default=False,
         help="Port to listen on (default: LINKGAP_PORT, else 8000; 0 picks a free one).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", metavar="N", min=0, show_default=False,
+        help="Gap-run worker threads in this server (default: LINKGAP_WORKERS, else 1; "
+             "0: none, leave runs to `linkgap worker`).")] = None,
 ) -> None:
     """Serve the HTTP API and the web page, and run queued gap runs."""
     overrides: dict[str, Any] = {"index": index, "database_url": database, "host": host,
-                                 "port": port}
+                                 "port": port, "workers": workers}
     serve(Settings(overrides))
 
 
+def worker_command(
+    index: Annotated[Path | None, typer.Option(
+        "--index", metavar="DIR", show_default=False,
+        help="Backlink index directory (default: LINKGAP_INDEX, else $LINKGAP_HOME/index).",
+    )] = None,
+    database: Annotated[str | None, typer.Option(
+        "--database", metavar="URL", show_default=False,
+        help="State database URL (default: LINKGAP_DATABASE_URL, else "
+             "sqlite:///$LINKGAP_HOME/state.db).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", metavar="N", min=1, show_default=False,
+        help="Worker threads (default: LINKGAP_WORKERS, else 1).")] = None,
+) -> None:
+    """Run queued gap runs without serving HTTP (any number may share a database)."""
+    settings = Settings({"index": index, "database_url": database, "workers": workers})
+    if int(settings.workers) < 1:
+        settings = Settings({"index": index, "database_url": database, "workers": 1})
+    work(settings)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``linkgap serve`` to the linkgap command."""
+    """Add ``linkgap serve`` and ``linkgap worker`` to the linkgap command."""
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)

@@ -422,6 +422,7 @@
     show($("run-panel"), false);
     show($("prospects-panel"), false);
     show($("welcome"), true);
+    announce("run", null);
     $("key-status").textContent = "The key has been forgotten by this tab.";
     $("key-status").className = "status-line";
     if (location.hash) history.replaceState(null, "", location.pathname + location.search);
@@ -608,6 +609,7 @@
     resetFilters(run);
     renderRun(run, chargedNow);
     markCurrentRun();
+    announce("run", run);
     if (run.status === "queued" || run.status === "running") {
       show($("prospects-panel"), false);
       schedulePoll();
@@ -780,6 +782,7 @@
     debounceTimer = setTimeout(function () {
       state.page = 1;
       loadProspects();
+      announce("filters", state.run);
     }, typing ? 350 : 0);
   }
 
@@ -793,6 +796,7 @@
     }
     state.page = 1;
     loadProspects();
+    announce("filters", state.run);
   }
 
   function renderSortHeaders() {
@@ -1077,6 +1081,23 @@
     var m = /^#run=([A-Za-z0-9_\-]+)$/.exec(location.hash);
     if (m && getKey() && (!state.run || state.run.id !== m[1])) openRun(m[1]);
   }
+
+  /* ------------------------------------------------------------ extensions */
+  // The page's other scripts (compare.js, suggest.js) build on these helpers and
+  // hear about the open run through "linkgap:run" and "linkgap:filters" events.
+  function announce(what, run) {
+    document.dispatchEvent(new CustomEvent("linkgap:" + what, { detail: { run: run } }));
+  }
+  window.linkgapPage = {
+    api: api, h: h, fmt: fmt, uni: uni, plural: plural, when: when, show: show,
+    showError: showError, clearChildren: clearChildren, getKey: getKey,
+    filterParams: filterParams, fields: FIELDS,
+    currentRun: function () { return state.run; },
+    sortParams: function () {
+      return { sort: $("f-sort").value, order: $("f-order").value,
+               per_page: $("f-per-page").value };
+    }
+  };
 
   /* -------------------------------------------------------------------- init */
   function init() {
