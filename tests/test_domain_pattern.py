@@ -43,11 +43,16 @@ ALPHABET = st.sampled_from(list("abcXYZ019-_.:/?#@ \t[]%！。．ｂüßé💩")
 @example("http://u:p@a.com/x")
 @example("  bücher。de  ")
 @example("a.1b")
+@example("a @aco.uk")
 def test_the_pattern_never_refuses_what_the_server_accepts(text: str) -> None:
-    # The one corner the pattern leaves out on purpose: an empty port before a path
-    # (`1a.com:/x`), which the server reads as a host only in some spellings.
+    # The corners the pattern leaves out on purpose, read as a host by the server only in
+    # some spellings (`a.com:/x` and `user:pw@a.com` look like a scheme, `1a.com:/x` and
+    # `:@a.com` do not): an empty port before a path, and a colon in user info without a
+    # scheme.
     empty_port_then_path = re.search(r"^\s*(https?://)?[^/?#]*:[/?#]", text, flags=re.I)
-    if accepted(text) and not empty_port_then_path:
+    colon_in_bare_user = not re.match(r"\s*https?://", text, flags=re.I) and re.match(
+        r"[^/?#@]*:[^/?#]*@", text.strip())
+    if accepted(text) and not empty_port_then_path and not colon_in_bare_user:
         assert PATTERN.search(text), f"server accepts {text!r}, the pattern refuses it"
 
 

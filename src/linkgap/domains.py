@@ -66,14 +66,15 @@ DOMAIN_INPUT_MAX_LENGTH = 2048
 # together); a text that matches can still be refused for what no pattern can say:
 # a public suffix (``co.uk``), a Unicode label UTS-46 refuses, an ``xn--`` label that
 # does not decode, a label over 63 or a name over 253 characters in ASCII form.
-# One corner is left out on purpose: an empty port before a path (``1a.com:/x``),
-# which reads as a host only in some spellings (``a.com:/x`` looks like a scheme).
+# Two corners are left out on purpose, as they read as a host only in some spellings
+# (``a.com:/x`` and ``user:pw@a.com`` look like a scheme, ``1a.com:/x`` does not): an
+# empty port before a path, and a colon in user info without ``http(s)://``.
 _LABEL_CHAR = r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f\s\u3002\uff0e\uff61]"
 _NON_DIGIT = r"[^\x00-\x2c\x2e-\x40\x5b-\x5e\x60\x7b-\x7f\s\u3002\uff0e\uff61]"
 _DOT = r"[.\u3002\uff0e\uff61]"  # and the dots UTS-46 maps to "."
 DOMAIN_INPUT_PATTERN = (
     r"^\s*"
-    r"(?:[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#]*@)?|[^\s/?#:]*@)?"  # http(s)://, user@
+    r"(?:[Hh][Tt][Tt][Pp][Ss]?://(?:[^/?#]*@)?|[^/?#:]*@)?"  # http(s)://, user@
     rf"(?:{_LABEL_CHAR}+{_DOT})+[0-9]*{_NON_DIGIT}{_LABEL_CHAR}*{_DOT}?"  # a.b.example
     r"(?::[0-9]+(?:[/?#].*)?|:|[/?#].*)?"  # :port, then /path?query#fragment
     r"\s*$"
