@@ -974,7 +974,7 @@
   function renderCharts(summary) {
     barChart($("chart-dr"), "Prospects by domain rating", "Domain rating", summary.bands,
              "prospect");
-    barChart($("chart-overlap"), "Prospects by competitor overlap", "Competitors linked",
+    barChart($("chart-overlap"), "Prospects by overlap", "Overlap (competitors linked to)",
              summary.overlap, "prospect");
     var d = summary.dofollow;
     $("dofollow-split").textContent = summary.total
