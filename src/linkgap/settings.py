@@ -58,8 +58,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "build_memory_limit", "LINKGAP_BUILD_MEMORY_LIMIT", lambda s: None, str,
-        "Memory the index build's aggregation may use before it spills to disk, in DuckDB's "
-        "notation such as 4GB (flag: --memory-limit).", "40% of physical memory",
+        "Memory an index build may use (its peak stays within this plus about 1 GB; the "
+        "aggregation spills to disk beyond it), in sizes such as 512MB, 4GB or 2GiB "
+        "(flag: --memory-limit).", "half of physical memory",
+    ),
+    Setting(
+        "build_temp_dir", "LINKGAP_BUILD_TEMP_DIR", lambda s: None,
+        lambda t: Path(t).expanduser(),
+        "Folder for an index build's spill files (flag: --temp-dir).",
+        "inside the build folder in the index directory",
     ),
     Setting(
         "host", "LINKGAP_HOST", lambda s: "127.0.0.1", str,

@@ -7,8 +7,11 @@ skipped per input on stderr (with a progress bar while it runs); ``info`` and
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +33,8 @@ DOMAIN_FIELDS = (
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
-    "dofollow_links", "skipped", "inputs",
+    "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
+    "index_bytes_per_edge", "inputs",
 )
 
 
@@ -89,19 +93,27 @@ def build(
                              "(alice.github.io counts as github.io).")] = False,
     memory_limit: Annotated[str | None, typer.Option(
         "--memory-limit", metavar="SIZE", show_default=False,
-        help="Memory the aggregation may use before spilling to disk, e.g. 4GB "
-             "(default: LINKGAP_BUILD_MEMORY_LIMIT, else 40% of physical memory).")] = None,
+        help="Memory the build may use (peak: this plus about 1 GB; the aggregation spills "
+             "to disk beyond it), e.g. 4GB (default: LINKGAP_BUILD_MEMORY_LIMIT, else half "
+             "of physical memory).")] = None,
+    temp_dir: Annotated[Path | None, typer.Option(
+        "--temp-dir", metavar="DIR", show_default=False,
+        help="Folder for the build's spill files (default: LINKGAP_BUILD_TEMP_DIR, else "
+             "inside the build folder in the index directory).")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
+    from linkgap.index.budget import format_size
     from linkgap.index.build import build_index
 
+    settings = Settings({"build_temp_dir": temp_dir})
     index_dir = _index_dir(index)
     stderr.print(f"building the index in {index_dir}", highlight=False)
     progress = _BuildProgress()
-    with progress.progress:
+    with progress.progress, _terminate_as_interrupt():
         report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                              progress=progress,
-                             memory_limit=memory_limit or Settings().build_memory_limit)
+                             memory_limit=memory_limit or settings.build_memory_limit,
+                             temp_dir=settings.build_temp_dir)
     table = Table(title="inputs", title_justify="left")
     for col in ("input", "format", "records", "pages", "links seen", "links counted",
                 "skipped"):
@@ -119,8 +131,31 @@ def build(
         f"in {report.seconds:.1f} s",
         highlight=False,
     )
+    build_info = report.manifest.build or {}
+    stderr.print(
+        f"memory limit {format_size(int(build_info.get('memory_limit', 0)))}, "
+        f"spilled at most {format_size(report.spilled_bytes)} to disk",
+        highlight=False,
+    )
     if report.previous_version:
         stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the build like Ctrl-C: its folders are removed on the way out."""
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (an embedding application): leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:
@@ -137,6 +172,8 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
         "psl_version": m.psl.get("version"),
         **{k: m.counts.get(k, 0) for k in ("domains", "edges", "links", "dofollow_links",
                                            "skipped")},
+        "format": m.format,
+        **backlinks.disk_usage(),
     }
     if fmt is OutputFormat.json:
         emit([{**row, "inputs": m.inputs, "metrics": m.metrics}], fmt)

@@ -1,17 +1,20 @@
-"""``index build``: link batches → a new published index version.
+"""``index build``: inputs → a new published index version.
 
-Steps (each streams; none holds the graph in Python objects):
+Steps (each streams; none holds the graph in Python objects, and the whole
+build stays within ``--memory-limit`` plus about 1 GB, see
+``linkgap.index.budget``):
 
-1. append every LINK_SCHEMA batch to a DuckDB table inside the build folder;
-2. aggregate in SQL (``linkgap.index.aggregate``): distinct (source URL,
-   target URL) pairs → domain edges → domains sorted by canonical name;
-3. write the names and the in-link CSR as ``.npy`` memory maps
-   (``linkgap.index.csr``);
-4. compute the metrics over the CSR (``linkgap.index.metrics``, ``spam``);
-5. write ``manifest.json`` and publish atomically (``linkgap.index.versions``).
+1. aggregate (``linkgap.index.aggregate``, DuckDB): page links are appended
+   as LINK_SCHEMA batches and grouped into domain edges in SQL; web-graph
+   (cc-graph) edges arrive as interned integer ids; DuckDB spills to a temp
+   folder inside the build folder, or under ``--temp-dir``;
+2. finalise (``linkgap.index.finalize``): sorted names, the compact CSR
+   written in chunks, PageRank over it in row blocks, DR, rank, spam;
+3. write ``manifest.json`` and publish atomically (``linkgap.index.versions``).
 
-A build that fails at any step removes its folder; the published version
-stays as it was.
+A build that fails or is interrupted at any step removes its folder and its
+temp folder; the published version stays as it was. A build that is killed
+outright leaves them behind, and the next build removes them.
 """
 
 from __future__ import annotations
@@ -26,24 +29,25 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
 from linkgap.errors import BuildFailed
-from linkgap.index import metrics as m
 from linkgap.index.aggregate import LinkAggregator
-from linkgap.index.csr import write_in_csr, write_names
-from linkgap.index.spam import SIGNALS, compute_spam
+from linkgap.index.budget import MemoryBudget
+from linkgap.index.finalize import FinalizeResult, finalize
+from linkgap.index.format import FORMAT_VERSION
 from linkgap.index.versions import (
     build_lock,
     clean_stale_builds,
+    drop_spill_dir,
     new_build_dir,
     next_version_id,
     publish,
+    spill_dir_for,
     version_dir,
 )
-from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputStats
+from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
 from linkgap.urls import normalize_url
 
 __all__ = [
@@ -56,12 +60,12 @@ __all__ = [
     "build_index",
 ]
 
-#: Layout version of a version folder (``manifest.json`` ``format``).
-FORMAT_VERSION = 1
-
 #: ``progress(stage, done, total)``: a stage name ("reading <input>", "aggregating",
 #: "writing", "metrics", "publishing"), items done, total when known.
 ProgressCallback = Callable[[str, int, "int | None"], None]
+
+#: Puts a build's inputs into the aggregator (batches, web-graph edges, domain edges).
+Feed = Callable[[LinkAggregator], None]
 
 _NOFOLLOW_TOKENS = frozenset({"nofollow", "ugc", "sponsored"})
 
@@ -77,10 +81,11 @@ class Manifest:
     counts: dict[str, int]
     metrics: dict[str, Any]
     format: int = FORMAT_VERSION
+    build: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The manifest as stored in ``manifest.json``."""
-        return {
+        data = {
             "format": self.format,
             "version": self.version,
             "built_at": self.built_at,
@@ -89,6 +94,9 @@ class Manifest:
             "counts": dict(self.counts),
             "metrics": dict(self.metrics),
         }
+        if self.build is not None:
+            data["build"] = dict(self.build)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -100,7 +108,8 @@ class Manifest:
             inputs=list(data.get("inputs", [])),
             counts={k: int(v) for k, v in data["counts"].items()},
             metrics=dict(data.get("metrics", {})),
-            format=int(data.get("format", FORMAT_VERSION)),
+            format=int(data.get("format", 1)),
+            build=dict(data["build"]) if isinstance(data.get("build"), dict) else None,
         )
 
     @property
@@ -124,6 +133,11 @@ class BuildReport:
         """The published version id."""
         return self.manifest.version
 
+    @property
+    def spilled_bytes(self) -> int:
+        """Most bytes the aggregation had spilled to its temp folder at once."""
+        return int((self.manifest.build or {}).get("peak_spill_bytes", 0))
+
 
 def _noop(stage: str, done: int, total: int | None) -> None:
     return None
@@ -137,6 +151,7 @@ def build_from_batches(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
 ) -> Manifest:
     """Build and publish a version from LINK_SCHEMA batches; returns its manifest.
 
@@ -144,71 +159,85 @@ def build_from_batches(
     may fill them while it yields. Raises BuildFailed when no valid link
     remains; the published version is then left untouched.
     """
-    return _build(Path(index_dir), batches, inputs_stats, icann_only,
-                  progress or _noop, memory_limit)[0]
+    report = progress or _noop
+
+    def feed(aggregator: LinkAggregator) -> None:
+        rows = 0
+        for batch in batches:
+            aggregator.add(batch)
+            rows += batch.num_rows
+            report("reading", rows, None)
+
+    return _build(Path(index_dir), feed, inputs_stats, icann_only, report, memory_limit,
+                  temp_dir)[0]
 
 
-def _build(index_dir: Path, batches: Iterable[pa.RecordBatch],
-           inputs_stats: Sequence[InputStats], icann_only: bool,
-           progress: ProgressCallback, memory_limit: str | None) -> tuple[Manifest, str | None]:
+def _build(index_dir: Path, feed: Feed, inputs_stats: Sequence[InputStats], icann_only: bool,
+           progress: ProgressCallback, memory_limit: str | None,
+           temp_dir: str | Path | None) -> tuple[Manifest, str | None]:
+    budget = MemoryBudget.from_text(memory_limit)  # a bad size fails before anything is made
     with build_lock(index_dir):
         clean_stale_builds(index_dir)
         tmp = new_build_dir(index_dir)
+        spill = spill_dir_for(tmp, Path(temp_dir) if temp_dir else None)
         try:
-            manifest = _build_into(tmp, batches, inputs_stats, icann_only, progress,
-                                   memory_limit)
+            manifest = _build_into(tmp, spill, feed, inputs_stats, icann_only, progress,
+                                   budget)
             progress("publishing", 0, None)
             previous = publish(index_dir, tmp, manifest.version)
         except BaseException:
+            drop_spill_dir(tmp, spill)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return manifest, previous
 
 
-def _build_into(folder: Path, batches: Iterable[pa.RecordBatch],
-                inputs_stats: Sequence[InputStats], icann_only: bool,
-                progress: ProgressCallback, memory_limit: str | None) -> Manifest:
-    work = folder / "work"
-    aggregator = LinkAggregator(work, memory_limit=memory_limit)
+def _build_into(folder: Path, spill: Path, feed: Feed, inputs_stats: Sequence[InputStats],
+                icann_only: bool, progress: ProgressCallback,
+                budget: MemoryBudget) -> Manifest:
+    aggregator = LinkAggregator(spill, budget)
     try:
-        rows = 0
-        for batch in batches:
-            aggregator.add(batch)
-            rows += batch.num_rows
-            progress("reading", rows, None)
+        feed(aggregator)
         progress("aggregating", 0, None)
-        totals = aggregator.finish()
-        if totals.links == 0:
+        counts = aggregator.finish()
+        if counts.domains == 0:
             raise BuildFailed(_no_links_message(inputs_stats))
-        progress("writing", 0, totals.edges)
-        write_names(folder, aggregator.iter_names(), totals.domains)
-        write_in_csr(folder, aggregator.iter_edges(), totals.domains, totals.edges)
+        result = finalize(folder, aggregator, counts.domains, budget, progress)
     finally:
         aggregator.close()
-    shutil.rmtree(work, ignore_errors=True)
-    progress("metrics", 0, None)
-    metric_info = _write_metrics(folder)
-    now = datetime.now(UTC)
-    normalizer_mode = "icann" if icann_only else "all"
-    manifest = Manifest(
-        version=next_version_id(folder.parent),
-        built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        psl={"mode": normalizer_mode, "version": psl_snapshot_version()},
-        inputs=[s.as_dict() for s in inputs_stats],
-        counts={
-            "domains": totals.domains,
-            "edges": totals.edges,
-            "links": totals.links,
-            "dofollow_links": totals.dofollow_links,
-            "occurrences": totals.occurrences,
-            "skipped": sum(sum(s.skipped.values()) for s in inputs_stats),
-        },
-        metrics=metric_info,
-    )
+    drop_spill_dir(folder, spill)
+    manifest = _manifest(folder, result, counts.occurrences, inputs_stats, icann_only,
+                         budget, aggregator.peak_spill)
     with open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.as_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
     return manifest
+
+
+def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
+              inputs_stats: Sequence[InputStats], icann_only: bool, budget: MemoryBudget,
+              peak_spill: int) -> Manifest:
+    now = datetime.now(UTC)
+    return Manifest(
+        version=next_version_id(folder.parent),
+        built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        psl={"mode": "icann" if icann_only else "all", "version": psl_snapshot_version()},
+        inputs=[s.as_dict() for s in inputs_stats],
+        counts={
+            "domains": result.domains,
+            "edges": result.totals.edges,
+            "links": result.totals.links,
+            "dofollow_links": result.totals.dofollow_links,
+            "occurrences": occurrences,
+            "skipped": sum(sum(s.skipped.values()) for s in inputs_stats),
+        },
+        metrics=result.metrics,
+        build={
+            "memory_limit": budget.limit,
+            "peak_spill_bytes": peak_spill,
+            "pagerank_ids": result.pagerank_mode,
+        },
+    )
 
 
 def _no_links_message(inputs_stats: Sequence[InputStats]) -> str:
@@ -222,64 +251,6 @@ def _no_links_message(inputs_stats: Sequence[InputStats]) -> str:
     ) + "; the previous index version is unchanged"
 
 
-def _write_metrics(folder: Path) -> dict[str, Any]:
-    """Compute every per-domain metric from the CSR in ``folder`` and save it there."""
-    indptr = np.load(folder / "in_indptr.npy", mmap_mode="r")
-    src = np.load(folder / "in_src.npy", mmap_mode="r")
-    links = np.load(folder / "in_links.npy", mmap_mode="r")
-    dofollow = np.load(folder / "in_dofollow.npy", mmap_mode="r")
-    counts = m.compute_counts(indptr, src, links, dofollow)
-    scratch_path = folder / "work-pagerank-src.npy"
-    e_df = int(counts.dofollow_referring_domains.sum())
-    scratch = None
-    if e_df and e_df != len(src):
-        scratch = np.lib.format.open_memmap(scratch_path, mode="w+", dtype=src.dtype,
-                                            shape=(e_df,))
-    df_indptr, df_src = m.dofollow_graph(indptr, src, dofollow,
-                                         counts.dofollow_referring_domains, scratch)
-    pr = m.pagerank(df_indptr, df_src, counts.dofollow_linked_domains)
-    del scratch, df_src
-    scratch_path.unlink(missing_ok=True)
-    dr = m.domain_rating(pr.pagerank, counts.dofollow_referring_domains)
-    rank = m.rank_by_pagerank(pr.pagerank)
-    names = np.memmap(folder / "names.bytes", dtype=np.uint8, mode="r")
-    offsets = np.load(folder / "names.offsets.npy", mmap_mode="r")
-    spam_score, spam_signals = compute_spam(counts, names, offsets)
-    del names
-    arrays = {
-        "backlinks": counts.backlinks,
-        "referring_domains": counts.referring_domains,
-        "linked_domains": counts.linked_domains,
-        "outlinks": counts.outlinks,
-        "pagerank": pr.pagerank,
-        "domain_rating": dr,
-        "rank": rank,
-        "spam_score": spam_score,
-        "spam_signals": spam_signals,
-    }
-    for name, arr in arrays.items():
-        np.save(folder / f"{name}.npy", arr)
-    return {
-        "pagerank": {
-            "damping": m.DAMPING,
-            "tolerance": m.TOLERANCE,
-            "max_iterations": m.MAX_ITERATIONS,
-            "iterations": pr.iterations,
-            "delta": pr.delta,
-            "converged": pr.converged,
-            "significant_digits": m.PAGERANK_DIGITS,
-            "graph": "binary dofollow domain graph",
-        },
-        "domain_rating": {
-            "formula": "clamp(round_half_up(scale * ln(pagerank * domains) + offset), 1, 100); "
-            "0 without a dofollow referring domain",
-            "scale": m.DR_SCALE,
-            "offset": m.DR_OFFSET,
-        },
-        "spam": {"signals": [{"name": s.name, "points": s.points} for s in SIGNALS]},
-    }
-
-
 # ----------------------------------------------------------------------------
 # Building from files (the ingest readers) and from plain tuples (tests, demos)
 
@@ -291,13 +262,14 @@ def build_index(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 
     Raises BuildFailed for a missing or unreadable input, or when no valid
     link remains; the published version is then untouched.
     """
-    from linkgap.ingest import plan_inputs, read_input  # the readers may load heavy parsers
+    from linkgap.ingest import plan_inputs  # the readers may load heavy parsers
 
     started = time.monotonic()
     report_progress = progress or _noop
@@ -307,19 +279,17 @@ def build_index(
     normalizer = shared_normalizer(icann_only)
     stats = [InputStats(spec) for spec in specs]
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def feed(aggregator: LinkAggregator) -> None:
         for spec, st in zip(specs, stats, strict=True):
             stage = f"reading {spec.label}"
             report_progress(stage, 0, None)
             try:
-                for batch in read_input(spec, normalizer, st):
-                    yield batch
-                    report_progress(stage, st.links_counted, None)
+                _feed_input(aggregator, spec, normalizer, st, stage, report_progress)
             except OSError as exc:
                 raise BuildFailed(f"cannot read {spec.label}: {exc}") from exc
 
-    manifest, previous = _build(Path(index_dir), batches(), stats, icann_only,
-                                report_progress, memory_limit)
+    manifest, previous = _build(Path(index_dir), feed, stats, icann_only, report_progress,
+                                memory_limit, temp_dir)
     return BuildReport(
         manifest=manifest,
         inputs=stats,
@@ -327,6 +297,28 @@ def build_index(
         previous_version=previous,
         seconds=time.monotonic() - started,
     )
+
+
+def _feed_input(aggregator: LinkAggregator, spec: InputSpec, normalizer: DomainNormalizer,
+                stats: InputStats, stage: str, progress: ProgressCallback) -> None:
+    """One input into the aggregator: web graphs as interned ids, the rest as link batches."""
+    from linkgap.ingest import read_input
+    from linkgap.ingest.cc_graph import feed_cc_graph
+
+    if spec.format == "cc-graph" and len(spec.paths) == 2:
+        for path in spec.paths:  # the checks read_input makes
+            if not path.is_file():
+                raise BuildFailed(f"input file not found: {path}")
+        try:
+            for _ in feed_cc_graph(spec, normalizer, stats, aggregator):
+                progress(stage, stats.links_counted, None)
+        except PermissionError as exc:
+            raise BuildFailed(f"cannot read input file {exc.filename or spec.label}: {exc}"
+                              ) from exc
+        return
+    for batch in read_input(spec, normalizer, stats):
+        aggregator.add(batch)
+        progress(stage, stats.links_counted, None)
 
 
 def is_dofollow_rel(rel: str | None) -> bool:
