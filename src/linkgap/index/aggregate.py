@@ -479,14 +479,19 @@ class _EdgeCombiner:
         starts_mask = np.empty(k, dtype=bool)
         starts_mask[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
         starts_mask[0] = True
-        starts = np.flatnonzero(starts_mask)
-        g_dst, g_src = dst[starts], src[starts]
-        g_links = np.add.reduceat(links, starts)
-        g_dfl = np.add.reduceat(dfl, starts)
-        g_first = np.minimum.reduceat(first, starts)
-        g_last = np.maximum.reduceat(last, starts)
+        if starts_mask.all():  # one row per edge already (a web graph): nothing to reduce
+            g_dst, g_src, g_links, g_dfl, g_first, g_last = dst, src, links, dfl, first, last
+        else:
+            starts = np.flatnonzero(starts_mask)
+            g_dst, g_src = dst[starts], src[starts]
+            g_links = np.add.reduceat(links, starts)
+            g_dfl = np.add.reduceat(dfl, starts)
+            g_first = np.minimum.reduceat(first, starts)
+            g_last = np.maximum.reduceat(last, starts)
         c = self.carry
         if c is not None and c[0] == g_dst[0] and c[1] == g_src[0]:
+            g_links, g_dfl, g_first, g_last = (a.copy() for a in (g_links, g_dfl, g_first,
+                                                                   g_last))
             g_links[0] += c[2]
             g_dfl[0] += c[3]
             g_first[0] = min(g_first[0], c[4])

@@ -56,6 +56,7 @@ __all__ = [
     "Manifest",
     "ProgressCallback",
     "build_from_batches",
+    "build_from_domain_edges",
     "build_from_links",
     "build_index",
 ]
@@ -167,6 +168,34 @@ def build_from_batches(
             aggregator.add(batch)
             rows += batch.num_rows
             report("reading", rows, None)
+
+    return _build(Path(index_dir), feed, inputs_stats, icann_only, report, memory_limit,
+                  temp_dir)[0]
+
+
+def build_from_domain_edges(
+    index_dir: str | Path,
+    tables: Iterable[pa.Table | pa.RecordBatch],
+    *,
+    inputs_stats: Sequence[InputStats] = (),
+    icann_only: bool = False,
+    progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
+) -> Manifest:
+    """Finalise and publish domain edges aggregated elsewhere (a Spark stage's Parquet).
+
+    Each table has ``source_domain, target_domain`` (canonical names),
+    ``links, dofollow_links`` (int64) and ``first_seen, last_seen`` (epoch
+    seconds, null or -1 when unknown); rows of one edge add up. The names
+    must have been normalised in the ``icann_only`` mode given here.
+    """
+    report = progress or _noop
+
+    def feed(aggregator: LinkAggregator) -> None:
+        for table in tables:
+            aggregator.add_domain_edges(table)
+            report("reading", aggregator.occurrences, None)
 
     return _build(Path(index_dir), feed, inputs_stats, icann_only, report, memory_limit,
                   temp_dir)[0]

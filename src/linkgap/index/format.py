@@ -46,7 +46,7 @@ LINKS_MAX = int(np.iinfo(np.uint32).max)
 DOFOLLOW_LINKS_MAX = int(np.iinfo(np.uint16).max)
 #: Seen-day code of an edge whose links carry no date.
 DAY_UNKNOWN = 0
-_DAY_MAX = int(np.iinfo(np.uint16).max)  # 2149-06-04
+_DAY_MAX = int(np.iinfo(np.uint16).max)  # 2149-06-05
 _SECONDS_PER_DAY = 86_400
 
 
@@ -94,7 +94,7 @@ def saturate(values: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
 def encode_days(epoch_seconds: np.ndarray) -> np.ndarray:
     """Epoch seconds (negative = unknown) → uint16 day codes (days since 1970-01-01 + 1, 0 unknown).
 
-    Times before 1970 count as 1970-01-01 and times after 2149-06-04 as that day.
+    Times before 1970 count as 1970-01-01 and times after 2149-06-05 as that day.
     """
     seconds = np.asarray(epoch_seconds, dtype=np.int64)
     days = np.clip(seconds // _SECONDS_PER_DAY + 1, 1, _DAY_MAX)
