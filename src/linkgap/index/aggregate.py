@@ -34,6 +34,7 @@ spills to the temp folder (inside the build folder unless ``--temp-dir``).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,15 @@ class LinkAggregator:
         self.occurrences = 0
         self.peak_spill = 0
         self._closed = False
+        # DuckDB spills and frees temp files inside a query: a watcher samples the folder.
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_spill, name="linkgap-spill-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _watch_spill(self) -> None:
+        while not self._stop.wait(0.05):
+            self._check_spill()
 
     # -- input ---------------------------------------------------------------
 
@@ -422,6 +432,8 @@ class LinkAggregator:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
+        self._watcher.join()
         self._check_spill()
         self.budget.attach(None)
         self._con.close()

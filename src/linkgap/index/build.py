@@ -29,12 +29,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
 from linkgap.errors import BuildFailed
 from linkgap.index.aggregate import LinkAggregator
-from linkgap.index.budget import MemoryBudget
+from linkgap.index.budget import MemoryBudget, format_size
 from linkgap.index.finalize import FinalizeResult, finalize
 from linkgap.index.format import FORMAT_VERSION
 from linkgap.index.versions import (
@@ -232,6 +233,11 @@ def _build_into(folder: Path, spill: Path, feed: Feed, inputs_stats: Sequence[In
         if counts.domains == 0:
             raise BuildFailed(_no_links_message(inputs_stats))
         result = finalize(folder, aggregator, counts.domains, budget, progress)
+    except duckdb.OutOfMemoryException as exc:
+        raise BuildFailed(
+            f"the build needs more memory than --memory-limit {format_size(budget.limit)} "
+            "allows even with spilling to disk; give it a larger limit (the previous index "
+            f"version is unchanged): {str(exc).splitlines()[0]}") from None
     finally:
         aggregator.close()
     drop_spill_dir(folder, spill)
