@@ -259,6 +259,13 @@ class LinkAggregator:
         self._host_rows += len(dd)
         self.occurrences += len(dd)
 
+    def hold(self, name: str, nbytes: int) -> None:
+        """A reader holds ``nbytes`` of arrays: DuckDB's share shrinks by as much."""
+        if nbytes:
+            self.budget.reserve(name, nbytes)
+        else:
+            self.budget.release(name)
+
     def add_domain_edges(self, table: pa.Table | pa.RecordBatch) -> None:
         """Append domain edges aggregated elsewhere: ``source_domain, target_domain, links,
         dofollow_links, first_seen, last_seen`` (canonical names; seen in epoch seconds or null).

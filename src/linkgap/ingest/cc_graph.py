@@ -81,7 +81,7 @@ class VertexMap:
     """Vertex id → (row in ``hosts``, id in ``domains``); -1 where the vertex is unknown/skipped."""
 
     ids: np.ndarray  # sorted vertex ids (int64) when ``dense`` is False
-    row_of: np.ndarray  # int64 row into ``urls``, -1 = skipped vertex
+    row_of: np.ndarray  # int32 row into ``hosts``, -1 = skipped vertex
     domain_of: np.ndarray  # int32 index into ``domains``, -1 = skipped vertex
     dense: bool  # True: row_of/domain_of are indexed by the id itself
     hosts: pa.Array  # canonical host per kept vertex
@@ -204,14 +204,14 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
 
     kept_hosts = canonical.filter(kept_mask)
     encoded = domains.filter(kept_mask).dictionary_encode()
-    row = np.full(len(unique_ids), -1, np.int64)
-    row[kept] = np.arange(int(kept.sum()), dtype=np.int64)
+    row = np.full(len(unique_ids), -1, np.int32)
+    row[kept] = np.arange(int(kept.sum()), dtype=np.int32)
     dom = np.full(len(unique_ids), -1, np.int32)
     dom[kept] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
 
     max_id = int(unique_ids[-1]) if len(unique_ids) else -1
     if 0 <= max_id < 4 * len(unique_ids) + 1024 and (len(unique_ids) == 0 or unique_ids[0] >= 0):
-        dense_row = np.full(max_id + 1, -1, np.int64)
+        dense_row = np.full(max_id + 1, -1, np.int32)
         dense_dom = np.full(max_id + 1, -1, np.int32)
         dense_row[unique_ids] = row
         dense_dom[unique_ids] = dom
@@ -330,6 +330,9 @@ class HostEdgeSink(Protocol):
     def add_host_edges(self, dd: np.ndarray, sd: np.ndarray, dh: np.ndarray,
                        sh: np.ndarray) -> None: ...
 
+    def hold(self, name: str, nbytes: int) -> None:
+        """The reader keeps ``nbytes`` of arrays in memory from now on (0: no more)."""
+
 
 def feed_cc_graph(
     spec: InputSpec, normalizer: DomainNormalizer, stats: InputStats, sink: HostEdgeSink
@@ -345,19 +348,25 @@ def feed_cc_graph(
     vmap = load_vertices(vertices_path, normalizer, stats)
     domain_ids = sink.intern_domains(vmap.domains)
     hosts = vmap.hosts.dictionary_encode()
-    host_domain = np.full(len(hosts.dictionary), -1, dtype=np.int32)
     row_domain = np.full(len(vmap.hosts), -1, dtype=np.int32)
-    # domain of each kept row: the vertex map knows it per vertex; invert row_of
     valid = vmap.row_of >= 0
     row_domain[vmap.row_of[valid]] = vmap.domain_of[valid]
     host_index = hosts.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    host_domain = np.full(len(hosts.dictionary), -1, dtype=np.int32)
     host_domain[host_index] = domain_ids[row_domain]
     host_ids = sink.intern_hosts(hosts.dictionary, host_domain)
     row_host = host_ids[host_index]
-    del hosts, host_index, host_domain, row_domain
+    # From here on only the id arrays are needed: the names are interned.
+    vmap = VertexMap(vmap.ids, vmap.row_of, vmap.domain_of, vmap.dense,
+                     pa.array([], pa.string()), pa.array([], pa.string()))
+    del hosts, host_index, host_domain, row_domain, valid, host_ids
+    pa.default_memory_pool().release_unused()
+    held = sum(a.nbytes for a in (vmap.ids, vmap.row_of, vmap.domain_of, row_host, domain_ids))
+    sink.hold("cc-graph vertex map", held)
     for src, dst in _edge_blocks(edges_path, stats):
         src_row, dst_row, src_dom, dst_dom = _kept_edges(vmap, src, dst, stats)
         sink.add_host_edges(domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row],
                             row_host[src_row])
         stats.links_counted += len(src_row)
         yield stats.links_counted
+    sink.hold("cc-graph vertex map", 0)
