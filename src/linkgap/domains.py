@@ -212,8 +212,17 @@ class DomainNormalizer:
         (about 1 µs a host instead of 5). Hosts must be canonical
         (``canonical_host``); nulls stay null.
         """
-        return _PslArrays.of(self).registrable(hosts)
+        tables = _PslArrays.of(self)
+        if isinstance(hosts, pa.ChunkedArray):
+            hosts = hosts.combine_chunks()
+        if len(hosts) <= _ARRAY_CHUNK:
+            return tables.registrable(hosts)
+        # chunks bound the temporaries (a gather index of 8 bytes per name byte)
+        return pa.concat_arrays([tables.registrable(hosts.slice(i, _ARRAY_CHUNK))
+                                 for i in range(0, len(hosts), _ARRAY_CHUNK)])
 
+
+_ARRAY_CHUNK = 1 << 20
 
 #: Kind bits of a suffix in the rule table: an exception (``!x``), the parent of a
 #: wildcard (``*.x``), a plain rule (``x``). One suffix may be several.

@@ -53,6 +53,7 @@ __all__ = [
 URL_PREFIX = "ccgraph:"
 _BLOCK_BYTES = 16 << 20
 _READ_BYTES = 4 << 20
+_NAME_CHUNK = 1 << 20  # vertex names normalised per round
 # A name every label of which is already canonical ASCII (lowercase letters,
 # digits, "-", "_"; 1-63 characters; not Punycode): canonical_host returns
 # such a name unchanged unless its last label is all digits. Checking this
@@ -137,6 +138,26 @@ def registrable_domains(canonical: pa.Array, normalizer: DomainNormalizer) -> pa
     return normalizer.registrable_array(canonical)
 
 
+def _vertex_domains(names: pa.Array, normalizer: DomainNormalizer,
+                    chunk: int = _NAME_CHUNK) -> tuple[pa.Array, pa.Array]:
+    """Reversed vertex names → (canonical host, registrable domain), a chunk at a time.
+
+    Chunks keep the temporary arrays of the string kernels small whatever
+    the number of vertices.
+    """
+    hosts: list[pa.Array] = []
+    domains: list[pa.Array] = []
+    for start in range(0, len(names), chunk):
+        part = reversed_to_host(pc.utf8_lower(names.slice(start, chunk)))
+        canonical = _canonical_hosts(part)
+        hosts.append(canonical)
+        domains.append(registrable_domains(canonical, normalizer))
+    if not hosts:
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    return (pa.concat_arrays(hosts).cast(pa.string()),
+            pa.concat_arrays(domains).cast(pa.string()))
+
+
 def _csv_batches(
     path: Path, names: list[str], on_invalid: Any, stats: InputStats
 ) -> Iterator[pa.RecordBatch]:
@@ -185,17 +206,20 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     if bad_lines:
         stats.skip("bad_vertex_line", bad_lines)
     ids = pc.cast(id_text.filter(good), pa.int64()).to_numpy()
-    hosts = reversed_to_host(pc.utf8_lower(name_text.filter(good)))
+    names = name_text.filter(good)
+    del table, id_text, name_text, good
     stats.records += len(ids)
 
     # Keep the first line of a repeated id.
     unique_ids, first_index = np.unique(ids, return_index=True)
-    if len(unique_ids) < len(ids):
-        stats.skip("duplicate_vertex", len(ids) - len(unique_ids))
-    hosts = hosts.take(pa.array(first_index))
-
-    canonical = _canonical_hosts(hosts)
-    domains = registrable_domains(canonical, normalizer)
+    del ids
+    if len(unique_ids) < len(names):
+        stats.skip("duplicate_vertex", len(names) - len(unique_ids))
+    if len(first_index) != len(names) or np.any(np.diff(first_index) != 1):
+        names = names.take(pa.array(first_index))  # rows in id order, first of a repeat
+    del first_index
+    canonical, domains = _vertex_domains(names, normalizer)
+    del names
     kept_mask = domains.is_valid()
     kept = kept_mask.to_numpy(zero_copy_only=False)
     skipped = domains.null_count
