@@ -1,36 +1,57 @@
 """Benchmark the gap engine against DuckDB on the same graph, in the same run.
 
-Generates a deterministic power-law domain graph (default 2M domains, 40M
-edges) as CSR-by-target arrays in memory, then:
+Builds the in-link CSR of the 2M-domain power-law graph of ``bench/gen_graph.py``
+(``power_law_edges``, default 2M domains, 40M edges) in memory, then:
 
-1. runs a 5-competitor union gap with ``linkgap.gap.gap_arrays`` and with the
-   fastest DuckDB SQL we found over the same edge table (sorted by target), checks
-   that both find the same prospects, and prints both times and the ratio;
-2. times the whole ``compute_gap`` (validation, metrics, score, best-first order);
-3. times filter + sort + page over 200k kept prospects with
-   ``linkgap.prospects`` against DuckDB over the same 200k rows.
+1. **end to end**: ``compute_gap(limit=1000)`` (validation, prospects, metrics,
+   score, best 1,000 with their names: everything a run computes) with the
+   compiled kernel and with the NumPy engine, against DuckDB doing the same
+   work in SQL (gap, join with a domains table for the metrics, the score of
+   docs/scoring.md, top 1,000 by score then name, and the total count);
+   checks that all three keep the same rows with the same scores;
+2. **kernel**: the fused kernel alone (``kernel.fused_gap``, limit 1000)
+   against a bare numba scatter of the same in-links (OR a bit per competitor
+   into a per-domain word, then clear: the least a compiled scatter does) and
+   a streaming read of the same bytes (the memory-bandwidth floor); plus the
+   NumPy engine (``gap_arrays``) and DuckDB's gap alone, at m = 1, m = 3 and
+   intersect;
+3. **prospects**: filter + sort + page over 200k kept prospects with
+   ``linkgap.prospects`` against DuckDB over the same rows, and freezing.
 
-    .venv/bin/python bench/bench_gap.py                       # full size
-    .venv/bin/python bench/bench_gap.py --domains 200000 --edges 4000000
+    nice .venv/bin/python bench/bench_gap.py --graph-dir /tmp/gapbench        # full size
+    nice .venv/bin/python bench/bench_gap.py --domains 200000 --edges 4000000
 
-Times are the best of ``--repeat`` warm runs.
+Times are the best of ``--repeat`` warm runs, linkgap and DuckDB interleaved.
+``--compact`` stores the dofollow flag as uint8 (the compact index format)
+instead of int64 counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numba
 import numpy as np
 import pyarrow as pa
 
-from linkgap.domains import DomainNormalizer
-from linkgap.gap import GapResult, compute_gap, gap_arrays
-from linkgap.prospects import ProspectQuery, query_page
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gen_graph import power_law_edges  # noqa: E402
+
+from linkgap.domains import DomainNormalizer  # noqa: E402
+from linkgap.gap import GapResult, compute_gap, gap_arrays, kernel  # noqa: E402
+from linkgap.gap.score import (  # noqa: E402
+    SCORE_RD_SATURATION,
+    SCORE_SPAM_PENALTY,
+    SCORE_WEIGHTS,
+)
+from linkgap.prospects import ProspectQuery, query_page  # noqa: E402
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -50,31 +71,26 @@ GRAPH_ARRAYS = ("in_indptr", "in_src", "in_dofollow", "dst")
 def load_or_generate(n: int, e: int, seed: int, folder: str | None) -> dict[str, np.ndarray]:
     """The graph from ``folder/<n>-<e>-<seed>/`` when saved there, else generated (and saved)."""
     if folder is None:
-        return power_law_graph(n, e, seed)
-    where = Path(folder) / f"{n}-{e}-{seed}"
+        return csr_graph(n, e, seed)
+    where = Path(folder) / f"gen-{n}-{e}-{seed}"
     if all((where / f"{a}.npy").is_file() for a in GRAPH_ARRAYS):
         return {a: np.load(where / f"{a}.npy") for a in GRAPH_ARRAYS}
-    graph = power_law_graph(n, e, seed)
+    graph = csr_graph(n, e, seed)
     where.mkdir(parents=True, exist_ok=True)
     for a in GRAPH_ARRAYS:
         np.save(where / f"{a}.npy", graph[a])
     return graph
 
 
-def power_law_graph(n: int, e: int, seed: int) -> dict[str, np.ndarray]:
-    """CSR-by-target arrays of a random graph whose in-degrees follow a power law."""
-    rng = np.random.default_rng(seed)
-    # Popularity ~ x^3 for x uniform: a few targets get most links. A random
-    # permutation spreads popular domains over the id (= name) space.
-    perm = rng.permutation(n).astype(np.int64)
-    dst = perm[(n * rng.random(e) ** 4).astype(np.int64)]
-    src = perm[(n * rng.random(e) ** 1.2).astype(np.int64)]
-    key = np.sort(dst[dst != src] * n + src[dst != src])  # by (dst, src)
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))]  # one edge per pair
-    dst, src = np.divmod(key, n)
-    del key
+def csr_graph(n: int, e: int, seed: int) -> dict[str, np.ndarray]:
+    """CSR-by-target arrays of ``gen_graph``'s power-law graph (sources ascending per
+    target, as in an index), with a dofollow count per edge (70 % dofollow)."""
+    src, dst = power_law_edges(n, e, seed)
+    order = np.lexsort((src, dst))
+    src, dst = src[order], dst[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(dst, minlength=n), out=indptr[1:])
+    rng = np.random.default_rng(seed)
     dofollow = (rng.random(src.shape[0]) < 0.7).astype(np.int64)
     return {"in_indptr": indptr, "in_src": src.astype(np.int32), "in_dofollow": dofollow,
             "dst": dst.astype(np.int32)}
@@ -150,6 +166,85 @@ def duckdb_gap(con: duckdb.DuckDBPyConnection, target: int, comps: list[int], m:
                             target=target)
     out = con.execute(sql).fetchnumpy()
     return np.sort(np.asarray(out["src"], dtype=np.int64))
+
+
+# The same run in SQL: the gap, the metrics of each prospect from a domains table,
+# the score of docs/scoring.md (same float steps), the best ``limit`` by score then
+# name, and how many were found.
+DUCKDB_RUN = """
+WITH l AS ({union}),
+hits AS (
+    SELECT src, bit_or(bit) AS mask, bool_or(dofollow) AS dof FROM l GROUP BY src
+),
+prospects AS (
+    SELECT src, mask, dof FROM hits
+    WHERE bit_count(mask) >= {m}
+      AND src NOT IN ({competitors}, {target})
+      AND src NOT IN (SELECT src FROM edges WHERE dst = {target})
+),
+scored AS (
+    SELECT d.name, d.id, p.mask, p.dof, d.domain_rating, d.backlinks, d.referring_domains,
+           d.spam_score, d.rank,
+           floor(({wa} * d.domain_rating / 100.0 + {wo} * bit_count(p.mask)::INTEGER / {k}.0
+                  + CASE WHEN p.dof THEN {wd}.0 ELSE 0.0 END
+                  + least(1.0, log10(1 + d.referring_domains) / log10({sat})) * {wr})
+                 * (1.0 - {pen} * d.spam_score / 100.0) + 0.5 + 1e-9)::INTEGER AS score
+    FROM prospects p JOIN domains d ON d.id = p.src
+)
+SELECT name, id, score, mask, dof, domain_rating, backlinks, referring_domains, spam_score,
+       rank, count(*) OVER () AS total_found
+FROM scored ORDER BY score DESC, name LIMIT {limit}
+"""
+
+
+def duckdb_run(con: duckdb.DuckDBPyConnection, target: int, comps: list[int], m: int,
+               limit: int) -> dict[str, np.ndarray]:
+    """The whole run in DuckDB: the best ``limit`` rows (as columns) and total_found."""
+    union = " UNION ALL ".join(
+        f"SELECT src, {1 << j} AS bit, dofollow FROM edges WHERE dst = {c}"
+        for j, c in enumerate(comps))
+    w = SCORE_WEIGHTS
+    sql = DUCKDB_RUN.format(
+        union=union, competitors=", ".join(map(str, comps)), m=m, target=target,
+        k=len(comps), limit=limit, wa=w["authority"], wo=w["overlap"], wd=w["dofollow"],
+        wr=w["referring_domains"], sat=SCORE_RD_SATURATION, pen=SCORE_SPAM_PENALTY)
+    return con.execute(sql).fetchnumpy()
+
+
+@numba.njit(nogil=True)
+def bare_scatter(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray,
+                 comps: np.ndarray, scratch: np.ndarray) -> int:
+    """The least a compiled gap scatter does: OR a link bit and a dofollow bit per
+    competitor into a per-domain word, then clear the words (counting the sources)."""
+    for j in range(comps.shape[0]):
+        bit = np.uint32(1 << j)
+        dof_bit = np.uint32(1 << (16 + j))
+        for e in range(indptr[comps[j]], indptr[comps[j] + 1]):
+            s = src[e]
+            w = scratch[s] | bit
+            if dofollow[e] != 0:
+                w |= dof_bit
+            scratch[s] = w
+    sources = 0
+    for j in range(comps.shape[0]):
+        for e in range(indptr[comps[j]], indptr[comps[j] + 1]):
+            s = src[e]
+            if scratch[s] != 0:
+                sources += 1
+                scratch[s] = 0
+    return sources
+
+
+@numba.njit(nogil=True)
+def stream_slices(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray,
+                  comps: np.ndarray) -> int:
+    """Read the competitors' source ids and dofollow values once, in order: the
+    memory-bandwidth floor of any gap over these in-links."""
+    acc = 0
+    for j in range(comps.shape[0]):
+        for e in range(indptr[comps[j]], indptr[comps[j] + 1]):
+            acc += src[e] + dofollow[e]
+    return acc
 
 
 def pick_competitors(indptr: np.ndarray, rng: np.random.Generator) -> tuple[int, list[int]]:
@@ -231,31 +326,79 @@ def bench_freeze(n: int, repeat: int) -> None:
               f"then page 1 {t_page * 1e3:.2f} ms")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--domains", type=int, default=2_000_000)
-    parser.add_argument("--edges", type=int, default=40_000_000)
-    parser.add_argument("--seed", type=int, default=20260101)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--freeze", type=int, default=1_000_000,
-                        help="prospects in the freeze/load benchmark")
-    parser.add_argument("--graph-dir", default=None,
-                        help="save the generated graph here and load it on later runs")
-    parser.add_argument("--prospects", type=int, default=200_000,
-                        help="kept prospects for the paging benchmark")
-    args = parser.parse_args()
+def interleaved(repeat: int, fns: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
+    """Best time (and last value) of each function over ``repeat`` interleaved rounds,
+    so that every contender sees the same machine load."""
+    best: dict[str, tuple[float, Any]] = {}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t, value = best_of(1, fn)
+            if name not in best or t < best[name][0]:
+                best[name] = (t, value)
+    return best
 
-    t0 = time.perf_counter()
-    graph = load_or_generate(args.domains, args.edges, args.seed, args.graph_dir)
-    n_edges = graph["in_src"].shape[0]
-    print(f"graph: {args.domains:,} domains, {n_edges:,} edges "
-          f"(ready in {time.perf_counter() - t0:.1f} s)")
-    rng = np.random.default_rng(args.seed)
-    target, comps = pick_competitors(graph["in_indptr"], rng)
-    sizes = [int(graph["in_indptr"][c + 1] - graph["in_indptr"][c]) for c in comps]
-    print(f"5 competitors with {sum(sizes):,} in-links; target with "
-          f"{int(graph['in_indptr'][target + 1] - graph['in_indptr'][target]):,}")
 
+def bench_end_to_end(index: BenchIndex, con: duckdb.DuckDBPyConnection, target: int,
+                     comps: list[int], repeat: int, limit: int) -> None:
+    """compute_gap (compiled and NumPy) against DuckDB doing the same run in SQL."""
+    names = [index.name(c) for c in comps]
+    me = index.name(target)
+    best = interleaved(repeat, {
+        "compiled": lambda: compute_gap(index, me, names, limit=limit, engine="compiled"),
+        "numpy": lambda: compute_gap(index, me, names, limit=limit, engine="numpy"),
+        "duckdb": lambda: duckdb_run(con, target, comps, 1, limit),
+    })
+    fast, ref, duck = best["compiled"][1], best["numpy"][1], best["duckdb"][1]
+    assert fast.prospects() == ref.prospects(), "compiled and NumPy engines disagree"
+    assert fast.total_found == ref.total_found == int(duck["total_found"][0])
+    same = (np.array_equal(fast.ids, np.asarray(duck["id"]))
+            and np.array_equal(fast.score, np.asarray(duck["score"])))
+    t_fast, t_ref, t_duck = best["compiled"][0], best["numpy"][0], best["duckdb"][0]
+    print(f"\nend to end: a run keeping the best {limit:,} of {fast.total_found:,} prospects "
+          "(validation, gap, metrics, score, order, names)")
+    print(f"  linkgap compute_gap, compiled kernel  {t_fast * 1e3:8.2f} ms")
+    print(f"  linkgap compute_gap, NumPy engine     {t_ref * 1e3:8.2f} ms")
+    print(f"  DuckDB, the same run in SQL           {t_duck * 1e3:8.2f} ms "
+          f"({'same rows and scores' if same else 'ROWS DIFFER'})")
+    print(f"  ratio DuckDB / compiled               {t_duck / t_fast:8.1f}x  (goal >= 15x)")
+    print(f"  ratio DuckDB / NumPy                  {t_duck / t_ref:8.1f}x")
+
+
+def bench_kernel(graph: dict[str, np.ndarray], index: BenchIndex,
+                 con: duckdb.DuckDBPyConnection, target: int, comps: list[int],
+                 repeat: int, limit: int) -> None:
+    """The fused kernel against a bare compiled scatter and the bandwidth floor."""
+    indptr, src, dof = graph["in_indptr"], graph["in_src"], graph["in_dofollow"]
+    comp_arr = np.asarray(comps, dtype=np.int64)
+    scratch = np.zeros(indptr.shape[0] - 1, dtype=np.uint32)
+    bare_scatter(indptr, src, dof, comp_arr, scratch)  # compile before timing
+    stream_slices(indptr, src, dof, comp_arr)
+    n_bytes = sum(int(indptr[c + 1] - indptr[c]) for c in comps) * (
+        src.itemsize + dof.itemsize)
+    print(f"\nkernel alone (best {limit:,} kept), {n_bytes / 1e6:.1f} MB of in-links read")
+    print(f"  {'case':>22s} {'found':>9s} {'kernel':>9s} {'scatter':>9s} {'floor':>9s} "
+          f"{'NumPy':>9s} {'DuckDB':>9s}  kernel/scatter  NumPy/kernel  DuckDB/kernel")
+    for m, label in ((1, "union"), (3, "min_overlap=3"), (len(comps), "intersect")):
+        best = interleaved(repeat, {
+            "kernel": lambda m=m: kernel.fused_gap(
+                indptr, src, dof, target, list(comps), m, limit, index.domain_rating,
+                index.referring_domains, index.spam_score),
+            "scatter": lambda: bare_scatter(indptr, src, dof, comp_arr, scratch),
+            "floor": lambda: stream_slices(indptr, src, dof, comp_arr),
+            "numpy": lambda m=m: gap_arrays(indptr, src, dof, target, comps, m),
+            "duckdb": lambda m=m: duckdb_gap(con, target, comps, m),
+        })
+        found = best["kernel"][1].total_found
+        assert found == best["numpy"][1].ids.shape[0] == best["duckdb"][1].shape[0], label
+        t = {name: value[0] for name, value in best.items()}
+        print(f"  {label:>22s} {found:9,d} {t['kernel'] * 1e3:7.2f}ms {t['scatter'] * 1e3:7.2f}ms "
+              f"{t['floor'] * 1e3:7.2f}ms {t['numpy'] * 1e3:7.2f}ms {t['duckdb'] * 1e3:7.2f}ms "
+              f"  {t['kernel'] / t['scatter']:13.2f}x {t['numpy'] / t['kernel']:12.1f}x "
+              f"{t['duckdb'] / t['kernel']:13.1f}x")
+
+
+def load_duckdb(graph: dict[str, np.ndarray], index: BenchIndex) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the edge table (sorted by target) and the domains table."""
     con = duckdb.connect()
     t0 = time.perf_counter()
     edges = pa.table({"dst": graph["dst"], "src": graph["in_src"],
@@ -263,52 +406,67 @@ def main() -> None:
     con.register("arrow_edges", edges)
     con.execute("CREATE TABLE edges AS SELECT * FROM arrow_edges ORDER BY dst, src")
     con.unregister("arrow_edges")
-    del edges
+    domains = pa.table({
+        "id": np.arange(index.num_domains, dtype=np.int64), "name": index._names,
+        "domain_rating": index.domain_rating.astype(np.int32), "backlinks": index.backlinks,
+        "referring_domains": index.referring_domains,
+        "spam_score": index.spam_score.astype(np.int32), "rank": index.rank})
+    con.register("arrow_domains", domains)
+    con.execute("CREATE TABLE domains AS SELECT * FROM arrow_domains ORDER BY id")
+    con.unregister("arrow_domains")
     threads = con.execute("SELECT current_setting('threads')").fetchone()
-    print(f"duckdb table loaded in {time.perf_counter() - t0:.1f} s "
+    print(f"duckdb tables loaded in {time.perf_counter() - t0:.1f} s "
           f"(threads={threads[0] if threads else '?'})")
+    return con
 
-    def engine() -> np.ndarray:
-        core = gap_arrays(graph["in_indptr"], graph["in_src"], graph["in_dofollow"],
-                          target, comps, 1)
-        return core.ids
 
-    def versus(m: int) -> tuple[float, float, np.ndarray]:
-        """Best times of the engine and DuckDB at min_overlap m, interleaved so
-        that both see the same machine load; checks they agree."""
-        t_engine = t_duck = float("inf")
-        ids = duck_ids = np.zeros(0)
-        for _ in range(args.repeat):
-            t, ids = best_of(3, lambda: gap_arrays(
-                graph["in_indptr"], graph["in_src"], graph["in_dofollow"], target, comps, m).ids)
-            t_engine = min(t_engine, t)
-            t, duck_ids = best_of(1, lambda: duckdb_gap(con, target, comps, m))
-            t_duck = min(t_duck, t)
-        assert np.array_equal(np.sort(ids), duck_ids), "engine and DuckDB disagree"
-        return t_engine, t_duck, ids
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domains", type=int, default=2_000_000)
+    parser.add_argument("--edges", type=int, default=40_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--limit", type=int, default=1000, help="rows a run keeps")
+    parser.add_argument("--compact", action="store_true",
+                        help="dofollow as a uint8 flag (the compact index format)")
+    parser.add_argument("--freeze", type=int, default=1_000_000,
+                        help="prospects in the freeze/load benchmark (0: skip)")
+    parser.add_argument("--graph-dir", default=None,
+                        help="save the generated graph here and load it on later runs")
+    parser.add_argument("--prospects", type=int, default=200_000,
+                        help="kept prospects for the paging benchmark (0: skip)")
+    args = parser.parse_args()
 
-    t_engine, t_duck, ids = versus(1)
-    print(f"\ngap (union, 5 competitors): {ids.shape[0]:,} prospects")
-    print(f"  linkgap gap_arrays   {t_engine * 1e3:8.2f} ms")
-    print(f"  duckdb SQL           {t_duck * 1e3:8.2f} ms")
-    print(f"  ratio                {t_duck / t_engine:8.1f}x faster")
-    for m, label in ((3, "min_overlap=3"), (len(comps), "intersect")):
-        tm, dm, idm = versus(m)
-        print(f"  {label} ({idm.shape[0]:,} prospects): linkgap {tm * 1e3:.2f} ms, "
-              f"duckdb {dm * 1e3:.2f} ms, {dm / tm:.1f}x faster")
+    t0 = time.perf_counter()
+    graph = load_or_generate(args.domains, args.edges, args.seed, args.graph_dir)
+    if args.compact:
+        graph["in_dofollow"] = (graph["in_dofollow"] > 0).astype(np.uint8)
+    n_edges = graph["in_src"].shape[0]
+    print(f"graph: {args.domains:,} domains, {n_edges:,} edges, dofollow "
+          f"{graph['in_dofollow'].dtype} (ready in {time.perf_counter() - t0:.1f} s)")
+    rng = np.random.default_rng(args.seed)
+    target, comps = pick_competitors(graph["in_indptr"], rng)
+    sizes = [int(graph["in_indptr"][c + 1] - graph["in_indptr"][c]) for c in comps]
+    print(f"5 competitors with {sum(sizes):,} in-links; target with "
+          f"{int(graph['in_indptr'][target + 1] - graph['in_indptr'][target]):,}")
+    index = BenchIndex(graph, args.seed)
+    t0 = time.perf_counter()
+    kernel.warm(index)
+    print(f"kernel ready in {time.perf_counter() - t0:.2f} s (compiled, or loaded from the "
+          "disk cache)")
+    con = load_duckdb(graph, index)
+
+    bench_end_to_end(index, con, target, comps, args.repeat, args.limit)
+    bench_kernel(graph, index, con, target, comps, args.repeat, args.limit)
     con.close()
     del graph["dst"]
-
-    index = BenchIndex(graph, args.seed)
-    names = [index.name(c) for c in comps]
-    me = index.name(target)
-    t_full, _ = best_of(args.repeat * 2, lambda: compute_gap(index, me, names, limit=1000))
-    print(f"  compute_gap limit=1000 (validate, metrics, score, top 1000): {t_full * 1e3:.2f} ms")
-    t_all, big = best_of(max(1, args.repeat // 2), lambda: compute_gap(
-        index, me, names, limit=args.prospects))
-    print(f"  compute_gap limit={args.prospects:,}: {t_all * 1e3:.1f} ms "
-          f"(total_found {big.total_found:,})")
-    bench_prospects(big, args.repeat)
+    if args.prospects > 0:
+        names = [index.name(c) for c in comps]
+        t_all, big = best_of(max(1, args.repeat // 2), lambda: compute_gap(
+            index, index.name(target), names, limit=args.prospects))
+        print(f"\ncompute_gap limit={args.prospects:,}: {t_all * 1e3:.1f} ms "
+              f"(total_found {big.total_found:,})")
+        bench_prospects(big, args.repeat)
     if args.freeze > 0:
         bench_freeze(args.freeze, args.repeat)
 

@@ -1,36 +1,22 @@
-"""SPEC section 1: every row of shared/vectors/domains.tsv, plus URL normalisation."""
+"""SPEC section 1: every row of tests/data/domains.tsv, plus URL normalisation."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.vectors import domain_vectors
 
 from linkgap.domains import DomainNormalizer, canonical_host, to_unicode
 from linkgap.errors import InvalidDomain
 from linkgap.urls import normalize_url, resolve_href
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "domains.tsv"
-
-
-def _vectors() -> list[tuple[str, str]]:
-    rows = []
-    for line in VECTORS.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip("\n"):
-            continue
-        text, expected = line.split("\t")
-        rows.append((text, expected))
-    return rows
-
-
 NORMALIZER = DomainNormalizer()
 
 
 def test_vectors_file_is_found() -> None:
-    assert len(_vectors()) >= 40
+    assert len(domain_vectors()) >= 40
 
 
-@pytest.mark.parametrize(("text", "expected"), _vectors())
+@pytest.mark.parametrize(("text", "expected"), domain_vectors())
 def test_domain_vectors(text: str, expected: str) -> None:
     if expected == "-":
         assert NORMALIZER.try_normalize(text) is None
@@ -55,6 +41,51 @@ def test_matching_is_exact_not_substring() -> None:
 def test_unicode_display_form() -> None:
     assert to_unicode("xn--bcher-kva.de") == "bücher.de"
     assert to_unicode("example.com") == "example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # emoji and symbol names browsers accept (UTS-46, as the WHATWG URL standard applies it)
+        ("💩.la", "xn--ls8h.la"),
+        ("xn--ls8h.la", "xn--ls8h.la"),
+        ("XN--LS8H.LA", "xn--ls8h.la"),
+        ("https://www.💩.la/path", "xn--ls8h.la"),
+        ("☃.com", "xn--n3h.com"),
+        ("xn--n3h.com", "xn--n3h.com"),
+        ("i❤.ws", "xn--i-7iq.ws"),
+        ("🇫🇷.fr", "xn--j77hya.fr"),
+        ("💩.bücher.de", "xn--bcher-kva.de"),
+    ],
+)
+def test_names_uts46_accepts_are_domains(text: str, expected: str) -> None:
+    assert NORMALIZER.normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0301a.com",  # a label may not start with a combining mark
+        "a\u200db.com",  # a zero-width joiner outside the contexts that allow it
+        "💩\u200d.la",
+        "ab\u0627.com",  # left-to-right and right-to-left letters in one label (bidi rule)
+        "⒈.com",  # a character UTS-46 disallows
+        "💩!.la",  # ASCII in a Unicode label keeps the ASCII label rule
+        "xn--ls8h-.la",  # not Punycode
+        "xn--abc.com",  # Punycode of nothing but ASCII
+        "xn--ls8h\u00e9.la",  # a Unicode label may not start with xn--
+    ],
+)
+def test_names_uts46_refuses_are_not_domains(text: str) -> None:
+    assert NORMALIZER.try_normalize(text) is None
+    with pytest.raises(InvalidDomain, match="not a valid domain name"):
+        NORMALIZER.normalize(text)
+
+
+def test_emoji_domains_are_shown_in_their_xn_form() -> None:
+    # as browsers' address bars show them (and the page does): symbols are easy to spoof
+    assert to_unicode("xn--ls8h.la") == "xn--ls8h.la"
+    assert to_unicode("xn--bcher-kva.xn--ls8h.la") == "bücher.xn--ls8h.la"
 
 
 def test_over_long_name_is_refused() -> None:

@@ -27,6 +27,7 @@ Errors come back as typed exceptions, drawn here::
     │   ├── PayloadTooLarge             413 payload_too_large
     │   ├── UnsupportedMediaType        415 unsupported_media_type
     │   ├── InvalidParameter            422 invalid_parameter (param names the culprit)
+    │   ├── CompetitorsNotIndexed       422 competitors_not_indexed (details["missing"])
     │   ├── RateLimited                 429 rate_limited (retry_after in seconds)
     │   ├── IndexUnavailable            503 index_unavailable
     │   └── ServerError                 any other 5xx
@@ -61,6 +62,7 @@ __all__ = [
     "ApiError",
     "Client",
     "ClientError",
+    "CompetitorsNotIndexed",
     "Conflict",
     "ConnectionFailed",
     "IdempotencyConflict",
@@ -183,6 +185,13 @@ class InvalidParameter(ApiError):
     code_name = "invalid_parameter"
 
 
+class CompetitorsNotIndexed(ApiError):
+    """422: fewer than ``min_overlap`` of a run's competitors are in the index, so no
+    prospect could exist; nothing was charged. ``details["missing"]`` names them."""
+
+    code_name = "competitors_not_indexed"
+
+
 class RateLimited(ApiError):
     """429: over the key's rate limit (after the client's own retries ran out)."""
 
@@ -212,6 +221,7 @@ _BY_CODE: dict[str, type[ApiError]] = {
         PayloadTooLarge,
         UnsupportedMediaType,
         InvalidParameter,
+        CompetitorsNotIndexed,
         RateLimited,
         IndexUnavailable,
     )

@@ -1,14 +1,15 @@
 """``linkgap demo``: a generated web, indexed, with an account and a key, ready to serve.
 
-The demo writes the generated inputs of :mod:`linkgap.demo_web` under
-``$LINKGAP_HOME/demo-inputs``, builds them with the real ``index build`` path
-into ``$LINKGAP_HOME/index``, makes sure the ``demo`` account exists with
-credits, and creates a fresh API key for it. The CLI command then serves the
-page with the same code as ``linkgap serve``.
+The demo lives in its own folder, ``$LINKGAP_HOME/demo`` (SPEC 7): it writes
+the generated inputs of :mod:`linkgap.demo_web` under ``demo/demo-inputs``,
+builds them with the real ``index build`` path into ``demo/index``, keeps its
+own state database ``demo/state.db`` with the ``demo`` account and its keys,
+and serves the page with the same code as ``linkgap serve``. So the user's
+index (``$LINKGAP_HOME/index``) and state (``$LINKGAP_HOME/state.db``) are
+never touched by the demo, and building or serving them never touches it.
 
-A published index that was not built from the demo inputs is never replaced:
-the demo refuses and asks for another ``--home``, so it cannot clobber a real
-index.
+A published index in the demo folder that was not built from the demo inputs
+is never replaced either: the demo refuses and asks for another ``--home``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from linkgap.settings import Settings
 __all__ = [
     "DEMO_ACCOUNT",
     "DEMO_CREDITS",
+    "DEMO_FOLDER",
     "DemoNotSafe",
     "DemoSetup",
     "base_url",
@@ -53,6 +55,8 @@ DEMO_ACCOUNT = "demo"
 #: Credits the demo account is topped up to when it runs low: plenty of runs.
 DEMO_CREDITS = 10_000
 INPUTS_FOLDER = "demo-inputs"
+#: The demo's own folder inside the home folder: its index, inputs and state database.
+DEMO_FOLDER = "demo"
 
 Progress = Callable[[str], None]
 
@@ -75,13 +79,16 @@ class DemoSetup:
 
 
 def demo_settings(home: Path | None = None, **overrides: Any) -> Settings:
-    """Settings for the demo: the index and state database always live under the home folder.
+    """Settings for the demo: everything in ``<home>/demo`` (home: ``LINKGAP_HOME``).
 
-    ``LINKGAP_INDEX`` and ``LINKGAP_DATABASE_URL`` are deliberately not read:
-    the demo must never build into an index the user pointed elsewhere.
+    The returned settings' ``home`` is the demo folder itself, with the index
+    and the state database inside it, so ``LINKGAP_HOME=<home>/demo linkgap
+    serve`` serves the demo. ``LINKGAP_INDEX`` and ``LINKGAP_DATABASE_URL`` are
+    deliberately not read: they name the user's index and state, which the demo
+    never touches.
     """
     base = Settings({"home": home} if home is not None else None)
-    root = Path(base.home).expanduser().resolve()
+    root = Path(base.home).expanduser().resolve() / DEMO_FOLDER
     return Settings({
         **overrides,
         "home": root,

@@ -6,7 +6,11 @@ normaliser is built with ``icann_only=True``. Nothing is downloaded.
 
 Canonical form: lowercase, no trailing dot, ASCII (non-ASCII labels become
 ``xn--`` labels via UTS-46 non-transitional), labels of letters, digits, ``-``
-and ``_``, at most 63 characters a label and 253 a name.
+and ``_``, at most 63 characters a label and 253 a name. A Unicode label is
+accepted when IDNA2008 accepts it or, failing that, when UTS-46 does as
+browsers apply it (the WHATWG URL standard: CheckBidi and CheckJoiners on,
+CheckHyphens and the STD3 rules off), so emoji and symbol names such as
+``💩.la`` (``xn--ls8h.la``) are domains, as they are in a browser.
 
 Choices the spec leaves open, made here and documented in ``docs/domains.md``:
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -38,6 +43,7 @@ __all__ = [
     "PSL_MODE_ALL",
     "PSL_MODE_ICANN",
     "psl_snapshot_version",
+    "search_fold",
     "to_unicode",
 ]
 
@@ -51,6 +57,7 @@ _URL_WITH_AUTHORITY = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 # "mailto:x", "javascript:x" — a scheme not followed by a port number.
 _OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?![0-9]|$)")
 _HOST_CACHE_SIZE = 1 << 20
+_JOINERS = ("\u200c", "\u200d")  # ZERO WIDTH NON-JOINER and JOINER (UTS-46 CheckJoiners)
 
 
 def psl_snapshot_version() -> str:
@@ -61,6 +68,57 @@ def psl_snapshot_version() -> str:
         return "unknown"
 
 
+def _uts46_alabel(label: str) -> str | None:
+    """The ``xn--`` form of a Unicode label UTS-46 accepts as browsers apply it, or None.
+
+    For labels IDNA2008 refuses but UTS-46 (non-transitional, CheckBidi and
+    CheckJoiners on, CheckHyphens and STD3 rules off, as in the WHATWG URL
+    standard) accepts: emoji and symbols such as ``💩`` or ``☃``. ``label``
+    must be in mapped form (``idna.uts46_remap`` applied); ASCII characters
+    in it are held to the ASCII label rule.
+    """
+    if label.startswith("xn--") or idna.uts46_remap(label, std3_rules=False,
+                                                    transitional=False) != label:
+        return None  # not in mapped form (upper case, compatibility characters …)
+    if unicodedata.category(label[0]).startswith("M"):
+        return None  # a label may not start with a combining mark
+    if any(c.isascii() and not _ASCII_LABEL.match(c) for c in label):
+        return None
+    for i, char in enumerate(label):
+        if char in _JOINERS and not idna.valid_contextj(label, i):
+            return None
+    idna.check_bidi(label)  # raises IDNAError
+    encoded = "xn--" + label.encode("punycode").decode("ascii")
+    return encoded if len(encoded) <= _MAX_LABEL else None
+
+
+def _unicode_label(label: str) -> str | None:
+    """The canonical ``xn--`` form of a non-ASCII label: IDNA2008 first, then UTS-46."""
+    try:
+        return idna.alabel(label).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        pass
+    try:
+        return _uts46_alabel(label)
+    except (idna.IDNAError, UnicodeError):
+        return None
+
+
+def _ulabel(alabel: str) -> str | None:
+    """The Unicode label an ``xn--`` label stands for, if valid and canonical; else None."""
+    try:
+        return idna.ulabel(alabel)
+    except (idna.IDNAError, UnicodeError):
+        pass
+    try:
+        decoded = alabel[4:].encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError):
+        return None
+    if decoded.isascii() or _unicode_label(decoded) != alabel:
+        return None  # not canonical: another spelling of a name, or plain ASCII
+    return decoded
+
+
 def _canonical_label(label: str) -> str | None:
     """One label in canonical ASCII form, or None when it cannot be one."""
     if not label:
@@ -68,17 +126,11 @@ def _canonical_label(label: str) -> str | None:
     if label.isascii():
         if not _ASCII_LABEL.match(label):
             return None
-        if label.startswith("xn--"):
-            try:
-                idna.decode(label)
-            except (idna.IDNAError, UnicodeError):
-                return None
+        if label.startswith("xn--") and _ulabel(label) is None:
+            return None
         return label if len(label) <= _MAX_LABEL else None
-    try:
-        encoded = idna.alabel(label).decode("ascii")
-    except (idna.IDNAError, UnicodeError):
-        return None
-    return encoded if len(encoded) <= _MAX_LABEL else None
+    encoded = _unicode_label(label)
+    return encoded if encoded is not None and len(encoded) <= _MAX_LABEL else None
 
 
 @lru_cache(maxsize=_HOST_CACHE_SIZE)
@@ -195,7 +247,9 @@ class DomainNormalizer:
         canonical = canonical_host(host)
         if canonical is None:
             raise InvalidDomain(
-                text, "is not a valid domain name (IP addresses and bad characters are refused)"
+                text,
+                "is not a valid domain name (IP addresses, and characters or xn-- labels that "
+                "UTS-46 does not accept in a host name, are refused)",
             )
         domain = self.registrable(canonical)
         if domain is None:
@@ -338,3 +392,13 @@ def to_unicode(domain: str) -> str:
                 pass
         labels.append(label)
     return ".".join(labels)
+
+
+def search_fold(text: str) -> str:
+    """``text`` folded for a case- and form-insensitive search: NFKC, then case-folded.
+
+    Decomposed (``bu\u0308cher``), fullwidth (``ＢÜＣＨ``) and upper-case forms fold to
+    the same text as the Unicode form of a domain (``bücher``); ``ß`` folds to ``ss``.
+    Applied to both the search text and the names searched.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

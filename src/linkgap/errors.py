@@ -5,6 +5,8 @@
     LinkgapError                      base; ``code`` is the stable machine code
     ├── InvalidInput                  invalid_parameter (422 over HTTP, exit 2/1 on the CLI)
     │   └── InvalidDomain             a typed name that is not a registrable domain
+    ├── CompetitorsNotIndexed         competitors_not_indexed (422): fewer than m competitors
+    │                                 are in the index, so no prospect can exist
     ├── IndexError_                   problems with the backlink index
     │   ├── IndexUnavailable          index_unavailable (503): nothing published / unreadable
     │   └── BuildFailed               ``index build`` could not produce a version
@@ -13,12 +15,20 @@
     ├── Conflict                      409 family
     │   ├── RunNotCompleted           run_not_completed
     │   └── IdempotencyConflict       idempotency_conflict
+    ├── RunExpired                    run_expired (410): retention deleted the prospects
     ├── Unauthorized                  unauthorized (401)
     ├── RateLimited                   rate_limited (429)
-    └── UnsupportedDatabase           a database URL linkgap cannot use (yet)
+    ├── UnsupportedDatabase           a state database linkgap cannot use (URL, damage,
+    │                                 another schema version)
+    └── DownloadFailed                ``data fetch`` could not fetch a file (exit 1)
 
 The HTTP layer maps this tree to responses in one place (``linkgap.api.errors``);
-the CLI prints ``message`` on stderr and exits 1.
+the CLI prints ``operator_message`` on stderr and exits 1.
+
+``message`` is safe to show to anyone (API callers, the page): it never names a
+file or folder of the server. What only the operator should see (the index
+folder, an OS error) goes in ``operator_detail``: the CLI and the server's log
+show it, HTTP answers and stored run errors do not.
 """
 
 from __future__ import annotations
@@ -27,7 +37,9 @@ from typing import Any
 
 __all__ = [
     "BuildFailed",
+    "CompetitorsNotIndexed",
     "Conflict",
+    "DownloadFailed",
     "IdempotencyConflict",
     "IndexError_",
     "IndexUnavailable",
@@ -37,6 +49,7 @@ __all__ = [
     "LinkgapError",
     "NotFound",
     "RateLimited",
+    "RunExpired",
     "RunNotCompleted",
     "Unauthorized",
     "UnsupportedDatabase",
@@ -50,12 +63,21 @@ class LinkgapError(Exception):
     status = 500
 
     def __init__(
-        self, message: str, *, param: str | None = None, details: dict[str, Any] | None = None
+        self, message: str, *, param: str | None = None, details: dict[str, Any] | None = None,
+        operator_detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.details = details
+        self.operator_detail = operator_detail
+
+    @property
+    def operator_message(self) -> str:
+        """``message`` with the operator-only detail, for the CLI and the server log."""
+        if self.operator_detail:
+            return f"{self.message} ({self.operator_detail})"
+        return self.message
 
 
 class InvalidInput(LinkgapError):
@@ -72,6 +94,22 @@ class InvalidDomain(InvalidInput):
         super().__init__(f"{value!r} {reason}", param=param)
         self.value = value
         self.reason = reason
+
+
+class CompetitorsNotIndexed(LinkgapError):
+    """Fewer than ``min_overlap`` of a run's competitors are in the index (SPEC 4).
+
+    No prospect can exist, so the run is refused before anything is charged or
+    queued: a misspelt competitor must not cost credits. ``missing`` (also in
+    ``details``) lists the competitors the index does not know, in run order.
+    """
+
+    code = "competitors_not_indexed"
+    status = 422
+
+    def __init__(self, message: str, *, missing: list[str]) -> None:
+        super().__init__(message, param="competitors", details={"missing": list(missing)})
+        self.missing = list(missing)
 
 
 class IndexError_(LinkgapError):  # noqa: N801 - trailing underscore avoids the builtin
@@ -126,6 +164,13 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
+class RunExpired(LinkgapError):
+    """Prospects or summary asked of a run whose prospects retention has deleted."""
+
+    code = "run_expired"
+    status = 410
+
+
 class Unauthorized(LinkgapError):
     """Missing, malformed, unknown or revoked API key."""
 
@@ -141,6 +186,13 @@ class RateLimited(LinkgapError):
 
 
 class UnsupportedDatabase(LinkgapError):
-    """A database URL this version of linkgap cannot use."""
+    """A state database this linkgap cannot use: an unknown URL, one it cannot reach or
+    read (damaged, not a linkgap database), or a schema of another version."""
 
     code = "unsupported_database"
+
+
+class DownloadFailed(LinkgapError):
+    """A file of ``linkgap data fetch`` could not be downloaded whole."""
+
+    code = "download_failed"

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkgap.csvcells import safe_cell
-from linkgap.domains import to_unicode
+from linkgap.domains import DomainNormalizer, search_fold, to_unicode
 from linkgap.errors import InvalidInput
 from linkgap.gap import GapResult
 
@@ -34,6 +34,7 @@ __all__ = [
     "filter_indices",
     "iter_csv",
     "query_page",
+    "resolve_competitor",
     "sorted_indices",
     "summarize",
     "to_csv",
@@ -110,15 +111,39 @@ def validate_competitor(result: GapResult, competitor: str) -> int:
         ) from None
 
 
+#: A result does not record the PSL mode of its index, so a typed competitor is tried
+#: under both: its run's competitors are canonical under one of them.
+_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
+
+
+def resolve_competitor(result: GapResult, text: str) -> str:
+    """The competitor of the run that ``text`` names, in any typed form (URL, Unicode,
+    upper case); InvalidInput (``param`` competitor, ``details.allowed``) when it names none.
+
+    The one rule for the ``competitor`` filter of the API, the CLI and the library.
+    """
+    for normalizer in _NORMALIZERS:
+        name = normalizer.try_normalize(text)
+        if name is not None and name in result.competitors:
+            return name
+    raise InvalidInput(
+        f"competitor {text!r} is not one of this run's competitors "
+        f"({', '.join(result.competitors)})",
+        param="competitor", details={"allowed": list(result.competitors)},
+    )
+
+
 def _unicode_names(result: GapResult) -> tuple[np.ndarray, pa.Array]:
-    """Rows whose name has an ``xn--`` label and their Unicode forms (cached per result)."""
+    """Rows whose name has an ``xn--`` label and their Unicode forms, folded by
+    :func:`linkgap.domains.search_fold` (cached per result)."""
     cached: tuple[np.ndarray, pa.Array] | None = result.cache.get("unicode")
     if cached is not None:
         return cached
     rows = np.flatnonzero(np.asarray(
         pc.match_substring(result.names, "xn--").to_numpy(zero_copy_only=False), dtype=bool))
     names = result.names.take(pa.array(rows, pa.int64())).to_pylist()
-    out = (rows, pa.array([to_unicode(n) for n in names], type=pa.large_string()))
+    out = (rows, pa.array([search_fold(to_unicode(n)) for n in names],
+                          type=pa.large_string()))
     with result.cache_lock:
         result.cache["unicode"] = out
     return out
@@ -143,13 +168,15 @@ def _filter_mask(result: GapResult, query: ProspectQuery) -> np.ndarray | None:
     if query.dofollow is not None:
         dof = (result.dofollow_mask & bit) != 0 if bit is not None else result.dofollow_mask != 0
         both(dof if query.dofollow else ~dof)
-    if query.q:
-        needle = query.q.strip()
-        hit = np.array(pc.match_substring(result.names, needle, ignore_case=True)
+    needle = search_fold(query.q).strip() if query.q else ""
+    if needle:
+        # Canonical names are lower-case ASCII, so folding them changes nothing; the
+        # Unicode forms of xn-- names are folded once per result.
+        hit = np.array(pc.match_substring(result.names, needle)
                        .to_numpy(zero_copy_only=False), dtype=bool)
         idn_rows, idn_names = _unicode_names(result)
         if idn_rows.shape[0]:
-            idn_hit = pc.match_substring(idn_names, needle, ignore_case=True)
+            idn_hit = pc.match_substring(idn_names, needle)
             hit[idn_rows] |= np.asarray(idn_hit.to_numpy(zero_copy_only=False), dtype=bool)
         both(hit)
     return keep

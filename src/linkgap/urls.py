@@ -9,15 +9,33 @@ never names a different page.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from linkgap.domains import canonical_host
 
-__all__ = ["NormalizedURL", "normalize_url", "resolve_href"]
+__all__ = [
+    "HREF_ABSOLUTE",
+    "HREF_NOT_HTTP",
+    "HREF_RELATIVE",
+    "NormalizedURL",
+    "classify_href",
+    "clean_href",
+    "join_href",
+    "normalize_url",
+    "resolve_href",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STRIP_INSIDE = str.maketrans("", "", "\t\n\r")
+# A scheme before the first "/", "?" or "#" (mailto:, javascript:, data:, tel:, ftp: …).
+_OTHER_SCHEME = re.compile(r"[^/?#]*:")
+
+#: What :func:`classify_href` finds an href to be.
+HREF_NOT_HTTP = 0  # empty, a #fragment alone, or a scheme other than http(s): never a web page
+HREF_ABSOLUTE = 1  # an absolute http(s) URL (a scheme-relative "//host/…" given the base's scheme)
+HREF_RELATIVE = 2  # a relative reference: it keeps the base's host (see join_href)
 
 
 class NormalizedURL(NamedTuple):
@@ -27,24 +45,54 @@ class NormalizedURL(NamedTuple):
     host: str
 
 
+def clean_href(href: str) -> str:
+    """An href or URL without surrounding white space and without tabs or line breaks inside."""
+    h = href.strip()
+    if "\n" in h or "\t" in h or "\r" in h:
+        h = h.translate(_STRIP_INSIDE)
+    return h
+
+
+def classify_href(href: str, base_scheme: str) -> tuple[int, str]:
+    """``(kind, href)``: what an href is, and the href cleaned (absolute when it names a host).
+
+    The one reading of an href for every reader (``resolve_href`` and the
+    link collector's hot loop): white space around it and tabs or line breaks
+    inside it are dropped, as browsers drop them; a scheme-relative
+    ``//host/path`` takes ``base_scheme``; an absolute URL is kept as written.
+    A relative reference (also a host-less ``//``, ``///p``) is returned
+    cleaned, to be resolved with :func:`join_href`.
+    """
+    h = clean_href(href)
+    if not h or h[0] == "#":
+        return HREF_NOT_HTTP, h
+    if h[0] in "hH" and h[:8].lower().startswith(("http://", "https://")):
+        return HREF_ABSOLUTE, h
+    if h.startswith("//") and h[2:3] not in ("", "/", "?", "#"):
+        return HREF_ABSOLUTE, f"{base_scheme}:{h}"
+    if _OTHER_SCHEME.match(h):
+        return HREF_NOT_HTTP, h
+    return HREF_RELATIVE, h
+
+
+def join_href(base: str, relative: str) -> str | None:
+    """A relative reference (from :func:`classify_href`) resolved against ``base``; None if bad."""
+    try:
+        return urljoin(base, relative)
+    except ValueError:
+        return None
+
+
 def resolve_href(href: str, base: str) -> str | None:
     """An ``href`` resolved against the page (or ``<base href>``) URL, as browsers read it.
 
     Returns None for hrefs that never lead to a web page: fragments alone,
     ``mailto:``, ``javascript:``, ``data:`` and other non-http(s) schemes.
     """
-    href = href.strip().translate(_STRIP_INSIDE)
-    if not href or href.startswith("#"):
-        return None
-    lowered = href[:8].lower()
-    if lowered.startswith(("http://", "https://")):
-        return href
-    if ":" in href.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]:
-        return None  # another scheme (mailto:, javascript:, data:, ftp:, tel:, …)
-    try:
-        return urljoin(base, href)
-    except ValueError:
-        return None
+    kind, h = classify_href(href, base.split(":", 1)[0])
+    if kind == HREF_RELATIVE:
+        return join_href(base, h)
+    return h if kind == HREF_ABSOLUTE else None
 
 
 def normalize_url(url: str) -> NormalizedURL | None:

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from support.indexes import build_test_index
+
 # Real servers: one implementation for every suite, in tests/support/serving.py.
 from support.serving import WAIT_S, Server, start_server  # noqa: F401
 from support.serving import linkgap_env as cli_env  # noqa: F401
 from support.serving import run_linkgap as run_cli  # noqa: F401
 
 from linkgap.api import create_app
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
 
@@ -66,9 +67,8 @@ def demo_links() -> list[tuple[str, str] | tuple[str, str, str]]:
 
 
 def build_index(path: Path, extra: list[tuple[str, str]] | None = None) -> str:
-    """Build (or rebuild) the test index at ``path``; returns the new version id."""
-    manifest = build_from_links(path, demo_links() + list(extra or []))
-    return str(manifest.version)
+    """Build (or rebuild) the test index at ``path`` from a links-csv file; the new version id."""
+    return build_test_index(path, demo_links() + list(extra or [])).version
 
 
 @dataclass

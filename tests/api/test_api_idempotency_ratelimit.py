@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from api.apitest_support import COMPETITORS, TARGET, Api, make_api
 from api.test_api_errors import assert_error
+from support.postgres import fresh_database
 
-from linkgap.api.ratelimit import RateLimiter
+from linkgap.api.ratelimit import SharedRateLimiter
+from linkgap.service import Store, open_store
 
 GAP = "/v1/backlinks/gap"
 BODY = {"domain": TARGET, "competitors": COMPETITORS, "limit": 60}
@@ -192,9 +194,23 @@ class Clock:
         return self.now
 
 
-def test_sliding_window() -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The limiter's window lives in the state database: a SQLite file or PostgreSQL."""
+    if request.param == "sqlite":
+        opened = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+        yield opened
+        opened.close()
+        return
+    with fresh_database() as url:
+        opened = open_store(url)
+        yield opened
+        opened.close()
+
+
+def test_sliding_window(store: Store) -> None:
     clock = Clock()
-    limiter = RateLimiter(2, window=60, clock=clock)
+    limiter = SharedRateLimiter(store.rate_hit, 2, window=60, clock=clock)
     first = limiter.hit("k")
     assert (first.allowed, first.remaining, first.reset) == (True, 1, 60)
     clock.now += 20
@@ -210,9 +226,9 @@ def test_sliding_window() -> None:
     assert limiter.hit("other").remaining == 1
 
 
-def test_rejected_requests_are_not_counted() -> None:
+def test_rejected_requests_are_not_counted(store: Store) -> None:
     clock = Clock()
-    limiter = RateLimiter(1, window=60, clock=clock)
+    limiter = SharedRateLimiter(store.rate_hit, 1, window=60, clock=clock)
     assert limiter.hit("k").allowed
     for _ in range(10):
         clock.now += 1
@@ -221,25 +237,31 @@ def test_rejected_requests_are_not_counted() -> None:
     assert limiter.hit("k").allowed
 
 
-def test_limiter_is_exact_under_threads() -> None:
-    limiter = RateLimiter(500, window=3600)
+def test_limiter_is_exact_under_threads_and_across_store_connections(
+        store: Store, tmp_path: Path) -> None:
+    """Threads share the store as a server's request pool does; a second store object on
+    the same database stands for another server process."""
+    url = store.database.url  # type: ignore[attr-defined]
+    other = open_store(url)
+    limiters = [SharedRateLimiter(s.rate_hit, 50, window=3600) for s in (store, other)]
     allowed: list[bool] = []
     lock = threading.Lock()
 
-    def hammer() -> None:
-        for _ in range(100):
-            ok = limiter.hit("k").allowed
+    def hammer(i: int) -> None:
+        for _ in range(10):
+            ok = limiters[i % 2].hit("k").allowed
             with lock:
                 allowed.append(ok)
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sum(allowed) == 500 and len(allowed) == 800
+    other.close()
+    assert sum(allowed) == 50 and len(allowed) == 80
 
 
-def test_limit_must_be_positive() -> None:
+def test_limit_must_be_positive(store: Store) -> None:
     with pytest.raises(ValueError):
-        RateLimiter(0)
+        SharedRateLimiter(store.rate_hit, 0)

@@ -64,8 +64,9 @@ def test_every_error_response_uses_the_error_shape(doc: dict[str, Any]) -> None:
                                    "429", "503"}),
     ("/v1/backlinks/gap", "get", {"200", "401", "422", "429"}),
     ("/v1/backlinks/gap/{run_id}", "get", {"200", "401", "404", "429"}),
-    (PROSPECTS, "get", {"200", "401", "404", "409", "422", "429"}),
-    ("/v1/backlinks/gap/{run_id}/summary", "get", {"200", "401", "404", "409", "422", "429"}),
+    (PROSPECTS, "get", {"200", "401", "404", "409", "410", "422", "429"}),
+    ("/v1/backlinks/gap/{run_id}/summary", "get", {"200", "401", "404", "409", "410", "422",
+                                                   "429"}),
     ("/v1/domains/metrics", "post", {"200", "400", "401", "402", "409", "413", "415", "422",
                                      "429", "503"}),
     ("/v1/account", "get", {"200", "401", "429"}),
@@ -104,7 +105,7 @@ def test_run_list_parameters(doc: dict[str, Any]) -> None:
     params = _params(doc, "/v1/backlinks/gap")
     assert set(params) == {"page", "per_page", "status"}
     assert params["status"]["schema"]["anyOf"][0]["enum"] == [
-        "queued", "running", "completed", "failed"]
+        "queued", "running", "completed", "failed", "expired"]
 
 
 def test_request_bodies(doc: dict[str, Any], api: Api) -> None:

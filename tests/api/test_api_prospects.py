@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
-from api.apitest_support import COMPETITORS, PROSPECT_COUNT, Api
+from api.apitest_support import COMPETITORS, PROSPECT_COUNT, Api, make_api
 from api.test_api_errors import assert_error
 
 from linkgap.prospects import PROSPECT_FIELDS, SORTS
@@ -199,6 +200,8 @@ def test_competitor_not_in_run_is_422_with_allowed(api: Api, run_id: str, typed:
     ("bücher", {"xn--bcher-kva.de"}),
     ("BÜCHER", {"xn--bcher-kva.de"}),
     ("xn--bcher", {"xn--bcher-kva.de"}),
+    ("bu\u0308cher", {"xn--bcher-kva.de"}),  # decomposed, NFKC-normalised
+    ("ＢÜＣＨ", {"xn--bcher-kva.de"}),  # fullwidth
     ("-evil", {"-evil.com"}),
 ])
 def test_q_is_a_case_insensitive_substring(api: Api, run_id: str, q: str,
@@ -412,3 +415,27 @@ def test_summary_accepts_the_prospect_filters(api: Api, run_id: str) -> None:
 def test_summary_invalid_filters_are_422(api: Api, run_id: str, param: str, value: str) -> None:
     assert_error(api.get(url(run_id, "summary"), params={param: value}), 422,
                  "invalid_parameter", param)
+
+
+def test_an_expired_run_is_listed_as_expired_and_its_prospects_are_410(
+        tmp_path: Path, shared_index: Path) -> None:
+    """SPEC 11 retention over HTTP: ``status: expired`` and 410 ``run_expired``."""
+    from datetime import timedelta
+
+    from linkgap.service.timeutil import utc_now
+
+    for api in make_api(tmp_path, shared_index, run_retention_days=2):
+        run_id = api.completed_run()
+        assert api.get(url(run_id)).status_code == 200
+        api.service.clock = lambda: utc_now() + timedelta(days=2, minutes=1)
+        for tail in ("prospects", "summary"):
+            for params in ({}, {"format": "csv"}):
+                err = assert_error(api.get(url(run_id, tail), params=params), 410,
+                                   "run_expired")
+                assert err["details"]["status"] == "expired"
+        run = api.get(f"/v1/backlinks/gap/{run_id}").json()["data"]
+        assert run["status"] == "expired" and run["prospect_count"] == PROSPECT_COUNT
+        listed = api.get("/v1/backlinks/gap", params={"status": "expired"}).json()
+        assert [r["id"] for r in listed["data"]] == [run_id]
+        assert api.service.prune_runs() == 1
+        assert_error(api.get(url(run_id)), 410, "run_expired")

@@ -94,6 +94,35 @@ def test_insufficient_credits_is_402_and_charges_nothing(api: Api) -> None:
     assert r.status_code == 202 and r.json()["meta"]["credits_charged"] == 1
 
 
+@pytest.mark.parametrize("body,missing", [
+    ({"domain": TARGET, "competitors": ["a.cmo", "bb.com"]}, ["a.cmo", "bb.com"]),
+    ({"domain": TARGET, "competitors": ["a.com", "b.com", "cc.com"], "min_overlap": 3},
+     ["cc.com"]),
+    ({"domain": TARGET, "competitors": ["a.com", "cc.com"], "mode": "intersect"}, ["cc.com"]),
+])
+def test_unindexed_competitors_are_422_and_neither_charged_nor_queued(
+        api: Api, body: dict[str, Any], missing: list[str]) -> None:
+    r = api.post(GAP, body, headers={"Idempotency-Key": "typo-1"})
+    err = assert_error(r, 422, "competitors_not_indexed", param="competitors")
+    assert err["details"] == {"missing": missing}
+    assert f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the backlink " \
+        "index" in err["message"]
+    assert r.json()["meta"]["credits_charged"] == 0
+    assert available(api) == 1000
+    assert api.get(GAP).json()["data"] == []
+    assert not api.service.run_pending_once()
+    # A retry replays the refusal (a client error is recorded) and still charges nothing.
+    again = api.post(GAP, body, headers={"Idempotency-Key": "typo-1"})
+    assert again.status_code == 422 and again.headers["idempotent-replayed"] == "true"
+    assert available(api) == 1000 and not api.service.run_pending_once()
+
+
+def test_one_unindexed_competitor_in_union_still_runs_and_warns(api: Api) -> None:
+    r = api.post(GAP, {"domain": TARGET, "competitors": ["a.com", "cc.com"], "min_overlap": 1})
+    assert r.status_code == 202, r.text
+    assert r.json()["meta"]["credits_charged"] == 7
+
+
 @pytest.fixture
 def no_index_api(tmp_path: Path) -> Iterator[Api]:
     yield from make_api(tmp_path, tmp_path / "no-index")

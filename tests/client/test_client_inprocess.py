@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from support.indexes import build_test_index
 
 from linkgap import client as lc
 from linkgap.api import create_app
 from linkgap.client import Client
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
 
@@ -57,7 +57,7 @@ def _links() -> Iterator[tuple[str, str, str]]:
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("client-index") / "index"
-    build_from_links(path, _links())
+    build_test_index(path, _links())
     return path
 
 
@@ -159,6 +159,10 @@ def test_typed_errors_carry_code_and_param(stack: Any) -> None:
     with pytest.raises(lc.InvalidParameter) as bad_limit:
         client.create_run(TARGET, COMPETITORS, limit=5)
     assert bad_limit.value.param == "limit"
+
+    with pytest.raises(lc.CompetitorsNotIndexed) as typo:
+        client.create_run(TARGET, ["a.exmaple"])
+    assert typo.value.details == {"missing": ["a.exmaple"]} and typo.value.status == 422
 
     with pytest.raises(lc.NotFound) as missing:
         client.get_run("run_doesnotexist")

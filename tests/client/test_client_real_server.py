@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.indexes import build_test_index
 from support.serving import run_linkgap, running_server
 
 from linkgap import client as lc
 from linkgap.client import Client
-from linkgap.index.build import build_from_links
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ class Served:
 @contextmanager
 def _start(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Served]:
     if not (home / "index").exists():
-        build_from_links(home / "index", _links())
+        build_test_index(home / "index", _links())
         run_linkgap(home, "accounts", "create", "acme", "--credits", "500")
     key = run_linkgap(home, "keys", "create", "--account", "acme").strip()
     with running_server(home, extra_env) as server:

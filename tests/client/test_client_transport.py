@@ -126,6 +126,7 @@ def test_no_retry_when_max_retries_is_zero() -> None:
         (413, "payload_too_large", lc.PayloadTooLarge),
         (415, "unsupported_media_type", lc.UnsupportedMediaType),
         (422, "invalid_parameter", lc.InvalidParameter),
+        (422, "competitors_not_indexed", lc.CompetitorsNotIndexed),
         (418, "teapot", lc.ApiError),
     ],
 )

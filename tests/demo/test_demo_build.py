@@ -62,9 +62,9 @@ def test_two_demo_builds_give_identical_counts_and_a_labelled_manifest(tmp_path:
     assert first.built and second.built
     assert first.counts == second.counts
     assert first.counts["domains"] == SMALL
-    inputs = json.loads((tmp_path / "one" / "demo-inputs" / "inputs.json").read_text())
+    inputs = json.loads((tmp_path / "one" / "demo" / "demo-inputs" / "inputs.json").read_text())
     assert inputs["label"] == DEMO_LABEL
-    index = BacklinkIndex.open(tmp_path / "one" / "index")
+    index = BacklinkIndex.open(tmp_path / "one" / "demo" / "index")
     assert index.domain(DEMO_TARGET) is not None
     result = index.gap(DEMO_TARGET, list(DEMO_COMPETITORS))
     assert len(result) > 0
@@ -90,8 +90,10 @@ def test_demo_settings_ignore_index_and_database_variables(
     monkeypatch.setenv("LINKGAP_INDEX", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("LINKGAP_DATABASE_URL", "sqlite:////nowhere/state.db")
     settings = demo_settings(tmp_path / "home", port=9999)
-    assert Path(settings.index) == (tmp_path / "home" / "index").resolve()
-    assert settings.database_url == f"sqlite:///{(tmp_path / 'home' / 'state.db').resolve()}"
+    demo = (tmp_path / "home" / "demo").resolve()
+    assert Path(settings.home) == demo
+    assert Path(settings.index) == demo / "index"
+    assert settings.database_url == f"sqlite:///{demo / 'state.db'}"
     assert settings.port == 9999
 
 

@@ -149,7 +149,7 @@ def test_demo_serves_and_its_printed_curl_finds_the_niche_prospects(tmp_path: Pa
         assert printed_rows and all(row.split()[1] not in (DEMO_TARGET, *DEMO_COMPETITORS)
                                     for row in printed_rows)
 
-        index = BacklinkIndex.open(home / "index")
+        index = BacklinkIndex.open(home / "demo" / "index")  # the demo's own folder
         target_id = index.id_of(DEMO_TARGET)
         assert target_id is not None
         linking_to_target = set(index.in_src[index.in_links_of(target_id)].tolist())

@@ -14,7 +14,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 
 def _table() -> dict[str, dict[str, str]]:
-    """The settings table: setting name -> {env, flag, default, meaning}."""
+    """The settings table: setting name -> {env, flag, default, range, meaning}."""
     rows: dict[str, dict[str, str]] = {}
     lines = DOC.read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| Setting |"))
@@ -22,9 +22,10 @@ def _table() -> dict[str, dict[str, str]]:
         if not line.startswith("|"):
             break
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        name, env, flag, default, meaning = cells
+        name, env, flag, default, kind_range, meaning = cells
         rows[name.strip("`")] = {"env": env.strip("`"), "flag": flag,
-                                 "default": default.strip("`"), "meaning": meaning}
+                                 "default": default.strip("`"), "range": kind_range,
+                                 "meaning": meaning}
     return rows
 
 
@@ -38,10 +39,12 @@ def test_row_matches_the_declaration(setting: Any) -> None:
     row = _table()[setting.name]
     assert row["env"] == setting.env
     assert row["default"] == setting.default_text
+    assert row["range"] == setting.range_text(), "the documented range is the enforced one"
     assert row["meaning"], "every setting says what it means"
-    declared_flag = re.search(r"\(flag: (--[a-z-]+)\)", setting.help)
-    if declared_flag:
-        assert declared_flag.group(1) in row["flag"]
+    if setting.flag:
+        assert setting.flag in row["flag"]
+    else:
+        assert row["flag"] == "—"
 
 
 def test_every_documented_flag_exists_on_a_command(cli_commands: list[Any]) -> None:

@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
+from support.indexes import build_test_index
 
 from linkgap.cli import main
-from linkgap.index.build import build_from_links
 from linkgap.prospects import PROSPECT_FIELDS
 
 LINKS = [
@@ -26,7 +26,7 @@ LINKS = [
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli-gap-index")
-    build_from_links(path, LINKS)
+    build_test_index(path, LINKS)
     return path
 
 
@@ -110,6 +110,18 @@ def test_invalid_input_exits_1(capsys, index_dir) -> None:
     code, _, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
                        "--competitor-filter", "b.com")
     assert code == 1 and "not one of this run's competitors" in err
+
+
+def test_misspelt_competitors_exit_1_naming_them(capsys, index_dir) -> None:
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.cmo",
+                         "-c", "bb.com", "--format", "json")
+    assert code == 1 and out == ""
+    assert "a.cmo, bb.com are not in the backlink index" in err
+    assert "no prospect can exist" in err
+    # Intersect needs every competitor: one unknown is enough to refuse.
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                         "-c", "bb.com", "--mode", "intersect")
+    assert code == 1 and out == "" and "bb.com is not in the backlink index" in err
 
 
 def test_usage_errors_exit_2(capsys, index_dir) -> None:

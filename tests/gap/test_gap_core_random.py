@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkgap.gap import _SCRATCH, gap_arrays
+from linkgap.gap.engine import _SCRATCH, gap_arrays
 
 
 def csr(n: int, edges: dict[tuple[int, int], bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

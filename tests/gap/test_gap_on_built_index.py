@@ -1,12 +1,13 @@
-"""The gap engine on a real index built by ``linkgap.index.build.build_from_links``."""
+"""The gap engine on a real index built from a links-csv file by ``build_index``."""
 
 from __future__ import annotations
 
 import pytest
+from support.indexes import build_test_index
 
 from linkgap import BacklinkIndex
+from linkgap.errors import CompetitorsNotIndexed
 from linkgap.gap import GapResult
-from linkgap.index.build import build_from_links
 from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, query_page
 
 LINKS = [
@@ -28,7 +29,7 @@ LINKS = [
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> BacklinkIndex:
     path = tmp_path_factory.mktemp("gap-index")
-    build_from_links(path, LINKS)
+    build_test_index(path, LINKS)
     return BacklinkIndex.open(path)
 
 
@@ -73,6 +74,9 @@ def test_frozen_run_survives_as_bytes(index) -> None:
 
 
 def test_unindexed_names_warn(index) -> None:
-    result = index.gap("brand-new.io", ["a.com", "unseen.dev"], mode="intersect")
+    result = index.gap("brand-new.io", ["a.com", "unseen.dev"])
     assert [w["code"] for w in result.warnings] == ["target_not_indexed", "competitor_not_indexed"]
-    assert len(result) == 0
+    assert len(result) > 0
+    with pytest.raises(CompetitorsNotIndexed) as err:
+        index.gap("brand-new.io", ["a.com", "unseen.dev"], mode="intersect")
+    assert err.value.missing == ["unseen.dev"]

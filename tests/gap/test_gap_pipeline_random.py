@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linkgap.errors import CompetitorsNotIndexed
 from linkgap.prospects import PROSPECT_FIELDS
 
 
@@ -60,6 +62,13 @@ def runs(draw):
 def test_compute_gap_matches_the_reference(make_index_session, run) -> None:
     names, edges, metrics, target, comps, mode, m, limit = run
     index = make_index_session(edges, extra=names, metrics=metrics)
+    missing = [c for c in comps if c not in names]
+    if len(comps) - len(missing) < m:
+        with pytest.raises(CompetitorsNotIndexed) as err:
+            index.gap(target, comps, mode=mode, min_overlap=m if mode == "union" else None,
+                      limit=limit)
+        assert err.value.missing == missing
+        return
     result = index.gap(target, comps, mode=mode,
                        min_overlap=m if mode == "union" else None, limit=limit)
     expected, total = reference(edges, names, metrics, target, comps, m, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkgap.errors import InvalidDomain, InvalidInput
+from linkgap.errors import CompetitorsNotIndexed, InvalidDomain, InvalidInput
 from linkgap.prospects import PROSPECT_FIELDS
 
 # p1 links to a and b; p2 to a only; p3 to b (nofollow only); p4 to a and me;
@@ -121,7 +121,7 @@ def test_more_than_20_distinct_competitors_is_refused(make_index) -> None:
     assert err.value.param == "competitors"
     assert "20" in err.value.message
     # 20 distinct (plus duplicates) is fine.
-    result = index.gap("me.com", many[:20] + many[:5])
+    result = index.gap("me.com", ["a.com", *many[:19]] + many[:5])
     assert result.k == 20
 
 
@@ -170,11 +170,38 @@ def test_competitor_not_indexed_contributes_nothing_but_counts_in_k(make_index) 
     assert row["competitors"] == ["a.com"]
 
 
-def test_competitor_not_indexed_in_intersect_finds_none_and_says_so(make_index) -> None:
-    result = make_index(GRAPH).gap("me.com", ["a.com", "b.com", "nobody.net"], mode="intersect")
-    assert len(result) == 0 and result.total_found == 0
-    assert result.warnings[0]["code"] == "competitor_not_indexed"
-    assert "no prospect can be found" in result.warnings[0]["message"]
+def test_competitor_not_indexed_in_intersect_is_refused(make_index) -> None:
+    with pytest.raises(CompetitorsNotIndexed) as err:
+        make_index(GRAPH).gap("me.com", ["a.com", "b.com", "nobody.net"], mode="intersect")
+    assert err.value.code == "competitors_not_indexed" and err.value.status == 422
+    assert err.value.missing == ["nobody.net"] and err.value.details == {"missing": ["nobody.net"]}
+    assert err.value.param == "competitors"
+    assert err.value.message == (
+        "nobody.net is not in the backlink index: in intersect mode a prospect must link to "
+        "all 3 competitors, so no prospect can exist. Check the spelling of the competitors.")
+
+
+@pytest.mark.parametrize("competitors,m,missing,reason", [
+    (["a.cmo"], None, ["a.cmo"], "no competitor of the run is indexed"),
+    (["nobody.net", "ghost.org"], None, ["nobody.net", "ghost.org"],
+     "no competitor of the run is indexed"),
+    (["a.com", "nobody.net", "ghost.org"], 2, ["nobody.net", "ghost.org"],
+     "only 1 of the 3 competitors is indexed, fewer than the min_overlap of 2"),
+    (["a.com", "b.com", "nobody.net", "ghost.org"], 3, ["nobody.net", "ghost.org"],
+     "only 2 of the 4 competitors are indexed, fewer than the min_overlap of 3"),
+])
+def test_fewer_than_m_indexed_competitors_is_refused(make_index, competitors, m, missing,
+                                                     reason) -> None:
+    with pytest.raises(CompetitorsNotIndexed) as err:
+        make_index(GRAPH).gap("me.com", competitors, min_overlap=m)
+    assert err.value.missing == missing
+    assert reason in err.value.message and ", ".join(missing) in err.value.message
+
+
+def test_exactly_m_indexed_competitors_still_runs(make_index) -> None:
+    result = make_index(GRAPH).gap("me.com", ["a.com", "b.com", "nobody.net"], min_overlap=2)
+    assert domains(result) == {"p1.com", "p5.com"}
+    assert [w["code"] for w in result.warnings] == ["competitor_not_indexed"]
 
 
 def test_no_warnings_when_everything_is_indexed(make_index) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -46,10 +47,14 @@ def by_hand(res: GapResult, q: ProspectQuery) -> list[dict]:
                 return r["dofollow"]
             return bool(int(res.dofollow_mask[i]) >> res.competitors.index(q.competitor) & 1)
         rows = [r for r in rows if dof(r) == q.dofollow]
-    if q.q:
-        needle = q.q.lower()
-        rows = [r for r in rows if needle in r["domain"].lower()
-                or needle in to_unicode(r["domain"]).lower()]
+    if q.q and q.q.strip():
+        # SPEC 5 with issue 7: NFKC + casefold on both sides, as domains are normalised.
+        def fold(text: str) -> str:
+            return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+        needle = fold(q.q).strip()
+        rows = [r for r in rows if needle in fold(r["domain"])
+                or needle in fold(to_unicode(r["domain"]))]
     rows.sort(key=lambda r: r["domain"])
     value = (lambda r: -r["rank"]) if q.sort == "rank" else (lambda r: r[q.sort])
     rows.sort(key=value, reverse=q.order == "desc")  # stable: name order kept in ties
@@ -62,7 +67,8 @@ queries = st.builds(
     max_spam=st.none() | st.integers(0, 100),
     dofollow=st.none() | st.booleans(),
     competitor=st.none() | st.sampled_from(COMPETITORS),
-    q=st.none() | st.sampled_from(["site1", "DUP", "bücher", "STRASSE", "straße", ".de", "zzz"]),
+    q=st.none() | st.sampled_from(["site1", "DUP", "bücher", "STRASSE", "straße", ".de", "zzz",
+                                   "bu\u0308cher", "ＢÜＣＨ", " ", "ＳＩＴＥ"]),
     sort=st.sampled_from(SORTS),
     order=st.sampled_from(["asc", "desc"]),
 )
@@ -141,6 +147,24 @@ def test_q_matches_the_unicode_form_case_insensitively(res) -> None:
     names = {r["domain"] for r in all_rows(res, ProspectQuery(q="xn--STRAE"))}
     assert names == {"xn--strae-oqa.de"}
     assert all_rows(res, ProspectQuery(q="nothing-like-this")) == []
+
+
+@pytest.mark.parametrize("typed", [
+    "bu\u0308cher",  # decomposed: u + combining diaeresis
+    "ＢÜＣＨ",  # fullwidth letters
+    "BU\u0308CHER.DE",
+    "bücher",
+])
+def test_q_is_unicode_normalised_like_domains(res, typed: str) -> None:
+    names = {r["domain"] for r in all_rows(res, ProspectQuery(q=typed))}
+    assert names == {"xn--bcher-kva.de"}
+
+
+def test_q_folds_sharp_s_and_fullwidth_ascii(res) -> None:
+    assert {r["domain"] for r in all_rows(res, ProspectQuery(q="STRASSE.de"))} == {
+        "xn--strae-oqa.de"}
+    fullwidth = {r["domain"] for r in all_rows(res, ProspectQuery(q="ｂｕｅｃｈｅｒ"))}
+    assert fullwidth == {"buecher.net"}
 
 
 def test_dofollow_with_competitor_uses_that_competitors_link(make_index) -> None:

@@ -81,7 +81,7 @@ def test_tiny_limit_spills_to_the_temp_dir_and_gives_the_same_index(tmp_path: Pa
 def test_too_small_a_limit_is_a_clear_error_and_publishes_nothing(tmp_path: Path) -> None:
     build_from_links(tmp_path, [("https://a.com/", "https://b.com/")])
     before = read_current(tmp_path)
-    with pytest.raises(BuildFailed, match="more memory than --memory-limit"):
+    with pytest.raises(BuildFailed, match="more memory than its --memory-limit"):
         build_from_batches(tmp_path, [_links_batch(200_000)], memory_limit="16MiB")
     assert read_current(tmp_path) == before
     assert not list(tmp_path.glob("tmp-*"))

@@ -11,7 +11,6 @@ import pytest
 
 from linkgap import BacklinkIndex
 from linkgap.errors import InvalidDomain
-from linkgap.index import metrics
 from linkgap.index.build import build_from_batches, build_from_links
 from linkgap.ingest.base import LINK_SCHEMA
 
@@ -123,13 +122,25 @@ def test_pagerank_matches_dense_power_iteration(index: BacklinkIndex) -> None:
     assert index.pagerank.sum() == pytest.approx(1.0, abs=1e-5)
 
 
+#: The worked example solved by hand from docs/metrics.md: the exact solution of the PageRank
+#: equations (t = 0.0812963), then DR = round_half_up(7.5 * ln(PR * N) + 10) with N = 5.
+#: domain: (PageRank, PR * N, 7.5 * ln(PR * N) + 10, DR)
+HAND_DR = {
+    "a.com": (0.3274124, 1.637062, 13.6968, 14),
+    "b.com": (0.2895484, 1.447742, 12.7750, 13),
+    "c.com": (0.2204466, 1.102233, 10.7300, 11),
+    "d.com": (0.0812963, 0.406481, 3.2484, 0),  # no dofollow referring domain: 0, not 3
+    "e.org": (0.0812963, 0.406481, 3.2484, 0),  # only a nofollow link out
+}
+
+
 def test_domain_rating_formula_and_zero_without_dofollow_referrer(index: BacklinkIndex) -> None:
-    n = index.num_domains
-    for name in ("a.com", "b.com", "c.com"):
+    for name, (pagerank, _, _, dr) in HAND_DR.items():
         i = index.id_of(name)
         assert i is not None
-        raw = metrics.DR_SCALE * np.log(index.pagerank[i] * n) + metrics.DR_OFFSET
-        assert index.domain_rating[i] == min(100, max(1, int(np.floor(raw + 0.5))))
+        # iterated to an L1 change below 1e-6 and rounded to 6 digits (docs/metrics.md)
+        assert index.pagerank[i] == pytest.approx(pagerank, abs=6e-6), name
+        assert index.domain_rating[i] == dr, name
     # e.org links out but nothing dofollow links to d.com or e.org; a.com's
     # only other referrer (e.org) is nofollow, b.com's dofollow link keeps it > 0
     assert index.domain("d.com").domain_rating == 0  # type: ignore[union-attr]

@@ -37,5 +37,6 @@ def test_bad_memory_limit_is_a_clear_error_and_publishes_nothing(
     code = main(["index", "build", "--index", str(tmp_path / "idx"), "--memory-limit", "lots",
                  str(_csv(tmp_path))])
     assert code == 1
-    assert "'lots' is not a size" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--memory-limit 'lots' is not valid" in err and "a size such as" in err
     assert BacklinkIndex.current_version(tmp_path / "idx") is None

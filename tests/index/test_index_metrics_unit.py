@@ -87,15 +87,22 @@ def test_dofollow_graph_drops_nofollow_edges() -> None:
 
 
 def test_domain_rating_mapping_by_hand() -> None:
-    n = 4
     pr = np.array([0.1, 0.2, 0.3, 0.4])
     df_rd = np.array([1, 1, 1, 0])
     dr = m.domain_rating(pr, df_rd)
-    # 7.5 * ln(0.1*4) + 10 = 3.13 -> 3; ln(0.8) -> 8.33 -> 8; ln(1.2) -> 11.37 -> 11
+    # N = 4: 7.5 * ln(0.1*4) + 10 = 3.13 -> 3; ln(0.8) -> 8.33 -> 8; ln(1.2) -> 11.37 -> 11
     assert dr.tolist() == [3, 8, 11, 0]
     huge = m.domain_rating(np.array([1e-12, 0.999999999999]), np.array([1, 1]))
     assert huge.tolist() == [1, 15]  # clamped to at least 1; ln(2)*7.5+10 = 15.2
-    assert n == len(pr)
+    # N is the number of domains (the length of the arrays): the same PageRank values among
+    # 8 domains are worth 7.5 * ln(2) = 5.2 points more. N = 8: ln(0.8) -> 8.33 -> 8;
+    # ln(1.6) -> 13.53 -> 14; ln(2.4) -> 16.57 -> 17; ln(3.2) -> 18.72 -> 19
+    wider = m.domain_rating(np.array([0.1, 0.2, 0.3, 0.4, 0, 0, 0, 0]),
+                            np.array([1, 1, 1, 1, 0, 0, 0, 0]))
+    assert wider.tolist() == [8, 14, 17, 19, 0, 0, 0, 0]
+    # the cap: PR * N = 1e6 -> 7.5 * 13.82 + 10 = 113.6 -> 100
+    assert m.domain_rating(np.array([1.0] + [0.0] * 999_999), np.array([1] + [0] * 999_999)
+                           )[0] == 100
 
 
 def test_rank_ties_by_id() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.indexes import build_test_index
 
 from linkgap import BacklinkIndex
 from linkgap.domains import DomainNormalizer
-from linkgap.index.build import build_from_batches, links_to_batches
 
 HOSTS = ["a.com", "www.a.com", "b.org", "c.net", "blog.c.net", "d.co.uk", "e.github.io",
          "f.github.io", "g9.xyz"]
@@ -34,12 +34,8 @@ def _has_external(links: list[tuple[str, str, str]]) -> bool:
 
 
 def _build(path: Path, links: list[tuple[str, str, str]], parts: int = 1) -> BacklinkIndex:
-    norm = DomainNormalizer()
-    batches = []
-    size = max(1, len(links) // parts)
-    for i in range(0, len(links), size):
-        batches.extend(links_to_batches(links[i : i + size], norm))
-    build_from_batches(path, batches)
+    """The index of ``links`` written as ``parts`` links-csv files (the path real files take)."""
+    build_test_index(path, links, files=parts)
     return BacklinkIndex.open(path)
 
 

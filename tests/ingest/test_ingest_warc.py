@@ -9,8 +9,12 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import brotli
 import pytest
 from support.crawlfiles import Page, html_page, request_record, truncate_file, write_warc
+
+from linkgap.index.build import build_index
+from linkgap.urls import normalize_url, resolve_href
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
@@ -121,6 +125,19 @@ def test_targets_that_are_not_web_pages_are_skipped(tmp_path, read, href):
     result = one_page(tmp_path, read, "https://a.com/", html_page([(href, "x", None)]))
     assert result.rows == []
     assert result.skipped == {"not_http_target": 1}
+
+
+@pytest.mark.parametrize("href", [
+    "//b.com/a/../x", "//b.com", " //b.com/\tx ", "https://b.com/a/./y", "../c?q=1#f",
+    "d/e", "/f", "?g", "//b.com:443/h", "HTTPS://B.COM/I", "//user@b.com/j",
+])
+def test_the_reader_resolves_hrefs_as_resolve_href_does(tmp_path, read, href):
+    # One reading of an href for the reader and for linkgap.urls.resolve_href.
+    base = "https://base.org/dir/page"
+    html = html_page([(href, "x", None)], base=base)
+    rows = one_page(tmp_path, read, "https://a.com/", html).rows
+    expected = normalize_url(resolve_href(href, base) or "")
+    assert [r["target_url"] for r in rows] == [expected.url if expected else None]
 
 
 def test_targets_whose_host_is_not_a_domain_are_counted(tmp_path, read):
@@ -321,53 +338,208 @@ def test_charset_from_http_header_and_from_meta(tmp_path, read):
     assert len(anchors) == 3  # an unknown charset still yields the link
 
 
+@pytest.mark.parametrize("bom, codec", [
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+])
+@pytest.mark.parametrize("content_type", [
+    "text/html; charset=iso-8859-1",
+    "text/html; charset=windows-1252",
+    "text/html",
+])
+def test_a_byte_order_mark_wins_over_the_header_and_meta_charset(tmp_path, read, bom, codec,
+                                                                   content_type):
+    html = '<meta charset="iso-8859-1"><a href="https://bücher.de/">Bücher</a>'
+    body = bom + html.encode(codec)
+    result = one_page(tmp_path, read, "https://a.com/", body, {"Content-Type": content_type})
+    assert [(r["target_url"], r["target_domain"], r["anchor"]) for r in result.rows] == [
+        ("https://xn--bcher-kva.de/", "xn--bcher-kva.de", "Bücher")]
+
+
+def _chunked(data: bytes, size: int = 50) -> bytes:
+    """``data`` framed as an HTTP/1.1 chunked body, as it comes over the wire."""
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+
+
 def test_transfer_and_content_encodings_are_undone(tmp_path, read):
     html = html_page([("https://b.com/", "b", None)]).encode()
-    chunked = (
-        b"".join(
-            b"%x\r\n%s\r\n" % (len(html[i : i + 50]), html[i : i + 50])
-            for i in range(0, len(html), 50)
-        )
-        + b"0\r\n\r\n"
-    )
-    deflated = zlib.compress(html)
-    path = write_warc(
-        tmp_path / "enc.warc.gz",
-        [
-            Page(
-                "https://a.com/gz",
-                gzip.compress(html),
-                {"Content-Type": "text/html", "Content-Encoding": "gzip"},
-            ),
-            Page(
-                "https://a.com/chunk",
-                chunked,
-                {"Content-Type": "text/html", "Transfer-Encoding": "chunked"},
-            ),
-            Page(
-                "https://a.com/deflate",
-                deflated,
-                {"Content-Type": "text/html", "Content-Encoding": "deflate"},
-            ),
-            Page(
-                "https://a.com/br",
-                b"\x0b\x02\x80",
-                {"Content-Type": "text/html", "Content-Encoding": "br"},
-            ),
-            Page(
-                "https://a.com/badgz",
-                b"not gzip at all",
-                {"Content-Type": "text/html", "Content-Encoding": "gzip"},
-            ),
-        ],
-    )
-    result = read([path])
-    assert sorted(r["source_url"] for r in result.rows) == [
-        "https://a.com/chunk",
-        "https://a.com/deflate",
-        "https://a.com/gz",
+    raw_deflate = zlib.compressobj(wbits=-15)
+    encoded = {
+        "gz": (gzip.compress(html), {"Content-Encoding": "gzip"}),
+        "xgz": (gzip.compress(html), {"Content-Encoding": "X-GZIP"}),
+        "chunk": (_chunked(html), {"Transfer-Encoding": "chunked"}),
+        "chunk-ext": (_chunked(html).replace(b"\r\n", b";name=v\r\n", 1),
+                      {"Transfer-Encoding": "chunked"}),
+        "deflate": (zlib.compress(html), {"Content-Encoding": "deflate"}),
+        "raw-deflate": (raw_deflate.compress(html) + raw_deflate.flush(),
+                        {"Content-Encoding": "deflate"}),
+        "br": (brotli.compress(html), {"Content-Encoding": "br"}),
+        "chunked-gzip": (_chunked(gzip.compress(html)),
+                         {"Transfer-Encoding": "chunked", "Content-Encoding": "gzip"}),
+        "gzip-chunked-transfer": (_chunked(gzip.compress(html)),
+                                  {"Transfer-Encoding": "gzip, chunked"}),
+        "gzip-then-br": (brotli.compress(gzip.compress(html)),
+                         {"Content-Encoding": "gzip, br"}),
+        "identity": (html, {"Content-Encoding": "identity"}),
+    }
+    pages = [Page(f"https://a.com/{name}", body, {"Content-Type": "text/html", **headers})
+             for name, (body, headers) in encoded.items()]
+    result = read([write_warc(tmp_path / "enc.warc.gz", pages)])
+    assert sorted(r["source_url"] for r in result.rows) == sorted(
+        f"https://a.com/{name}" for name in encoded)
+    assert {r["target_url"] for r in result.rows} == {"https://b.com/"}
+    assert result.skipped == {}
+
+
+def _iana_page(path: str, links: list[tuple[str, str]]) -> bytes:
+    """An HTML page shaped like those of pywb's sample archive iana.warc.gz."""
+    anchors = "\n".join(f'\t\t<li><a href="{href}">{text}</a></li>' for href, text in links)
+    return (
+        "<!doctype html>\n<html>\n<head>\n\t<title>IANA \u2014 " + path + "</title>\n\n"
+        '\t<meta charset="utf-8" />\n'
+        '\t<meta http-equiv="Content-type" content="text/html; charset=utf-8" />\n'
+        '\t<link rel="stylesheet" media="screen" href="/_css/2013.1/screen.css"/>\n'
+        '\t<script type="text/javascript" src="/_js/2013.1/jquery.js"></script>\n'
+        "</head>\n\n<body>\n\t<div id=\"nav\"><ul>\n"
+        '\t\t<li><a href="/domains">Domains</a></li>\n\t\t<li><a href="/numbers">Numbers</a></li>\n'
+        f"{anchors}\n\t</ul></div>\n</body>\n</html>\n"
+    ).encode("utf-8")
+
+
+def _iana_headers(content_type: str) -> dict[str, str]:
+    """The HTTP headers iana.warc.gz keeps on its de-chunked bodies (``Content-Length: -1``)."""
+    return {
+        "Server": "Apache",
+        "Last-Modified": "Wed, 15 Jan 2014 02:12:29 GMT",
+        "Vary": "Accept-Encoding",
+        "Content-Type": content_type,
+        "Transfer-Encoding": "chunked",
+        "Date": "Sun, 26 Jan 2014 20:06:24 GMT",
+        "X-Varnish": "2084491240 2084489881",
+        "Age": "119",
+        "Via": "1.1 varnish",
+        "Connection": "close",
+        "Content-Length": "-1",
+    }
+
+
+def iana_like_warc(path: Path, pages: int = 16) -> Path:
+    """A WARC shaped like pywb's iana.warc.gz: warcinfo, request/response pairs, de-chunked
+    bodies under ``Transfer-Encoding: chunked``, a stylesheet and an image among the pages."""
+    info = b"software: Webrecorder Platform v3.7\r\nformat: WARC File Format 1.0\r\n"
+    records: list[Page] = [Page("", info, {}, "2014-01-26T20:06:23Z", "warcinfo",
+                                content_type="application/warc-fields")]
+    for i in range(pages):
+        url = "http://www.iana.org/" if i == 0 else f"http://www.iana.org/section{i}"
+        body = _iana_page(f"Section {i}", [("http://www.icann.org/", "ICANN"),
+                                           (f"https://www.ietf.org/rfc/rfc{1000 + i}.txt", "RFC"),
+                                           ("/about", "About")])
+        records.append(request_record(url, "2014-01-26T20:06:24Z"))
+        records.append(Page(url, body, _iana_headers("text/html; charset=UTF-8"),
+                            "2014-01-26T20:06:24Z"))
+    records.append(Page("http://www.iana.org/_css/2013.1/screen.css", b"body{margin:0}",
+                        _iana_headers("text/css")))
+    records.append(Page("http://www.iana.org/_img/iana-logo.png", b"\x89PNG\r\n\x1a\n",
+                        _iana_headers("image/png")))
+    return write_warc(path, records)
+
+
+def test_bodies_stored_dechunked_under_a_chunked_header_are_read(tmp_path, read):
+    # pywb's sample archive iana.warc.gz: every HTML body is stored de-chunked while the
+    # record keeps "Transfer-Encoding: chunked"; warcio and browsers read it as stored.
+    result = read([iana_like_warc(tmp_path / "iana.warc.gz")])
+    assert result.stats[0].pages == 16
+    assert result.skipped == {"not_html": 2, "internal_link": 48}
+    assert len(result.rows) == 32
+    assert {r["target_url"] for r in result.rows if "icann" in r["target_url"]} == {
+        "http://www.icann.org/"}
+
+
+def test_an_index_builds_from_an_archive_shaped_like_iana_warc(tmp_path):
+    report = build_index(tmp_path / "index", [str(iana_like_warc(tmp_path / "iana.warc.gz"))])
+    assert report.inputs[0].pages == 16
+    assert "undecodable_body" not in report.inputs[0].skipped
+    assert report.manifest.counts["links"] == 32
+    assert report.manifest.counts["domains"] == 3  # iana.org, icann.org, ietf.org
+
+
+def test_a_coding_that_does_not_undo_leaves_the_body_as_stored(tmp_path, read):
+    html = html_page([("https://b.com/", "b", None)]).encode()
+    stored = {  # bodies some archives store decoded under the header of the wire coding
+        "gzip-plain": (html, {"Content-Encoding": "gzip"}),
+        "deflate-plain": (html, {"Content-Encoding": "deflate"}),
+        "br-plain": (html, {"Content-Encoding": "br"}),
+        "chunked-plain": (html, {"Transfer-Encoding": "chunked"}),
+        "both-plain": (html, {"Transfer-Encoding": "chunked", "Content-Encoding": "gzip"}),
+        "chunked-then-plain-gzip": (_chunked(html), {"Transfer-Encoding": "chunked",
+                                                     "Content-Encoding": "gzip"}),
+        "zstd-plain": (html, {"Content-Encoding": "zstd"}),
+        "bom-plain": (b"\xef\xbb\xbf  " + html, {"Content-Encoding": "compress"}),
+    }
+    pages = [Page(f"https://a.com/{name}", body, {"Content-Type": "text/html", **headers})
+             for name, (body, headers) in stored.items()]
+    result = read([write_warc(tmp_path / "stored.warc.gz", pages)])
+    assert sorted(r["source_url"] for r in result.rows) == sorted(
+        f"https://a.com/{name}" for name in stored)
+    assert result.skipped == {}
+
+
+def test_records_written_the_way_common_crawl_writes_them(tmp_path, read):
+    # Common Crawl stores the body decoded, renames the wire codings' headers and gives the
+    # decoded length.
+    html = html_page([("https://b.com/", "b", None), ("/local", "l", None)]).encode()
+    headers = {
+        "Date": "Mon, 15 Jan 2024 12:00:00 GMT",
+        "Content-Type": "text/html; charset=UTF-8",
+        "X-Crawler-Transfer-Encoding": "chunked",
+        "X-Crawler-Content-Encoding": "gzip",
+        "Content-Length": str(len(html)),
+    }
+    result = one_page(tmp_path, read, "https://a.com/cc", html, headers)
+    assert [r["target_url"] for r in result.rows] == ["https://b.com/"]
+    assert result.skipped == {"internal_link": 1}
+    assert result.stats[0].pages == 1
+
+
+def test_damage_part_way_through_a_coding_keeps_what_decoded(tmp_path, read):
+    first = html_page([("https://b.com/", "b", None)]).encode()
+    html = first + b"<p>" + b"filler text " * 20_000 + b'</p><a href="https://c.com/">c</a>'
+    cut_gzip = gzip.compress(html)[: len(gzip.compress(html)) // 2]
+    corrupt_gzip = bytearray(gzip.compress(html, compresslevel=0))
+    corrupt_gzip[len(corrupt_gzip) - 2_000 :] = bytes(2_000)  # damage near the end
+    broken_chunks = _chunked(first).removesuffix(b"0\r\n\r\n") + b"zz\r\nnot a chunk " + b'<a href="https://d.com/">d</a>'
+    pages = [
+        Page("https://a.com/cut", cut_gzip, {"Content-Type": "text/html",
+                                              "Content-Encoding": "gzip"}),
+        Page("https://a.com/corrupt", bytes(corrupt_gzip),
+             {"Content-Type": "text/html", "Content-Encoding": "gzip"}),
+        Page("https://a.com/chunks", broken_chunks,
+             {"Content-Type": "text/html", "Transfer-Encoding": "chunked"}),
     ]
-    assert result.skipped == {"undecodable_body": 2}
+    rows = read([write_warc(tmp_path / "damaged.warc.gz", pages)]).rows
+    by_page: dict[str, list[str]] = {}
+    for r in rows:
+        by_page.setdefault(r["source_url"], []).append(r["target_url"])
+    assert by_page == {
+        "https://a.com/cut": ["https://b.com/"],
+        "https://a.com/corrupt": ["https://b.com/"],
+        # the chunks read, then the rest as stored (as warcio reads it)
+        "https://a.com/chunks": ["https://b.com/", "https://d.com/"],
+    }
+
+
+def test_a_body_in_a_coding_linkgap_cannot_undo_is_counted(tmp_path, read):
+    zstd_frame = b"\x28\xb5\x2f\xfd" + bytes(range(40))
+    path = write_warc(tmp_path / "zstd.warc.gz", [
+        Page("https://a.com/z", zstd_frame, {"Content-Type": "text/html",
+                                             "Content-Encoding": "zstd"}),
+        Page("https://a.com/ok", html_page([("https://b.com/", "b", None)]), HTML),
+    ])
+    result = read([path])
+    assert [r["source_url"] for r in result.rows] == ["https://a.com/ok"]
+    assert result.skipped == {"undecodable_body": 1}
 
 
 def test_pages_whose_url_is_not_a_domain_are_skipped(tmp_path, read):

@@ -107,7 +107,10 @@ def test_database_defaults_to_linkgap_home(capsys: pytest.CaptureFixture[str], t
     assert other.is_file()
 
 
-def test_postgresql_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "accounts", "list", "--database", "postgresql://u:pw@h/db")
+def test_unreachable_postgresql_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "accounts", "list", "--database",
+                         "postgresql://u:pw@127.0.0.1:1/db")
     assert code == 1 and out == ""
-    assert "PostgreSQL is not supported yet" in " ".join(err.split())
+    assert "cannot connect to the state database postgresql://u:***@127.0.0.1:1/db" in " ".join(
+        err.split())
+    assert "Traceback" not in err and "pw" not in err.replace("postgresql", "")

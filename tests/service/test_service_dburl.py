@@ -1,4 +1,4 @@
-"""State database URLs (SQLAlchemy convention), schema versioning, PostgreSQL refusal."""
+"""State database URLs (SQLAlchemy convention), SQLite files, PostgreSQL URLs."""
 
 from __future__ import annotations
 
@@ -27,27 +27,32 @@ def test_sqlite_urls(url: str, path: Path | None) -> None:
     assert parsed.in_memory == (path is None)
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://linkgap:s3cret@db.example/linkgap", "postgres://db/x",
-    "postgresql+psycopg://u@h/d",
+@pytest.mark.parametrize("url,conninfo", [
+    ("postgresql://linkgap:s3cret@db.example/linkgap", "postgresql://linkgap:s3cret@db.example/linkgap"),
+    ("postgres://db/x", "postgresql://db/x"),
+    ("postgresql+psycopg://u@h:5433/d?sslmode=require", "postgresql://u@h:5433/d?sslmode=require"),
 ])
-def test_postgresql_is_refused_clearly_without_echoing_the_password(url: str) -> None:
+def test_postgresql_urls_select_the_postgresql_store(url: str, conninfo: str) -> None:
+    parsed = parse_database_url(url)
+    assert parsed.kind == "postgresql" and parsed.conninfo == conninfo
+    assert not parsed.in_memory and "s3cret" not in parsed.redacted
+
+
+@pytest.mark.parametrize("url", ["postgresql://linkgap:s3cret@127.0.0.1:1/linkgap",
+                                 "postgresql://linkgap@127.0.0.1:1/x?password=s3cret"])
+def test_unreachable_postgresql_is_one_clear_line_without_the_password(
+        tmp_path: Path, index_dir: Path, url: str) -> None:
     with pytest.raises(UnsupportedDatabase) as caught:
-        parse_database_url(url)
-    assert "PostgreSQL is not supported yet" in caught.value.message
-    assert "s3cret" not in caught.value.message
+        LinkgapService(make_settings(tmp_path, index_dir, database_url=url))
+    message = caught.value.message
+    assert message.startswith("cannot connect to the state database postgresql://linkgap")
+    assert "s3cret" not in message and "\n" not in message
 
 
 @pytest.mark.parametrize("url", ["mysql://h/d", "/just/a/path.db", "sqlite://host/x.db"])
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(UnsupportedDatabase):
         parse_database_url(url)
-
-
-def test_service_refuses_postgresql(tmp_path: Path, index_dir: Path) -> None:
-    settings = make_settings(tmp_path, index_dir, database_url="postgresql://h/d")
-    with pytest.raises(UnsupportedDatabase):
-        LinkgapService(settings)
 
 
 def test_parent_folder_created_and_schema_versioned(tmp_path: Path, index_dir: Path) -> None:
@@ -71,14 +76,6 @@ def test_relative_url_is_relative_to_the_working_directory(
                                            database_url="sqlite:///rel/state.db"))
     service.close()
     assert (tmp_path / "rel" / "state.db").is_file()
-
-
-def test_newer_schema_is_refused(tmp_path: Path, index_dir: Path) -> None:
-    db = tmp_path / "state.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(UnsupportedDatabase, match="newer"):
-        LinkgapService(make_settings(tmp_path, index_dir, database_url=f"sqlite:///{db}"))
 
 
 def test_in_memory_database_is_shared_by_threads(tmp_path: Path, index_dir: Path) -> None:

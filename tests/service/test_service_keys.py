@@ -26,14 +26,22 @@ def test_only_a_hash_of_the_secret_is_stored(service: LinkgapService) -> None:
     service.create_account("acme")
     full, _ = service.create_key("acme")
     secret = full.rsplit("_", 1)[1]
-    db_path = service.store.database.path  # type: ignore[attr-defined]
-    raw = b""
-    for name in (db_path, db_path.with_name(db_path.name + "-wal")):
-        if name.exists():
-            raw += name.read_bytes()
+    database = service.store.database  # type: ignore[attr-defined]
+    if database.kind == "postgresql":
+        import psycopg
+
+        with psycopg.connect(database.conninfo) as conn:
+            raw = repr(conn.execute("SELECT * FROM api_keys").fetchall()).encode()
+            (stored,) = conn.execute("SELECT secret_hash FROM api_keys").fetchone() or ("",)
+    else:
+        db_path = database.path
+        raw = b""
+        for name in (db_path, db_path.with_name(db_path.name + "-wal")):
+            if name.exists():
+                raw += name.read_bytes()
+        with sqlite3.connect(db_path) as conn:
+            (stored,) = conn.execute("SELECT secret_hash FROM api_keys").fetchone()
     assert secret.encode() not in raw and full.encode() not in raw
-    with sqlite3.connect(db_path) as conn:
-        (stored,) = conn.execute("SELECT secret_hash FROM api_keys").fetchone()
     assert stored != secret and len(stored) == 64
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V2
+from support.indexes import build_test_index
 
 from linkgap.errors import InsufficientCredits, InvalidInput
-from linkgap.index.build import build_from_links
 from linkgap.index.reader import BacklinkIndex
 from linkgap.service import LinkgapService
 
@@ -47,7 +47,7 @@ def test_cache_hits_are_free_per_account_and_index_version(service: LinkgapServi
     assert service.domain_metrics(acme.id, ["a.com", "b.com", "blog.com"])[1] == 1
     assert service.domain_metrics(acme.id, ["b.com"])[1] == 0
     assert service.domain_metrics(globex.id, ["a.com"])[1] == 1  # another account pays
-    build_from_links(index_dir, LINKS_V2)
+    build_test_index(index_dir, LINKS_V2)
     assert service.domain_metrics(acme.id, ["a.com"])[1] == 1  # a new index version
     assert service.account(acme.id).credits.available == 10 - 4
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from service.servicetest_support import LINKS_V2, FakeClock, make_settings, wait_for
+from support.indexes import build_test_index
 
 from linkgap.errors import IndexUnavailable, InvalidInput, NotFound, RunNotCompleted
-from linkgap.index.build import build_from_links
 from linkgap.service import LinkgapService
 from linkgap.service.views import RUN_FIELDS
 
@@ -116,7 +116,7 @@ def test_result_is_frozen_across_an_index_rebuild(service: LinkgapService,
     service.run_pending_once()
     before = service.run_result(acct.id, first.id).prospects()
     old_version = service.get_run(acct.id, first.id).index_version
-    build_from_links(index_dir, LINKS_V2)
+    build_test_index(index_dir, LINKS_V2)
     # A fresh service (no in-memory cache) still reads the frozen result.
     fresh = LinkgapService(service.settings, clock=service.clock)
     assert fresh.run_result(acct.id, first.id).prospects() == before
@@ -177,35 +177,87 @@ def test_worker_threads_complete_runs(make_service) -> None:
     service.stop_worker()
 
 
-def test_restart_recovery_completes_runs_and_charges_once(make_service) -> None:
+def test_the_first_worker_warms_the_gap_kernel(make_service, tmp_path, caplog) -> None:
+    from linkgap.gap import kernel
+
+    assert make_service(index=tmp_path / "no-index").warm_engine() is False  # nothing to warm
+    service = make_service()
+    with caplog.at_level("INFO", logger="linkgap.service"):
+        service.start_worker()
+        wait_for(lambda: "gap kernel ready" in caplog.text)
+        service.stop_worker()
+    assert service.warm_engine() is kernel.available()
+
+
+def test_a_dead_workers_run_is_taken_over_once_its_lease_expires(
+        make_service, clock: FakeClock) -> None:
     killed = make_service()
     acct = killed.create_account("acme", credits=30)
     left_running, _ = killed.create_run(acct.id, **RUN)
     left_queued, _ = killed.create_run(acct.id, **RUN)
-    claimed = killed.store.claim_run("2026-03-14T12:00:01.000Z")
+    claimed = killed.store.claim_run("2026-03-14T12:00:00.000Z", "dead-worker",
+                                     "2026-03-14T12:00:30.000Z")
     assert claimed is not None and claimed.id == left_running.id
-    # The "killed" service never finishes: its worker is gone, state stays as it was.
+    # The "killed" worker never finishes: nothing renews its lease.
     assert killed.get_run(acct.id, left_running.id).status == "running"
 
     restarted = make_service()
     restarted.start_worker()
-    wait_for(lambda: all(restarted.get_run(acct.id, r.id).status == "completed"
-                         for r in (left_running, left_queued)))
+    wait_for(lambda: restarted.get_run(acct.id, left_queued.id).status == "completed")
+    # While the lease lives, nobody else computes the run.
+    assert restarted.get_run(acct.id, left_running.id).status == "running"
+    clock.advance(seconds=31)
+    wait_for(lambda: restarted.get_run(acct.id, left_running.id).status == "completed")
     restarted.stop_worker()
     assert restarted.account(acct.id).credits.available == 30 - 2 * 7
     assert restarted.run_result(acct.id, left_running.id).prospects()
+    attempts = restarted.store.run_attempts(left_running.id)
+    assert [(a.attempt, a.outcome) for a in attempts] == [(1, "lease_expired"),
+                                                          (2, "completed")]
+    assert attempts[0].worker == "dead-worker" and attempts[1].worker != "dead-worker"
+    assert all(a.started_at and a.finished_at for a in attempts)
 
 
-def test_a_run_interrupted_too_often_fails_with_a_refund(make_service) -> None:
-    service = make_service()
+def test_a_live_lease_is_renewed_and_a_lost_one_drops_the_result(
+        service: LinkgapService, clock: FakeClock) -> None:
     acct = service.create_account("acme", credits=30)
     view, _ = service.create_run(acct.id, **RUN)
-    for _ in range(3):
-        assert service.store.claim_run("2026-03-14T12:00:01.000Z") is not None
-        service.recover()
+    rec = service.store.claim_run("2026-03-14T12:00:00.000Z", "w1", "2026-03-14T12:00:30.000Z")
+    assert rec is not None
+    assert service.store.renew_lease(rec.id, "w1", "2026-03-14T12:01:00.000Z")
+    assert not service.store.renew_lease(rec.id, "w2", "2026-03-14T12:09:00.000Z")
+    clock.advance(seconds=45)  # past the first lease, within the renewed one
+    assert service.reap() == (0, 0)
+    clock.advance(seconds=30)
+    assert service.reap() == (1, 0)
+    assert service.get_run(acct.id, view.id).status == "queued"
+    # w1 comes back after its lease was taken: its result is dropped, its renewal refused.
+    assert not service.store.renew_lease(rec.id, "w1", "2026-03-14T12:09:00.000Z")
+    assert not service.store.complete_run(rec.id, "2026-03-14T12:01:20.000Z", "v", 0, 0, [],
+                                          b"x", "w1")
+    assert not service.store.fail_run(rec.id, "2026-03-14T12:01:20.000Z",
+                                      {"code": "x", "message": "y"}, "2026-03", "w1")
+    assert service.run_pending_once()
+    run = service.get_run(acct.id, view.id)
+    assert run.status == "completed" and run.prospect_count == 2
+    assert service.account(acct.id).credits.available == 23
+
+
+def test_a_run_whose_lease_expires_three_times_fails_with_a_refund(
+        service: LinkgapService, clock: FakeClock) -> None:
+    acct = service.create_account("acme", credits=30)
+    view, _ = service.create_run(acct.id, **RUN)
+    for attempt in range(3):
+        now = clock.now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert service.store.claim_run(now, f"w{attempt}", now) is not None
+        clock.advance(seconds=1)
+        assert service.reap() == ((1, 0) if attempt < 2 else (0, 1))
     run = service.get_run(acct.id, view.id)
     assert run.status == "failed" and run.error and run.error["code"] == "run_interrupted"
+    assert run.credits_charged == 0
     assert service.account(acct.id).credits.available == 30
+    assert [a.outcome for a in service.store.run_attempts(view.id)] == ["lease_expired"] * 3
+    assert service.run_pending_once() is False
 
 
 KILLED_SERVER = """

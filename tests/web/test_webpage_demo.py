@@ -34,7 +34,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         key = ensure_demo_key(service)
     finally:
         service.close()
-    with serving(home) as url:
+    with serving(Path(settings.home)) as url:
         yield url, key
 
 

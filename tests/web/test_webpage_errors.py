@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Route, expect
+from support.vectors import domain_vectors
 from web.webpage_helpers import Tab
 from web.webpage_server import Server
 
 from linkgap.domains import to_unicode
 
 pytestmark = pytest.mark.slow
-
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "domains.tsv"
-
 
 @pytest.fixture
 def tab(browser: Browser, server: Server) -> Iterator[Tab]:
@@ -114,11 +111,7 @@ def test_rate_limit_and_missing_index_and_network_failure(tab: Tab, server: Serv
 def test_punycode_decoding_matches_linkgap(tab: Tab) -> None:
     names = ["xn--bcher-kva.de", "xn--strae-oqa.de", "xn--mnchen-3ya.de", "xn--fiqs8s.cn",
              "xn--80ak6aa92e.com", "xn--n3h.com", "sub.xn--caf-dma.fr", "plain.example.com"]
-    for line in VECTORS.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            canonical = line.split("\t")[1]
-            if canonical != "-":
-                names.append(canonical)
+    names += [canonical for _, canonical in domain_vectors() if canonical != "-"]
     shown = tab.page.evaluate("names => names.map(window.linkgapPunycode.toUnicode)", names)
     assert shown == [to_unicode(n) for n in names]
 

@@ -83,19 +83,29 @@ def test_warnings_and_intersect(tab: Tab, server: Server) -> None:
     tab.use_key(server.key)
     p.get_by_label("Mode", exact=True).select_option("intersect")
     expect(p.get_by_label("Minimum overlap", exact=True)).to_be_disabled()
-    tab.start_run("not-in-the-index.com", "rival-one.com\nnobody-links-here.com",
-                  mode="intersect")
+    # Both competitors are indexed, but nothing links to rival-one.com and blogroll0.net.
+    tab.start_run("not-in-the-index.com", "rival-one.com\nblogroll0.net", mode="intersect")
     tab.wait_completed()
     warnings = p.locator("#run-warnings li")
-    expect(warnings).to_have_count(2)
+    expect(warnings).to_have_count(1)
     expect(warnings.nth(0)).to_contain_text("not-in-the-index.com is not in the backlink index")
-    expect(warnings.nth(1)).to_contain_text("nobody-links-here.com is not in the backlink index")
-    expect(warnings.nth(1)).to_contain_text("no prospect can be found")
     expect(p.locator("#run-facts")).to_contain_text("intersect (all 2)")
     expect(p.locator("#no-prospects")).to_have_text("This run found no prospects.")
     expect(p.locator("#page-info")).to_have_text("No prospects")
     assert tab.chart_counts("chart-overlap") == {"1": 0, "2": 0}
-    assert tab.unexpected_errors() == []
+    # A competitor the index does not know: intersect could find nothing, so the run is
+    # refused (and costs nothing); union runs and says so.
+    tab.start_run("not-in-the-index.com", "rival-one.com\nnobody-links-here.com",
+                  mode="intersect")
+    error = p.locator("#run-form-error")
+    expect(error).to_contain_text("Please check “Competitors”")
+    expect(error).to_contain_text("nobody-links-here.com is not in the backlink index")
+    expect(p.get_by_label("Competitors", exact=True)).to_have_attribute("aria-invalid", "true")
+    tab.start_run("not-in-the-index.com", "rival-one.com\nnobody-links-here.com")
+    tab.wait_completed()
+    expect(warnings).to_have_count(2)
+    expect(warnings.nth(1)).to_contain_text("nobody-links-here.com is not in the backlink index")
+    assert tab.unexpected_errors(allowed_statuses=[422]) == []
 
 
 def test_previous_runs_reopen_and_page(tab: Tab, server: Server) -> None:

@@ -20,7 +20,7 @@ from linkgap import __version__
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.gateway import GatewayMiddleware
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
-from linkgap.api.ratelimit import RateLimiter
+from linkgap.api.ratelimit import SharedRateLimiter
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
@@ -73,7 +73,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
     app.add_middleware(
         GatewayMiddleware,
         authenticate=service.authenticate,
-        limiter=RateLimiter(int(settings.rate_limit)),
+        limiter=SharedRateLimiter(service.rate_hit, int(settings.rate_limit)),
     )
 
     def openapi() -> dict[str, Any]:

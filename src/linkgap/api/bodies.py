@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 
 from linkgap.api.errors import linkgap_error_response
 from linkgap.errors import LinkgapError
+from linkgap.service import IdempotentRequest, Replay, StoredResponse
 
 __all__ = ["fingerprint", "idempotent", "read_json_body"]
 
@@ -94,12 +95,19 @@ def fingerprint(path: str, parsed: Any) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _replay_headers(status: int, body: dict[str, Any]) -> dict[str, str]:
-    headers = {"Idempotent-Replayed": "true"}
+def _location(status: int, body: dict[str, Any]) -> dict[str, str]:
     data = body.get("data")
     if status == 202 and isinstance(data, dict) and isinstance(data.get("id"), str):
-        headers["Location"] = f"/v1/backlinks/gap/{data['id']}"
-    return headers
+        return {"Location": f"/v1/backlinks/gap/{data['id']}"}
+    return {}
+
+
+def _replay(request: Request, stored: StoredResponse) -> JSONResponse:
+    body = json.loads(json.dumps(stored.body))  # a private copy to stamp
+    meta = body.setdefault("meta", {})
+    meta["request_id"] = request.state.request_id
+    return JSONResponse(body, status_code=stored.status,
+                        headers={**_location(stored.status, body), "Idempotent-Replayed": "true"})
 
 
 def idempotent(
@@ -108,41 +116,39 @@ def idempotent(
     account_id: str,
     key: str | None,
     fp: str,
-    produce: Callable[[], tuple[int, dict[str, Any], dict[str, str]]],
+    call: Callable[[IdempotentRequest | None], tuple[Any, int]],
+    respond: Callable[[Any, int], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
     """Answer a POST once per Idempotency-Key (blocking: call from a worker thread).
 
-    ``produce`` does the work and returns (status, body, headers). Without a key it
-    simply runs. With one: a repeat of a recorded request replays the recorded
-    status and body (with this request's id in ``meta.request_id``, the first
-    response's ``credits_charged``, and ``Idempotent-Replayed: true``); a
-    different body under the same key is a 409 (raised by the service). What is
-    recorded: every answer the request itself decided — successes and client
-    errors (402, 422, …), as SPEC section 5 asks. A server-side condition (503
-    no index, a crash) is not recorded, so the same request can succeed later.
+    ``call(idempotency)`` does the work and returns (result, credits charged);
+    ``respond(result, charged)`` makes the (status, body) to send. With a key, the
+    answer is recorded by the service in the same transaction as the charge and
+    the row it pays for, so a crash leaves all three or none: a repeat either
+    replays (with this request's id in ``meta.request_id``, the first answer's
+    ``credits_charged`` and ``Idempotent-Replayed: true``) or runs as new. A repeat
+    that arrives while the first is in its transaction waits for it. Answers the
+    request decided without charging (402, 422, …) are recorded too, as SPEC
+    section 5 asks; a server-side condition (503 no index, a crash) is not, so the
+    same request can succeed later. Another body under the same key is a 409.
     """
-    if key is None:
-        status, body, headers = produce()
-        return JSONResponse(body, status_code=status, headers=headers)
-    stored = service.idempotency_begin(account_id, key, fp)
-    if stored is not None:
-        body = json.loads(json.dumps(stored.body))  # a private copy to stamp
-        meta = body.setdefault("meta", {})
-        meta["request_id"] = request.state.request_id
-        return JSONResponse(body, status_code=stored.status,
-                            headers=_replay_headers(stored.status, body))
+    idem = None
+    if key is not None:
+        stored = service.idempotency_lookup(account_id, key, fp)
+        if stored is not None:
+            return _replay(request, stored)
+        idem = IdempotentRequest(key, fp, respond)
     try:
-        status, body, headers = produce()
+        result, charged = call(idem)
+    except Replay as replay:
+        return _replay(request, StoredResponse(int(replay.record.status or 200),
+                                               dict(replay.record.body or {})))
     except LinkgapError as exc:
-        if exc.status >= 500:
-            service.idempotency_abandon(account_id, key)
+        if key is None or exc.status >= 500:
             raise
         response = linkgap_error_response(request.scope, exc)
-        service.idempotency_complete(account_id, key, response.status_code,
-                                     json.loads(bytes(response.body)))
-        return response
-    except BaseException:
-        service.idempotency_abandon(account_id, key)
-        raise
-    service.idempotency_complete(account_id, key, status, body)
-    return JSONResponse(body, status_code=status, headers=headers)
+        first = service.idempotency_record(account_id, key, fp, response.status_code,
+                                           json.loads(bytes(response.body)))
+        return response if first is None else _replay(request, first)
+    status, body = respond(result, charged)
+    return JSONResponse(body, status_code=status, headers=_location(status, body))

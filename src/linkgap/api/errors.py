@@ -92,8 +92,12 @@ def linkgap_error_response(scope: Scope, exc: LinkgapError) -> JSONResponse:
         # the API is a server-side fault, not the caller's: log it, reveal nothing.
         logger.error("unmapped linkgap error %s answering %s (%s): %s", exc.code,
                      scope.get("path"), (scope.get("state") or {}).get("request_id"),
-                     exc.message)
+                     exc.operator_message)
         return error_response(scope, 500, "internal_error", "internal server error")
+    if exc.operator_detail:
+        # Server paths and OS errors are for the operator's log, never for the caller.
+        logger.warning("%s answering %s (%s): %s", exc.code, scope.get("path"),
+                       (scope.get("state") or {}).get("request_id"), exc.operator_message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(
         scope, status, exc.code, exc.message, param=exc.param, details=exc.details,

@@ -5,8 +5,9 @@ For every HTTP request, in this order:
 1. a fresh request id (``req_`` + 96 random bits) goes into ``scope["state"]`` and
    onto the response as ``X-Request-ID``;
 2. under ``/v1``: the bearer key is checked (401 ``unauthorized``) and counted
-   against its rate limit (429 ``rate_limited``); the ``RateLimit-*`` headers go
-   onto every response the key receives;
+   against its rate limit (429 ``rate_limited``; shared by every server on the
+   state database); the ``RateLimit-*`` headers go onto every response the key
+   receives;
 3. the body is read, at most ``MAX_BODY_BYTES`` (413 ``payload_too_large``,
    enforced while reading, whatever ``Content-Length`` claims) and replayed to
    the app;
@@ -31,7 +32,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkgap.api.errors import error_response, is_api_path, linkgap_error_response
-from linkgap.api.ratelimit import RateLimiter
+from linkgap.api.ratelimit import RateDecision, SharedRateLimiter
 from linkgap.errors import LinkgapError, Unauthorized
 
 __all__ = ["MAX_BODY_BYTES", "GatewayMiddleware", "bearer_token", "new_request_id"]
@@ -62,7 +63,7 @@ class GatewayMiddleware:
     """Request ids, authentication, rate limiting, body limit and the last-resort 500."""
 
     def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Any],
-                 limiter: RateLimiter) -> None:
+                 limiter: SharedRateLimiter) -> None:
         self.app = app
         self.authenticate = authenticate
         self.limiter = limiter
@@ -96,12 +97,11 @@ class GatewayMiddleware:
         try:
             if is_api_path(scope["path"]):
                 try:
-                    principal = await self._authenticate(scope)
+                    principal, decision = await self._authenticate(scope)
                 except LinkgapError as exc:
                     await linkgap_error_response(scope, exc)(scope, receive, send_with_headers)
                     return
                 state["principal"] = principal
-                decision = self.limiter.hit(str(principal.key_id))
                 extra.update(decision.headers())
                 if not decision.allowed:
                     response = error_response(
@@ -128,15 +128,20 @@ class GatewayMiddleware:
             response = error_response(scope, 500, "internal_error", "internal server error")
             await response(scope, receive, send_with_headers)
 
-    async def _authenticate(self, scope: Scope) -> Any:
+    async def _authenticate(self, scope: Scope) -> tuple[Any, RateDecision]:
         header = None
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
         token = bearer_token(header)
-        # The service checks the key against its store (a database read): off the event loop.
-        return await run_in_threadpool(self.authenticate, token)
+        # The key is checked against the store and counted against its limit (shared by
+        # every server on the database): blocking work, off the event loop, in one hop.
+        return await run_in_threadpool(self._check_and_count, token)
+
+    def _check_and_count(self, token: str) -> tuple[Any, RateDecision]:
+        principal = self.authenticate(token)
+        return principal, self.limiter.hit(str(principal.key_id))
 
     @staticmethod
     async def _read_body(scope: Scope, receive: Receive) -> bytes | None:

@@ -31,7 +31,7 @@ QUERY_BOUNDS: dict[str, tuple[int, int]] = {
     "max_spam": (0, 100),
 }
 
-RunStatus = Literal["queued", "running", "completed", "failed"]
+RunStatus = Literal["queued", "running", "completed", "failed", "expired"]
 Mode = Literal["union", "intersect"]
 
 

@@ -3,20 +3,24 @@
 A sliding-window log: each key keeps the times of its accepted requests in the
 last ``window`` seconds. A request is accepted while fewer than ``limit`` are in
 the window; a rejected request is not counted, so a client that backs off for
-``Retry-After`` seconds always gets through. The state lives in this process's
-memory (one server process); a lock makes it safe across the server's threads.
+``Retry-After`` seconds always gets through.
+
+``SharedRateLimiter`` keeps the log in the state database (``rate_hits``), counted
+atomically, so every server on one database enforces one limit per key and the
+``RateLimit-*`` headers are exact whichever server answers; the servers' clocks
+(epoch time) must agree to well within a second.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RateDecision", "RateLimiter"]
+from linkgap.service.store import RateHit
+
+__all__ = ["RateDecision", "SharedRateLimiter", "decide"]
 
 
 @dataclass(frozen=True)
@@ -41,40 +45,34 @@ class RateDecision:
         return out
 
 
-class RateLimiter:
-    """Thread-safe sliding-window limiter: ``limit`` requests per ``window`` seconds per key."""
+def decide(hit: RateHit, limit: int, window: float, now: float) -> RateDecision:
+    """The decision and headers for a key whose window, after this request, is ``hit``."""
+    # Remaining grows again when the oldest counted request leaves the window.
+    wait = (hit.oldest + window - now) if hit.oldest is not None and hit.count else 0.0
+    return RateDecision(
+        allowed=hit.allowed,
+        limit=limit,
+        remaining=max(0, limit - hit.count),
+        reset=max(1, math.ceil(wait)) if hit.count else 0,
+        retry_after=0 if hit.allowed else max(1, math.ceil(wait)),
+    )
 
-    def __init__(self, limit: int, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+
+class SharedRateLimiter:
+    """``limit`` requests per ``window`` seconds per key, shared by every process using the
+    store (blocking: call it off the event loop)."""
+
+    def __init__(self, count: Callable[[str, float, float, int], RateHit], limit: int,
+                 window: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         if limit < 1:
             raise ValueError("rate limit must be at least 1 request per window")
         self.limit = limit
         self.window = window
+        self._count = count
         self._clock = clock
-        self._lock = threading.Lock()
-        self._hits: dict[str, deque[float]] = {}
 
     def hit(self, key: str) -> RateDecision:
-        """Count one request for ``key`` if the window has room; say whether it may proceed."""
-        with self._lock:
-            now = self._clock()
-            hits = self._hits.setdefault(key, deque())
-            horizon = now - self.window
-            while hits and hits[0] <= horizon:
-                hits.popleft()
-            allowed = len(hits) < self.limit
-            if allowed:
-                hits.append(now)
-            remaining = self.limit - len(hits)
-            # Remaining grows again when the oldest counted request leaves the window.
-            wait = (hits[0] + self.window - now) if hits else 0.0
-            reset = max(1, math.ceil(wait)) if hits else 0
-            if not hits:
-                del self._hits[key]
-            return RateDecision(
-                allowed=allowed,
-                limit=self.limit,
-                remaining=remaining,
-                reset=reset,
-                retry_after=0 if allowed else max(1, math.ceil(wait)),
-            )
+        """Count one request for ``key`` if its window has room; say whether it may proceed."""
+        now = self._clock()
+        return decide(self._count(key, now, self.window, self.limit), self.limit,
+                      self.window, now)

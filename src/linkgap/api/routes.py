@@ -33,14 +33,10 @@ from linkgap.api.models import (
     RunList,
     SummaryEnvelope,
 )
-from linkgap.domains import DomainNormalizer
-from linkgap.errors import InvalidInput
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-_NORMALIZERS = (DomainNormalizer(), DomainNormalizer(icann_only=True))
 
 _ERROR_TEXT = {
     400: "Body is not valid JSON (`invalid_json`).",
@@ -48,12 +44,18 @@ _ERROR_TEXT = {
     402: "The request costs more credits than the balance (`insufficient_credits`).",
     404: "Unknown run, or a run of another account (`not_found`).",
     409: "Conflict (`run_not_completed` with details.status, or `idempotency_conflict`).",
+    410: "The run has expired: retention deleted its prospects (`run_expired`).",
     413: "Body over 64 KiB (`payload_too_large`).",
     415: "Body not sent as application/json (`unsupported_media_type`).",
     422: "Invalid parameter (`invalid_parameter`, `param` names it).",
     429: "Over the key's rate limit (`rate_limited`, Retry-After header).",
     503: "The server has no usable index (`index_unavailable`).",
 }
+
+
+_GAP_422 = (_ERROR_TEXT[422] + " Also `competitors_not_indexed` (`details.missing` lists "
+            "them) when fewer than min_overlap competitors are in the index: no prospect "
+            "could exist, so nothing is charged or queued.")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -139,7 +141,8 @@ def healthz(request: Request) -> Response:
 
 @router.post("/v1/backlinks/gap", status_code=202, response_model=RunEnvelope, tags=["runs"],
              summary="Start a gap run",
-             responses=_errors(400, 402, 409, 413, 415, 422, 503),
+             responses={**_errors(400, 402, 409, 413, 415, 422, 503), 422: {
+                 "model": ErrorEnvelope, "description": _GAP_422}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/GapRunBody"}}}}})
 async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
@@ -148,18 +151,18 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        view, charged = service.create_run(
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.create_run(
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
-            min_overlap=body.min_overlap, limit=body.limit,
+            min_overlap=body.min_overlap, limit=body.limit, idempotency=idem,
         )
-        data = view.as_dict()
-        return (202, {"data": data, "meta": _meta(request, charged)},
-                {"Location": f"/v1/backlinks/gap/{data['id']}"})
+
+    def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 202, {"data": view.as_dict(), "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 
@@ -169,7 +172,7 @@ def list_runs(
     request: Request,
     page: Page = 1,
     per_page: PerPage = 50,
-    status: Annotated[Literal["queued", "running", "completed", "failed"] | None,
+    status: Annotated[Literal["queued", "running", "completed", "failed", "expired"] | None,
                       Query(description="Only runs with this status.")] = None,
 ) -> Response:
     """A page of the account's runs (newest first, ties by id)."""
@@ -216,22 +219,10 @@ class Filters:
         self.q = q
 
 
-def _competitor(result: Any, text: str) -> str:
-    """The run competitor ``text`` names (any typed form); 422 listing the allowed ones."""
-    for normalizer in _NORMALIZERS:
-        name = normalizer.try_normalize(text)
-        if name is not None and name in result.competitors:
-            return name
-    raise InvalidInput(
-        f"competitor {text!r} is not one of this run's competitors "
-        f"({', '.join(result.competitors)})",
-        param="competitor", details={"allowed": list(result.competitors)},
-    )
-
-
 def _query(result: Any, filters: Filters, sort: str = "score", order: str = "desc"
            ) -> pq.ProspectQuery:
-    competitor = _competitor(result, filters.competitor) if filters.competitor else None
+    competitor = pq.resolve_competitor(result, filters.competitor) if filters.competitor \
+        else None
     return pq.ProspectQuery(
         min_authority=filters.min_authority, max_spam=filters.max_spam,
         dofollow=filters.dofollow, competitor=competitor, q=filters.q or None,
@@ -267,7 +258,7 @@ def _wants_csv(accept: str | None) -> bool:
         200: {"description": "A page of prospects, or with format=csv (or Accept: text/csv) "
                              "every filtered prospect as a CSV attachment.",
               "content": {"text/csv": {"schema": {"type": "string"}}}},
-        **_errors(404, 409, 422),
+        **_errors(404, 409, 410, 422),
     },
 )
 def list_prospects(
@@ -298,7 +289,7 @@ def list_prospects(
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
             tags=["runs"], summary="Counts over a run's prospects (same filters)",
-            responses=_errors(404, 409, 422))
+            responses=_errors(404, 409, 410, 422))
 def run_summary(request: Request, run_id: str,
                 filters: Annotated[Filters, Depends()]) -> Response:
     """Prospects by domain_rating band, competitor overlap and dofollow, after filters."""
@@ -321,13 +312,16 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
     service = _service(request)
     account_id = _account(request)
 
-    def produce() -> tuple[int, dict[str, Any], dict[str, str]]:
-        rows, charged = service.domain_metrics(account_id, body.domains)
-        return 200, {"data": rows, "meta": _meta(request, charged)}, {}
+    def call(idem: Any) -> tuple[Any, int]:
+        return service.domain_metrics(
+            account_id, body.domains, idempotency=idem)
+
+    def respond(rows: Any, charged: int) -> tuple[int, dict[str, Any]]:
+        return 200, {"data": rows, "meta": _meta(request, charged)}
 
     return await run_in_threadpool(
         idempotent, request, service, account_id, idempotency_key,
-        fingerprint(request.url.path, parsed), produce,
+        fingerprint(request.url.path, parsed), call, respond,
     )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
 
-from linkgap.cli.output import stderr
+from linkgap import __version__
+from linkgap.cli import helpfmt
+from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 
 __all__ = ["app", "main"]
@@ -22,9 +25,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "index_cmds",
     "admin_cmds",
     "serve_cmd",
+    "db_cmds",
     "gap_cmd",
     "demo_cmd",
+    "data_cmds",
 )
+
+helpfmt.apply()
 
 app = typer.Typer(
     name="linkgap",
@@ -32,7 +39,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (click's formatter): wraps at word boundaries at any width, and shows no
+    # type labels such as <bool> beside flags. Every group sets the same.
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"linkgap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Show the linkgap version and exit.")] = False,
+) -> None:
+    """Find link prospects: domains that link to your competitors but not to you."""
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"linkgap.cli.{_module}").register(app)
@@ -43,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="linkgap", standalone_mode=False)
     except LinkgapError as exc:
-        stderr.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        say(exc.operator_message, label="error", style="red")
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except (typer.Abort, KeyboardInterrupt):
-        stderr.print("aborted")
+        say("aborted")
         return 1
     except Exception as exc:  # click usage errors
         import click

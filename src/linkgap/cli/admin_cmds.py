@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.cli.output import OutputFormat, count, emit, say
 from linkgap.service import AccountView, LinkgapService
 from linkgap.settings import Settings
 
@@ -28,8 +28,10 @@ Database = Annotated[str | None, typer.Option(
          "sqlite:///$LINKGAP_HOME/state.db).")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
-accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True)
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True,
+                           rich_markup_mode=None)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True,
+                       rich_markup_mode=None)
 
 
 def _service(database: str | None) -> LinkgapService:
@@ -38,12 +40,13 @@ def _service(database: str | None) -> LinkgapService:
 
 
 def _emit_accounts(views: list[AccountView], fmt: OutputFormat) -> None:
-    emit([v.row() for v in views], fmt, ACCOUNT_COLUMNS, title="accounts")
+    emit([v.row() for v in views], fmt, ACCOUNT_COLUMNS, title="accounts",
+         empty="no accounts (create one with: linkgap accounts create NAME)")
 
 
 @accounts_app.command("create")
 def accounts_create(
-    name: Annotated[str, typer.Argument(help="Unique account name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Unique account name.")],
     credits: Annotated[int, typer.Option(
         "--credits", min=0, help="Top-up credits to start with (they never expire).")] = 0,
     monthly_credits: Annotated[int, typer.Option(
@@ -54,8 +57,7 @@ def accounts_create(
     """Create an account."""
     with _service(database) as service:
         view = service.create_account(name, credits=credits, monthly_credits=monthly_credits)
-    stderr.print(f"created account {view.name} ({view.credits.available} credits available)",
-                 highlight=False)
+    say(f"created account {view.name} ({count(view.credits.available, 'credit')} available)")
     _emit_accounts([view], fmt)
 
 
@@ -69,23 +71,25 @@ def accounts_list(database: Database = None, fmt: Format = OutputFormat.table) -
 
 @accounts_app.command("topup")
 def accounts_topup(
-    name: Annotated[str, typer.Argument(help="Account name.")],
-    amount: Annotated[int, typer.Argument(min=1, help="Credits to add (never expire).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Account name.")],
+    amount: Annotated[int, typer.Argument(
+        metavar="N", min=1, help="Credits to add (never expire).")],
     database: Database = None,
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Add top-up credits to an account."""
     with _service(database) as service:
         view = service.topup(name, amount)
-    stderr.print(f"added {amount} credits to {view.name} ({view.credits.available} available)",
-                 highlight=False)
+    say(f"added {count(amount, 'credit')} to {view.name} ({view.credits.available:,} available)")
     _emit_accounts([view], fmt)
 
 
 @keys_app.command("create")
 def keys_create(
-    account: Annotated[str, typer.Option("--account", help="Account the key acts for.")],
-    name: Annotated[str | None, typer.Option("--name", help="A label for the key.")] = None,
+    account: Annotated[str, typer.Option(
+        "--account", metavar="NAME", help="Account the key acts for.")],
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="LABEL", help="A label for the key.")] = None,
     database: Database = None,
 ) -> None:
     """Create an API key: the full key alone on stdout (shown once), its id on stderr."""
@@ -93,13 +97,13 @@ def keys_create(
         full, view = service.create_key(account, name=name)
     sys.stdout.write(full + "\n")
     sys.stdout.flush()
-    stderr.print(f"key id {view.id} for account {view.account}; the key is shown only once",
-                 highlight=False)
+    say(f"key id {view.id} for account {view.account}; the key is shown only once")
 
 
 @keys_app.command("list")
 def keys_list(
-    account: Annotated[str | None, typer.Option("--account", help="Only this account's keys.")]
+    account: Annotated[str | None, typer.Option(
+        "--account", metavar="NAME", help="Only this account's keys.")]
     = None,
     database: Database = None,
     fmt: Format = OutputFormat.table,
@@ -107,19 +111,20 @@ def keys_list(
     """List API keys (never their secrets)."""
     with _service(database) as service:
         views = service.list_keys(account)
-    emit([v.as_dict() for v in views], fmt, KEY_COLUMNS, title="keys")
+    emit([v.as_dict() for v in views], fmt, KEY_COLUMNS, title="keys",
+         empty="no keys (create one with: linkgap keys create --account NAME)")
 
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id (as shown by keys list).")],
+    key_id: Annotated[str, typer.Argument(
+        metavar="KEY_ID", help="The key's id (as shown by keys list).")],
     database: Database = None,
 ) -> None:
     """Revoke an API key; requests with it are refused from now on."""
     with _service(database) as service:
         view = service.revoke_key(key_id)
-    stderr.print(f"revoked key {view.id} of account {view.account} at {view.revoked_at}",
-                 highlight=False)
+    say(f"revoked key {view.id} of account {view.account} at {view.revoked_at}")
 
 
 def register(app: typer.Typer) -> None:

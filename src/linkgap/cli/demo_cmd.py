@@ -1,7 +1,8 @@
 """``linkgap demo``: build the generated demo index, make a key, serve the page (SPEC 7).
 
-The demo's index and state database live in ``--home`` (default
-``LINKGAP_HOME``, else the user's data folder). It prints the page URL, a
+The demo's index and state database live in its own folder, ``demo`` inside
+``--home`` (default ``LINKGAP_HOME``, else the user's data folder), apart from
+the user's index and state. It prints the page URL, a
 fresh API key and ready-to-paste curl commands on stdout once the server
 listens; progress goes to stderr. Ctrl-C stops the server.
 """
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say as say_line
 
 __all__ = ["register"]
 
@@ -21,8 +22,8 @@ __all__ = ["register"]
 def demo_command(
     home: Annotated[Path | None, typer.Option(
         "--home", metavar="DIR", show_default=False,
-        help="Folder for the demo's index and state (default: LINKGAP_HOME, else the user "
-             "data folder). The demo never replaces an index not built from demo data.",
+        help="Home folder; the demo keeps its index and state in DIR/demo, apart from "
+             "yours (default: LINKGAP_HOME, else the user data folder).",
     )] = None,
     host: Annotated[str | None, typer.Option(
         "--host", metavar="H", show_default=False,
@@ -57,10 +58,10 @@ def demo_command(
     from linkgap.service import LinkgapService
 
     def say(message: str) -> None:
-        stderr.print(f"linkgap demo: {message}", highlight=False, soft_wrap=True)
+        say_line(f"linkgap demo: {message}")
 
     settings = demo_settings(home, host=host, port=port)
-    say(f"home folder {settings.home}")
+    say(f"demo folder {settings.home}")
     build_demo_index(settings, seed=DEFAULT_SEED if seed is None else seed,
                      n_domains=DEFAULT_DOMAINS if domains is None else domains,
                      rebuild=rebuild, progress=say)
@@ -86,11 +87,12 @@ def demo_command(
         typer.echo(instructions(base_url(bound_host.strip("[]"), int(bound_port)), key))
 
     # The same code path as `linkgap serve`, on the demo's home folder.
-    run_server(demo_settings(Path(settings.home), host=settings.host, port=chosen),
+    run_server(demo_settings(home, host=settings.host, port=chosen),
                on_listen=on_listen, log_level="warning")
     say("stopped")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``linkgap demo`` to the linkgap command."""
-    app.command("demo")(demo_command)
+    app.command("demo", short_help="Try linkgap on generated data: build, key, page.")(
+        demo_command)

@@ -14,8 +14,14 @@ from typing import Annotated
 
 import typer
 
-from linkgap.cli.output import OutputFormat, emit, stderr
-from linkgap.prospects import PROSPECT_FIELDS, ProspectQuery, all_rows, to_csv
+from linkgap.cli.output import OutputFormat, count, emit, say
+from linkgap.prospects import (
+    PROSPECT_FIELDS,
+    ProspectQuery,
+    all_rows,
+    resolve_competitor,
+    to_csv,
+)
 from linkgap.settings import Settings
 
 __all__ = ["register"]
@@ -48,9 +54,11 @@ class Order(enum.StrEnum):
 
 
 def gap(
-    domain: Annotated[str, typer.Argument(help="Your domain (a URL or host name is fine).")],
+    domain: Annotated[str, typer.Argument(
+        metavar="DOMAIN", help="Your domain (a URL or host name is fine).")],
     competitor: Annotated[list[str], typer.Option(
-        "--competitor", "-c", help="A competitor's domain; repeat for each (1-20).",
+        "--competitor", "-c", metavar="C",
+        help="A competitor's domain; repeat for each (1-20).",
         show_default=False)],
     index: Annotated[Path | None, typer.Option(
         "--index", metavar="DIR", show_default=False,
@@ -80,7 +88,10 @@ def gap(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="TEXT", show_default=False,
         help="Only prospects whose domain contains TEXT (case-insensitive).")] = None,
-    sort: Annotated[Sort, typer.Option("--sort", help="Sort field.")] = Sort.score,
+    sort: Annotated[Sort, typer.Option(
+        "--sort", metavar="FIELD",
+        help="Sort field: score, rank, backlinks, referring_domains, domain_rating, "
+             "competitor_overlap or spam_score.")] = Sort.score,
     order: Annotated[Order, typer.Option(
         "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")] = Order.desc,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
@@ -93,28 +104,21 @@ def gap(
     result = backlinks.gap(domain, competitor, mode=mode.value, min_overlap=min_overlap,
                            limit=limit)
     for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/yellow] {warning['message']}", highlight=False)
-    wanted = None
-    if competitor_filter is not None:
-        from linkgap.errors import InvalidDomain
-
-        try:
-            wanted = backlinks.normalize(competitor_filter)
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param="competitor") from None
+        say(warning["message"], label="warning", style="yellow")
+    # The API's rule for the competitor filter (any typed form of one of the competitors).
+    wanted = resolve_competitor(result, competitor_filter) if competitor_filter else None
     query = ProspectQuery(min_authority=min_authority, max_spam=max_spam, dofollow=dofollow,
                           competitor=wanted, q=search, sort=sort.value, order=order.value)
     rows = all_rows(result, query)
-    shown = f"{len(rows)} shown" if len(rows) != len(result) else ""
-    stderr.print(
-        f"{result.total_found} prospects found, {len(result)} kept"
-        + (f", {shown}" if shown else "") + f" (index version {result.index_version})",
-        highlight=False,
-    )
+    shown = f", {len(rows):,} shown" if len(rows) != len(result) else ""
+    say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{shown} "
+        f"(index version {result.index_version})")
     if fmt is OutputFormat.csv:
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
-        emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}")
+        emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
+             empty=f"no prospects for {result.target}"
+             + (" (none passes the filters)" if len(result) else ""))
 
 
 def register(app: typer.Typer) -> None:

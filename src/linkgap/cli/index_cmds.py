@@ -13,22 +13,23 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from linkgap.cli.output import OutputFormat, emit, stderr
+from linkgap.cli.output import OutputFormat, count, emit, say, stderr
+from linkgap.lookup import DOMAIN_METRICS_FIELDS
+from linkgap.service.timeutil import iso_z
 from linkgap.settings import Settings
+
+if TYPE_CHECKING:
+    from linkgap.ingest.base import InputStats
 
 __all__ = ["register", "DOMAIN_FIELDS", "INFO_FIELDS"]
 
-#: Columns of ``linkgap domain`` (the API's domain-metrics fields, same order).
-DOMAIN_FIELDS = (
-    "input", "domain", "found", "domain_rating", "backlinks", "referring_domains",
-    "spam_score", "spam_signals", "rank", "linked_domains", "outlinks", "fetched_at",
-)
+#: Columns of ``linkgap domain``: the API's domain-metrics fields, in the same order.
+DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
@@ -46,6 +47,14 @@ class InputFormat(enum.StrEnum):
     wat = "wat"
     links_csv = "links-csv"
     cc_graph = "cc-graph"
+    domain_edges = "domain-edges"
+
+
+class Engine(enum.StrEnum):
+    """Where ``index build`` reads and aggregates (finalising always runs here)."""
+
+    embedded = "embedded"
+    spark = "spark"
 
 
 IndexOption = Annotated[Path | None, typer.Option(
@@ -83,7 +92,8 @@ def build(
     inputs: Annotated[list[str], typer.Argument(
         metavar="INPUT...", show_default=False,
         help="Crawl files: WARC, WAT, links CSV/Parquet, or a cc-graph vertices file "
-             "followed by its edges file. Globs are expanded.")],
+             "followed by its edges file; or one domain-edges staging folder. Globs are "
+             "expanded.")],
     index: IndexOption = None,
     input_format: Annotated[InputFormat, typer.Option(
         "--input-format", help="Format of every input; auto detects each from its name "
@@ -98,47 +108,96 @@ def build(
              "of physical memory).")] = None,
     temp_dir: Annotated[Path | None, typer.Option(
         "--temp-dir", metavar="DIR", show_default=False,
-        help="Folder for the build's spill files (default: LINKGAP_BUILD_TEMP_DIR, else "
-             "inside the build folder in the index directory).")] = None,
+        help="Folder for the embedded build's spill files (default: LINKGAP_BUILD_TEMP_DIR, "
+             "else inside the build folder in the index directory).")] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="embedded: read and aggregate in this process; spark: in Spark "
+                         "tasks (pip install 'linkgap[spark]'), finalising here.")
+    ] = Engine.embedded,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", metavar="URL", show_default=False,
+        help="Spark master for --engine spark: local[N], spark://host:7077, yarn … "
+             "(default: LINKGAP_SPARK_MASTER, else spark-submit's, else local[*]).")] = None,
+    stage_only: Annotated[str | None, typer.Option(
+        "--stage-only", metavar="OUT", show_default=False,
+        help="With --engine spark: write only the Parquet domain edges to OUT (a folder or a "
+             "URL the cluster writes); finalise later with linkgap index build OUT.")] = None,
+    stage_dir: Annotated[str | None, typer.Option(
+        "--stage-dir", metavar="URL", show_default=False,
+        help="With --engine spark on a cluster: where executors write the staging folder "
+             "before it is copied here (default: inside the index directory).")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
-    from linkgap.index.budget import format_size
-    from linkgap.index.build import build_index
+    settings = Settings({"index": index, "build_memory_limit": memory_limit,
+                         "spark_master": spark_master, "build_temp_dir": temp_dir})
+    index_dir = Path(settings.index)
+    if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
+        flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
+        raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark and temp_dir:
+        raise typer.BadParameter("--temp-dir is where the embedded engine spills; Spark keeps "
+                                 "its own (spark.local.dir)", param_hint="'--temp-dir'")
+    if engine is Engine.spark and input_format is InputFormat.domain_edges:
+        raise typer.BadParameter("a domain-edges folder is finalised by the embedded engine: "
+                                 "drop --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark:
+        from linkgap.spark import require_spark
 
-    settings = Settings({"build_temp_dir": temp_dir})
-    index_dir = _index_dir(index)
-    stderr.print(f"building the index in {index_dir}", highlight=False)
+        require_spark()  # before anything is printed: one line when pyspark or Java is missing
     progress = _BuildProgress()
+    if stage_only:
+        from linkgap.spark import spark_stage
+
+        say(f"staging domain edges in {stage_only} with Spark")
+        with progress.progress:
+            staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 master=settings.spark_master)
+        _say_inputs(staged.inputs)
+        t = staged.totals
+        say(f"staged {count(t.domains, 'domain')}, {count(t.edges, 'domain edge')}, "
+            f"{count(t.links, 'distinct link')} ({t.dofollow_links:,} dofollow) from "
+            f"{count(t.occurrences, 'link occurrence')} in {staged.out}, in "
+            f"{staged.seconds:.1f} s; publish it with: linkgap index build {staged.out}")
+        return
+    say(f"building the index in {index_dir}")
     with progress.progress, _terminate_as_interrupt():
-        report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                             progress=progress,
-                             memory_limit=memory_limit or settings.build_memory_limit,
-                             temp_dir=settings.build_temp_dir)
-    table = Table(title="inputs", title_justify="left")
-    for col in ("input", "format", "records", "pages", "links seen", "links counted",
-                "skipped"):
-        table.add_column(col, overflow="fold")
-    for st in report.inputs:
-        skipped = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(st.skipped.items()))
-        table.add_row(st.input.label, st.input.format, f"{st.records:,}", f"{st.pages:,}",
-                      f"{st.links_seen:,}", f"{st.links_counted:,}", skipped or "-")
-    stderr.print(table)
+        if engine is Engine.spark:
+            from linkgap.spark import spark_build_index
+
+            report = spark_build_index(
+                index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
+                memory_limit=settings.build_memory_limit, master=settings.spark_master,
+                stage_dir=stage_dir)
+        else:
+            from linkgap.index.build import build_index
+
+            report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 temp_dir=settings.build_temp_dir)
+    _say_inputs(report.inputs)
     c = report.manifest.counts
-    stderr.print(
-        f"published version {report.version}: {c['domains']:,} domains, {c['edges']:,} "
-        f"domain edges, {c['links']:,} distinct links ({c['dofollow_links']:,} dofollow) "
-        f"from {c['occurrences']:,} link occurrences, {c['skipped']:,} items skipped, "
-        f"in {report.seconds:.1f} s",
-        highlight=False,
-    )
+    say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
+        f"{count(c['edges'], 'domain edge')}, {count(c['links'], 'distinct link')} "
+        f"({c['dofollow_links']:,} dofollow) from {count(c['occurrences'], 'link occurrence')}, "
+        f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     build_info = report.manifest.build or {}
-    stderr.print(
-        f"memory limit {format_size(int(build_info.get('memory_limit', 0)))}, "
-        f"spilled at most {format_size(report.spilled_bytes)} to disk",
-        highlight=False,
-    )
+    if build_info.get("memory_limit"):
+        from linkgap.index.budget import format_size
+
+        say(f"memory limit {format_size(int(build_info['memory_limit']))}, spilled at most "
+            f"{format_size(report.spilled_bytes)} to disk")
     if report.previous_version:
-        stderr.print(f"previous version {report.previous_version} kept", highlight=False)
+        say(f"previous version {report.previous_version} kept")
+
+
+def _say_inputs(inputs: list[InputStats]) -> None:
+    # One line per input, never wrapped: a table would fold long paths mid-name.
+    for st in inputs:
+        skipped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(st.skipped.items()))
+        say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
+            f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
+            f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
 
 
 @contextlib.contextmanager
@@ -166,7 +225,7 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
     m = backlinks.manifest
     row: dict[str, Any] = {
         "version": m.version,
-        "built_at": m.built_at,
+        "built_at": iso_z(backlinks.built_at),  # the format of every linkgap timestamp
         "path": str(backlinks.path),
         "psl_mode": m.psl.get("mode"),
         "psl_version": m.psl.get("version"),
@@ -194,38 +253,20 @@ def domain(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Show the metrics of domains; unknown ones come back with found false."""
-    from linkgap.errors import InvalidDomain
     from linkgap.index.reader import BacklinkIndex
+    from linkgap.lookup import domain_metrics_rows
 
     backlinks = BacklinkIndex.open(_index_dir(index))
-    # Validate everything first: one invalid domain fails the command, as in the API.
-    names: list[tuple[str, str]] = []
-    for i, text in enumerate(domains):
-        try:
-            names.append((text, backlinks.normalize(text)))
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param=f"domains[{i}]") from None
-    rows = []
-    seen: set[str] = set()
-    for text, name in names:
-        if name in seen:
-            continue  # duplicates after normalisation are merged
-        seen.add(name)
-        domain_id = backlinks.id_of(name)
-        row: dict[str, Any] = dict.fromkeys(DOMAIN_FIELDS)
-        row.update(input=text, domain=name, found=domain_id is not None)
-        if domain_id is not None:
-            row.update(backlinks.metrics_of(domain_id).as_dict())
-            row["fetched_at"] = backlinks.manifest.built_at
-        rows.append(row)
+    # The rule of POST /v1/domains/metrics: same validation, merging, fields and formats.
+    rows = domain_metrics_rows(backlinks, domains)
     emit(rows, fmt, DOMAIN_FIELDS, title=f"domain metrics (index version {backlinks.version})")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``index build``, ``index info`` and ``domain`` to the linkgap app."""
     group = typer.Typer(name="index", help="Build and inspect the backlink index.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
     group.command("build")(build)
     group.command("info")(info)
     app.add_typer(group, name="index")
-    app.command("domain")(domain)
+    app.command("domain", short_help="Show the metrics of domains.")(domain)

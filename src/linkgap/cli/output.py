@@ -17,10 +17,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from linkgap.csvcells import cell_text, safe_cell
 
-__all__ = ["OutputFormat", "emit", "stderr"]
+__all__ = ["OutputFormat", "count", "emit", "say", "stderr"]
 
 stderr = Console(stderr=True)
 
@@ -38,6 +39,26 @@ TABLE_HEADINGS = {
 _NUMERIC = (int, float)
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``1 item``, ``2 items``, ``1,204 links``."""
+    noun = singular if n == 1 else (plural or f"{singular}s")
+    return f"{n:,} {noun}"
+
+
+def say(message: str, *, label: str | None = None, style: str = "") -> None:
+    """Write one message to stderr as one line, never wrapped (scripts read these lines).
+
+    ``label`` (``error``, ``warning``) is shown in ``style`` before it; the
+    message itself is printed as is: square brackets in it are not markup.
+    """
+    line = Text()
+    if label:
+        line.append(f"{label}:", style=style)
+        line.append(" ")
+    line.append(message)
+    stderr.print(line, soft_wrap=True, highlight=False)
+
+
 class OutputFormat(enum.StrEnum):
     """The formats every read command offers."""
 
@@ -51,8 +72,13 @@ def emit(
     fmt: OutputFormat | str,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    empty: str | None = None,
 ) -> None:
-    """Write ``rows`` to stdout in ``fmt``; ``columns`` fixes the column order."""
+    """Write ``rows`` to stdout in ``fmt``; ``columns`` fixes the column order.
+
+    With no rows, json writes ``[]`` and csv the header alone (valid empty
+    documents); the table says so in words: ``empty`` (default ``no <title>``).
+    """
     fmt = OutputFormat(fmt)
     cols = list(columns) if columns is not None else (list(rows[0]) if rows else [])
     if fmt is OutputFormat.json:
@@ -63,6 +89,8 @@ def emit(
         writer.writerow(cols)
         for row in rows:
             writer.writerow([safe_cell(row.get(c)) for c in cols])
+    elif not rows:
+        sys.stdout.write(f"{empty or (f'no {title}' if title else 'nothing to show')}\n")
     else:
         table = Table(title=title, show_lines=False)
         for i, c in enumerate(cols):

@@ -1,16 +1,20 @@
-"""``linkgap serve``: the HTTP API and the web page, with the gap-run worker (SPEC 7).
+"""``linkgap serve`` and ``linkgap worker`` (SPEC 7 and 11).
 
-The server answers on ``--host``/``--port`` (default ``LINKGAP_HOST``/``LINKGAP_PORT``),
-prints its URL on stderr once it listens, and runs queued gap runs in background
-threads. Runs left queued or half-done by a stopped server are picked up at the
-next start. A newly published index version is used by runs that start after
-publication, without a restart (the service reopens the index when ``CURRENT``
-changes).
+``serve`` answers on ``--host``/``--port`` (default ``LINKGAP_HOST``/``LINKGAP_PORT``),
+prints its URL on stderr once it listens, and runs queued gap runs in
+``--workers`` background threads (0: none). ``worker`` runs gap runs without
+serving HTTP. Any number of both may share one state database; a run whose
+worker died is taken over once its lease expires. A newly published index
+version is used by runs that start after publication, without a restart (the
+service reopens the index when ``CURRENT`` changes).
 """
 
 from __future__ import annotations
 
+import errno
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,12 +23,12 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
-from linkgap.cli.output import stderr
+from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
 
-__all__ = ["register", "serve"]
+__all__ = ["register", "serve", "work"]
 
 
 def _url(host: str, port: int) -> str:
@@ -50,8 +54,42 @@ class _Server(uvicorn.Server):
 
 
 def _announce(url: str) -> None:
-    stderr.print(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)",
-                 highlight=False, soft_wrap=True)
+    say(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)")
+
+
+def _open_service(settings: Settings) -> LinkgapService:
+    """The service, its state database checked (a damaged one is a one-line error)."""
+    service = LinkgapService(settings)
+    try:
+        service.verify_store()
+    except BaseException:
+        service.close()
+        raise
+    try:
+        service.index()
+    except LinkgapError as exc:
+        # Still serve: the page, health and reads work, and a later build is picked up.
+        say(exc.operator_message, label="warning", style="yellow")
+    return service
+
+
+def work(settings: Settings, *, stop: threading.Event | None = None,
+         on_start: Callable[[str], None] | None = None) -> None:
+    """Run ``settings.workers`` (at least 1) worker threads until ``stop`` is set or the
+    process gets SIGINT/SIGTERM; a run being computed finishes first."""
+    service = _open_service(settings)
+    stop = stop or threading.Event()
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+        service.start_worker()
+        message = (f"linkgap: worker running {int(settings.workers)} thread(s) on "
+                   f"{service.store_where}")
+        (on_start or say)(message)
+        stop.wait()
+    finally:
+        service.close()
 
 
 def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
@@ -62,13 +100,13 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     starts the worker, and stops it and closes the store on the way out. A server
     that cannot listen (the port is taken) raises LinkgapError.
     """
-    service = LinkgapService(settings)
+    sock = listen_socket(str(settings.host), int(settings.port))
     try:
-        try:
-            service.index()
-        except LinkgapError as exc:
-            # Still serve: the page, health and reads work, and a later build is picked up.
-            stderr.print(f"[yellow]warning:[/yellow] {exc.message}", highlight=False)
+        service = _open_service(settings)
+    except BaseException:
+        sock.close()
+        raise
+    try:
         app = create_app(service, settings)
         config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
                                 log_level=log_level, lifespan="off",
@@ -76,7 +114,7 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
         service.start_worker()
         server = _Server(config, on_listen)
         try:
-            server.run()
+            server.run(sockets=[sock])
         except SystemExit as exc:
             # uvicorn exits with its own code (3) when it cannot start, after logging why.
             if not server.started:
@@ -84,7 +122,39 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        sock.close()
         service.close()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server (as uvicorn binds: SO_REUSEADDR).
+
+    Binding here, before anything else starts, turns the usual failures into one
+    line that says what to do: a busy port suggests ``--port``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = _url(host, port)
+        if exc.errno == errno.EADDRINUSE:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} is already in use; choose another "
+                "with --port N (or LINKGAP_PORT), or --port 0 for any free port") from None
+        if exc.errno == errno.EACCES:
+            raise LinkgapError(
+                f"cannot listen on {where}: port {port} needs more privileges; choose a "
+                "port above 1023 with --port N") from None
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise LinkgapError(
+                f"cannot listen on {where}: {host} is not an address of this machine; "
+                "choose another with --host") from None
+        raise LinkgapError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve_command(
@@ -102,13 +172,38 @@ def serve_command(
     port: Annotated[int | None, typer.Option(
         "--port", metavar="P", min=0, max=65535, show_default=False,
         help="Port to listen on (default: LINKGAP_PORT, else 8000; 0 picks a free one).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", metavar="N", min=0, show_default=False,
+        help="Gap-run worker threads in this server (default: LINKGAP_WORKERS, else 1; "
+             "0: none, leave runs to `linkgap worker`).")] = None,
 ) -> None:
     """Serve the HTTP API and the web page, and run queued gap runs."""
     overrides: dict[str, Any] = {"index": index, "database_url": database, "host": host,
-                                 "port": port}
+                                 "port": port, "workers": workers}
     serve(Settings(overrides))
 
 
+def worker_command(
+    index: Annotated[Path | None, typer.Option(
+        "--index", metavar="DIR", show_default=False,
+        help="Backlink index directory (default: LINKGAP_INDEX, else $LINKGAP_HOME/index).",
+    )] = None,
+    database: Annotated[str | None, typer.Option(
+        "--database", metavar="URL", show_default=False,
+        help="State database URL (default: LINKGAP_DATABASE_URL, else "
+             "sqlite:///$LINKGAP_HOME/state.db).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", metavar="N", min=1, show_default=False,
+        help="Worker threads (default: LINKGAP_WORKERS, else 1).")] = None,
+) -> None:
+    """Run queued gap runs without serving HTTP (any number may share a database)."""
+    settings = Settings({"index": index, "database_url": database, "workers": workers})
+    if int(settings.workers) < 1:
+        settings = Settings({"index": index, "database_url": database, "workers": 1})
+    work(settings)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``linkgap serve`` to the linkgap command."""
+    """Add ``linkgap serve`` and ``linkgap worker`` to the linkgap command."""
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)

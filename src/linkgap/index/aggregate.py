@@ -123,9 +123,18 @@ def spill_bytes(folder: Path) -> int:
 
 @dataclass
 class AggregateCounts:
-    """Totals known before the finalise step: occurrences read and domains in the index."""
+    """Totals of an aggregation: occurrences read, distinct links, edges, domains.
+
+    The embedded engine counts ``links``, ``dofollow_links`` and ``edges``
+    while finalising (repeated web-graph edges meet only in the final sort),
+    so it gives -1 for them here; a staging folder gives them all, and the
+    finaliser checks them.
+    """
 
     occurrences: int
+    links: int
+    dofollow_links: int
+    edges: int
     domains: int
 
 
@@ -194,6 +203,7 @@ class LinkAggregator:
         self.occurrences = 0
         self.peak_spill = 0
         self._closed = False
+        self._final_of: np.ndarray | None = None
         # DuckDB spills and frees temp files inside a query: a watcher samples the folder.
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch_spill, name="linkgap-spill-watch",
@@ -300,7 +310,7 @@ class LinkAggregator:
                                   "SELECT target_domain FROM named_edges")
             con.execute(_NAMED_EDGES)
             con.execute("DROP TABLE named_edges")
-        return AggregateCounts(self.occurrences, int(self._used.sum()))
+        return AggregateCounts(self.occurrences, -1, -1, -1, int(self._used.sum()))
 
     def _mark_used_names(self, names_sql: str) -> None:
         con = self._con
@@ -318,31 +328,37 @@ class LinkAggregator:
         grown[ids["id"].astype(np.int64)] = True
         self._used = grown
 
-    def iter_sorted_names(self, rows: int = _READ_ROWS) -> Iterator[tuple[pa.Array, np.ndarray]]:
-        """(names, provisional ids) of the domains in the index, in canonical-name order.
+    def iter_names(self, rows: int = _READ_ROWS) -> Iterator[pa.Array]:
+        """Names of the domains in the index in canonical-name order: their final ids.
 
         Canonical names compare byte-wise (DuckDB's default binary collation):
-        the order the reader's binary search relies on.
+        the order the reader's binary search relies on. Sorting is DuckDB's,
+        out of core; the map from provisional to final ids (4 bytes per name)
+        is kept for :meth:`iter_edges`.
         """
         used = self._used
+        final_of = np.full(self._next_domain, -1, dtype=np.int32)
+        self.budget.reserve("final ids", final_of.nbytes)
+        self._final_of = final_of
+        done = 0
         reader = self._con.sql("SELECT name, id FROM domain_dict ORDER BY name"
                                ).to_arrow_reader(rows)
         for batch in reader:
             ids = batch.column(1).to_numpy().astype(np.int64)
             keep = used[ids]
-            if keep.all():
-                yield batch.column(0), ids
-            elif keep.any():
-                mask = pa.array(keep)
-                yield batch.column(0).filter(mask), ids[keep]
-            self._check_spill()
+            names = batch.column(0)
+            if not keep.all():
+                names, ids = names.filter(pa.array(keep)), ids[keep]
+            final_of[ids] = np.arange(done, done + len(ids), dtype=np.int32)
+            done += len(ids)
+            if len(ids):
+                yield names
 
-    def iter_sorted_edges(self, final_of: np.ndarray,
-                          rows: int = _READ_ROWS) -> Iterator[EdgeChunk]:
-        """Every domain edge once, sorted by (target, source) in final ids, exact counts.
-
-        ``final_of[provisional id]`` is the final id (-1 for names in no edge).
-        """
+    def iter_edges(self, rows: int = _READ_ROWS) -> Iterator[EdgeChunk]:
+        """Every domain edge once, sorted by (target, source) in final ids, exact counts."""
+        if self._final_of is None:
+            raise RuntimeError("iter_edges needs the final ids: run iter_names first")
+        final_of = self._final_of
         con = self._con
         known = np.flatnonzero(final_of >= 0)
         idmap = pa.table({"tmp": pa.array(known.astype(np.int32)),
@@ -352,6 +368,8 @@ class LinkAggregator:
             con.execute("CREATE TABLE idmap AS SELECT * FROM idmap_in")
         finally:
             con.unregister("idmap_in")
+        self._final_of = final_of = np.zeros(0, dtype=np.int32)
+        self.budget.release("final ids")
         del idmap, known
         has_page = _scalar(con, "SELECT count(*) FROM page_edges") > 0
         if self._host_rows and not has_page and self._hosts_are_domains():
@@ -375,7 +393,6 @@ class LinkAggregator:
                    "ORDER BY dst, src, dh, sh")
         combiner = _EdgeCombiner()
         for batch in con.sql(sql).to_arrow_reader(rows):
-            self._check_spill()
             chunk = combiner.add(batch)
             if chunk is not None:
                 yield chunk
@@ -443,12 +460,8 @@ class LinkAggregator:
         self._watcher.join()
         self._check_spill()
         self.budget.attach(None)
+        self.budget.release("final ids")
         self._con.close()
-
-    @property
-    def provisional_ids(self) -> int:
-        """Size of the provisional domain id space (``domain_dict``)."""
-        return self._next_domain
 
 
 class _EdgeCombiner:

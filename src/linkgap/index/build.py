@@ -27,17 +27,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
 from linkgap.errors import BuildFailed
-from linkgap.index.aggregate import LinkAggregator
-from linkgap.index.budget import MemoryBudget, format_size
+from linkgap.index.aggregate import AggregateCounts, LinkAggregator
+from linkgap.index.budget import MemoryBudget
 from linkgap.index.finalize import FinalizeResult, finalize
 from linkgap.index.format import FORMAT_VERSION
+from linkgap.index.staging import is_staging_dir, open_staging
 from linkgap.index.versions import (
     build_lock,
     clean_stale_builds,
@@ -48,19 +49,29 @@ from linkgap.index.versions import (
     spill_dir_for,
     version_dir,
 )
-from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
-from linkgap.urls import normalize_url
+from linkgap.ingest.base import InputSpec, InputStats
+from linkgap.ingest.collect import LinkCollector
+from linkgap.ingest.rules import rel_is_nofollow
 
 __all__ = [
+    "DOMAIN_EDGES",
     "FORMAT_VERSION",
+    "AggregateStep",
+    "AggregatedEdges",
     "BuildReport",
     "Manifest",
     "ProgressCallback",
+    "aggregate_batches",
+    "build_from_aggregate",
     "build_from_batches",
     "build_from_domain_edges",
     "build_from_links",
+    "build_from_staging",
     "build_index",
 ]
+
+#: ``--input-format`` of a staging folder of aggregated domain edges (``linkgap.index.staging``).
+DOMAIN_EDGES = "domain-edges"
 
 #: ``progress(stage, done, total)``: a stage name ("reading <input>", "aggregating",
 #: "writing", "metrics", "publishing"), items done, total when known.
@@ -68,8 +79,6 @@ ProgressCallback = Callable[[str, int, "int | None"], None]
 
 #: Puts a build's inputs into the aggregator (batches, web-graph edges, domain edges).
 Feed = Callable[[LinkAggregator], None]
-
-_NOFOLLOW_TOKENS = frozenset({"nofollow", "ugc", "sponsored"})
 
 
 @dataclass(frozen=True)
@@ -170,8 +179,9 @@ def build_from_batches(
             rows += batch.num_rows
             report("reading", rows, None)
 
-    return _build(Path(index_dir), feed, inputs_stats, icann_only, report, memory_limit,
-                  temp_dir)[0]
+    step = aggregate_feed(feed, memory_limit, temp_dir, report)
+    return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
+                                progress=report)[0]
 
 
 def build_from_domain_edges(
@@ -184,12 +194,14 @@ def build_from_domain_edges(
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
 ) -> Manifest:
-    """Finalise and publish domain edges aggregated elsewhere (a Spark stage's Parquet).
+    """Finalise and publish domain edges aggregated elsewhere, given by name.
 
     Each table has ``source_domain, target_domain`` (canonical names),
     ``links, dofollow_links`` (int64) and ``first_seen, last_seen`` (epoch
     seconds, null or -1 when unknown); rows of one edge add up. The names
-    must have been normalised in the ``icann_only`` mode given here.
+    must have been normalised in the ``icann_only`` mode given here. (A
+    staging folder, whose edges carry final ids already, goes through
+    :func:`build_from_staging` instead.)
     """
     report = progress or _noop
 
@@ -198,51 +210,127 @@ def build_from_domain_edges(
             aggregator.add_domain_edges(table)
             report("reading", aggregator.occurrences, None)
 
-    return _build(Path(index_dir), feed, inputs_stats, icann_only, report, memory_limit,
-                  temp_dir)[0]
+    step = aggregate_feed(feed, memory_limit, temp_dir, report)
+    return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
+                                progress=report)[0]
 
 
-def _build(index_dir: Path, feed: Feed, inputs_stats: Sequence[InputStats], icann_only: bool,
-           progress: ProgressCallback, memory_limit: str | None,
-           temp_dir: str | Path | None) -> tuple[Manifest, str | None]:
+class AggregatedEdges(Protocol):
+    """Domain edges ready to finalise: names in id order, edges sorted by (dst, src).
+
+    ``iter_edges`` yields record batches (or ``EdgeChunk`` s) with the
+    columns ``dst, src, links, dofollow_links, first_seen, last_seen``
+    (int64; seen in epoch seconds, -1 unknown), each edge once. It may only
+    be called after ``iter_names`` has run to its end.
+    """
+
+    def iter_names(self) -> Iterator[pa.Array]: ...
+
+    def iter_edges(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+#: ``aggregate(work_folder)`` → the build's domain edges and their totals. The
+#: embedded engine aggregates in DuckDB (:func:`aggregate_feed`); the Spark
+#: engine and staged folders hand over Parquet (``linkgap.index.staging``).
+#: Totals of -1 (links, edges) are counted while finalising.
+AggregateStep = Callable[[Path], tuple[AggregatedEdges, AggregateCounts]]
+
+
+def aggregate_feed(feed: Feed, memory_limit: str | None, temp_dir: str | Path | None,
+                   progress: ProgressCallback) -> AggregateStep:
+    """The embedded engine's aggregation step: ``feed`` fills a DuckDB ``LinkAggregator``.
+
+    The memory limit is checked here, before anything is built. The
+    aggregator spills into ``spill/`` of the build folder, or under
+    ``temp_dir``; it carries the build's memory budget to the finaliser.
+    """
     budget = MemoryBudget.from_text(memory_limit)  # a bad size fails before anything is made
+
+    def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
+        spill = spill_dir_for(work.parent, Path(temp_dir) if temp_dir else None)
+        aggregator = LinkAggregator(spill, budget)
+        try:
+            feed(aggregator)
+            progress("aggregating", 0, None)
+            return aggregator, aggregator.finish()
+        except BaseException:
+            aggregator.close()
+            raise
+    return step
+
+
+def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
+                      progress: ProgressCallback) -> AggregateStep:
+    """The embedded engine's aggregation step over LINK_SCHEMA batches."""
+    def feed(aggregator: LinkAggregator) -> None:
+        rows = 0
+        for batch in batches:
+            aggregator.add(batch)
+            rows += batch.num_rows
+            progress("reading", rows, None)
+    return aggregate_feed(feed, memory_limit, None, progress)
+
+
+def build_from_aggregate(
+    index_dir: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats], *,
+    icann_only: bool, progress: ProgressCallback, psl_version: str | None = None,
+    memory_limit: str | None = None,
+) -> tuple[Manifest, str | None]:
+    """Aggregate (under the build lock, in a fresh build folder), finalise and publish.
+
+    Returns the manifest and the version it replaced. Whatever fails, the
+    build folder and its temp folder are removed and the published version
+    stays as it was; a killed build leaves them for the next build to remove.
+    ``memory_limit`` is the finaliser's budget when the aggregation brings
+    none (the embedded one carries its own).
+    """
+    fallback = MemoryBudget.from_text(memory_limit)
     with build_lock(index_dir):
         clean_stale_builds(index_dir)
         tmp = new_build_dir(index_dir)
-        spill = spill_dir_for(tmp, Path(temp_dir) if temp_dir else None)
         try:
-            manifest = _build_into(tmp, spill, feed, inputs_stats, icann_only, progress,
-                                   budget)
+            manifest = _build_into(tmp, aggregate, inputs_stats, icann_only, progress,
+                                   psl_version, fallback)
             progress("publishing", 0, None)
             previous = publish(index_dir, tmp, manifest.version)
         except BaseException:
-            drop_spill_dir(tmp, spill)
+            drop_spill_dir(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return manifest, previous
 
 
-def _build_into(folder: Path, spill: Path, feed: Feed, inputs_stats: Sequence[InputStats],
-                icann_only: bool, progress: ProgressCallback,
-                budget: MemoryBudget) -> Manifest:
-    aggregator = LinkAggregator(spill, budget)
+def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats],
+                icann_only: bool, progress: ProgressCallback, psl_version: str | None,
+                fallback: MemoryBudget) -> Manifest:
+    work = folder / "work"
+    budget = fallback
     try:
-        feed(aggregator)
-        progress("aggregating", 0, None)
-        counts = aggregator.finish()
-        if counts.domains == 0:
-            raise BuildFailed(_no_links_message(inputs_stats))
-        result = finalize(folder, aggregator, counts.domains, budget, progress)
+        edges, totals = aggregate(work)
+        budget = getattr(edges, "budget", None) or fallback
+        try:
+            if totals.domains == 0 or totals.links == 0:
+                raise BuildFailed(_no_links_message(inputs_stats))
+            result = finalize(folder, edges, totals.domains, budget, progress)
+        finally:
+            edges.close()
     except duckdb.OutOfMemoryException as exc:
         raise BuildFailed(
-            f"the build needs more memory than --memory-limit {format_size(budget.limit)} "
-            "allows even with spilling to disk; give it a larger limit (the previous index "
-            f"version is unchanged): {str(exc).splitlines()[0]}") from None
-    finally:
-        aggregator.close()
-    drop_spill_dir(folder, spill)
-    manifest = _manifest(folder, result, counts.occurrences, inputs_stats, icann_only,
-                         budget, aggregator.peak_spill)
+            "the build needs more memory than its --memory-limit allows even with spilling "
+            "to disk; give it a larger limit (the previous index version is unchanged): "
+            f"{str(exc).splitlines()[0]}") from None
+    for key, counted in (("links", result.totals.links), ("edges", result.totals.edges),
+                         ("dofollow_links", result.totals.dofollow_links)):
+        given = getattr(totals, key)
+        if given >= 0 and given != counted:  # a staging folder's marker disagrees with its parts
+            raise BuildFailed(f"the aggregated edges hold {counted:,} {key.replace('_', ' ')}, "
+                              f"their totals say {given:,}: the input is damaged")
+    drop_spill_dir(folder)
+    peak_spill = int(getattr(edges, "peak_spill", 0))
+    manifest = _manifest(folder, result, totals.occurrences, inputs_stats, icann_only,
+                         budget, peak_spill, psl_version)
     with open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.as_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
@@ -251,12 +339,13 @@ def _build_into(folder: Path, spill: Path, feed: Feed, inputs_stats: Sequence[In
 
 def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
               inputs_stats: Sequence[InputStats], icann_only: bool, budget: MemoryBudget,
-              peak_spill: int) -> Manifest:
+              peak_spill: int, psl_version: str | None) -> Manifest:
     now = datetime.now(UTC)
     return Manifest(
         version=next_version_id(folder.parent),
         built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        psl={"mode": "icann" if icann_only else "all", "version": psl_snapshot_version()},
+        psl={"mode": "icann" if icann_only else "all",
+             "version": psl_version or psl_snapshot_version()},
         inputs=[s.as_dict() for s in inputs_stats],
         counts={
             "domains": result.domains,
@@ -301,11 +390,16 @@ def build_index(
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 
-    Raises BuildFailed for a missing or unreadable input, or when no valid
-    link remains; the published version is then untouched.
+    A single staging folder (input format ``domain-edges``, detected by its
+    marker file) is finalised instead (:func:`build_from_staging`). Raises
+    BuildFailed for a missing or unreadable input, or when no valid link
+    remains; the published version is then untouched.
     """
     from linkgap.ingest import plan_inputs  # the readers may load heavy parsers
 
+    if input_format == DOMAIN_EDGES or any(is_staging_dir(Path(p)) for p in paths):
+        return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress,
+                                  memory_limit=memory_limit)
     started = time.monotonic()
     report_progress = progress or _noop
     specs = plan_inputs(list(paths), input_format)
@@ -323,8 +417,14 @@ def build_index(
             except OSError as exc:
                 raise BuildFailed(f"cannot read {spec.label}: {exc}") from exc
 
-    manifest, previous = _build(Path(index_dir), feed, stats, icann_only, report_progress,
-                                memory_limit, temp_dir)
+    step = aggregate_feed(feed, memory_limit, temp_dir, report_progress)
+    manifest, previous = build_from_aggregate(Path(index_dir), step, stats,
+                                              icann_only=icann_only, progress=report_progress)
+    return _report(index_dir, manifest, stats, previous, started)
+
+
+def _report(index_dir: str | Path, manifest: Manifest, stats: list[InputStats],
+            previous: str | None, started: float) -> BuildReport:
     return BuildReport(
         manifest=manifest,
         inputs=stats,
@@ -356,53 +456,41 @@ def _feed_input(aggregator: LinkAggregator, spec: InputSpec, normalizer: DomainN
         progress(stage, stats.links_counted, None)
 
 
-def is_dofollow_rel(rel: str | None) -> bool:
-    """False when an HTML ``rel`` value has nofollow, ugc or sponsored (any case)."""
-    if not rel:
-        return True
-    return not (_NOFOLLOW_TOKENS & {t.lower() for t in rel.split()})
+def build_from_staging(
+    index_dir: str | Path,
+    paths: Sequence[str],
+    *,
+    icann_only: bool = False,
+    progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
+) -> BuildReport:
+    """Finalise a staging folder of domain edges (``--stage-only``) into a published version.
 
-
-def links_to_batches(
-    links: Iterable[tuple[str, str] | tuple[str, str, str]],
-    normalizer: DomainNormalizer,
-    rows: int = BATCH_ROWS,
-) -> Iterator[pa.RecordBatch]:
-    """LINK_SCHEMA batches from (source_url, target_url[, rel]) tuples.
-
-    URLs are normalised (``linkgap.urls``); links with a non-http(s) or
-    unparseable end, an end that is not a domain, or both ends in one domain
-    are dropped, as the readers drop them.
+    The version gets the staging's PSL mode and per-input counts, so it equals
+    a one-step build of the same inputs. Raises BuildFailed for anything but
+    exactly one complete staging folder, or a ``--icann-only`` that contradicts it.
     """
-    cols: dict[str, list[Any]] = {name: [] for name in LINK_SCHEMA.names}
+    started = time.monotonic()
+    if len(paths) != 1:
+        raise BuildFailed("a domain-edges staging folder is finalised on its own: give just "
+                          f"the folder (got {len(paths)} inputs)")
+    folder = Path(paths[0]).expanduser()
+    if not folder.is_dir():
+        raise BuildFailed(f"domain-edges input {folder} is not a folder")
+    staged = open_staging(folder)
+    staged_icann = staged.psl.get("mode") == "icann"
+    if icann_only and not staged_icann:
+        raise BuildFailed(f"{folder} was staged with the whole Public Suffix List; "
+                          "finalise it without --icann-only (or stage it again with it)")
 
-    def flush() -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(cols, schema=LINK_SCHEMA)
-        for values in cols.values():
-            values.clear()
-        return batch
+    def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
+        return staged, staged.totals
 
-    for link in links:
-        source = normalize_url(link[0])
-        target = normalize_url(link[1])
-        if source is None or target is None:
-            continue
-        sd = normalizer.registrable(source.host)
-        td = normalizer.registrable(target.host)
-        if sd is None or td is None or sd == td:
-            continue
-        rel = link[2] if len(link) > 2 else None
-        cols["source_url"].append(source.url)
-        cols["target_url"].append(target.url)
-        cols["source_domain"].append(sd)
-        cols["target_domain"].append(td)
-        cols["dofollow"].append(is_dofollow_rel(rel))
-        cols["anchor"].append(None)
-        cols["seen_at"].append(None)
-        if len(cols["source_url"]) >= rows:
-            yield flush()
-    if cols["source_url"]:
-        yield flush()
+    manifest, previous = build_from_aggregate(
+        Path(index_dir), step, staged.inputs, icann_only=staged_icann,
+        progress=progress or _noop, psl_version=staged.psl.get("version"),
+        memory_limit=memory_limit)
+    return _report(index_dir, manifest, staged.inputs, previous, started)
 
 
 @lru_cache(maxsize=2)
@@ -419,9 +507,21 @@ def build_from_links(
 ) -> Manifest:
     """Build and publish a version from (source_url, target_url[, rel]) tuples.
 
-    A helper for tests and examples: the links go through the same URL and
-    domain normalisation as crawl data; internal links are dropped.
+    A helper for examples: each tuple goes through the readers' own rules, as
+    a links-csv row does (``LinkCollector.add_link``: URL and domain
+    normalisation, ``rel`` read by ``linkgap.ingest.rules``); links that are
+    internal or whose ends are not http(s) URLs of domains are dropped.
     """
     normalizer = shared_normalizer(icann_only)
-    return build_from_batches(index_dir, links_to_batches(links, normalizer),
-                              icann_only=icann_only)
+    stats = InputStats(InputSpec("links-csv", ()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        collector = LinkCollector(normalizer, stats)
+        for link in links:
+            rel = link[2] if len(link) > 2 else None
+            collector.add_link(link[0], link[1], dofollow=not rel_is_nofollow(rel),
+                               anchor=None, seen_at=None)
+            yield from collector.ready_batches()
+        yield from collector.ready_batches(final=True)
+
+    return build_from_batches(index_dir, batches(), icann_only=icann_only)

@@ -40,19 +40,15 @@ _PAGERANK_BYTES_PER_DOMAIN = 6 * 4 + 8 + 8
 
 
 class SortedDomainEdges(Protocol):
-    """What the finalise step reads: sorted names, then sorted aggregated edges."""
+    """What the finalise step reads (``linkgap.index.build.AggregatedEdges``)."""
 
-    @property
-    def provisional_ids(self) -> int:
-        """Size of the provisional id space the names come with."""
+    def iter_names(self) -> Iterator[pa.Array]:
+        """Domain names in id order (ids 0, 1, 2, … = canonical-name order)."""
         ...
 
-    def iter_sorted_names(self) -> Iterator[tuple[pa.Array, np.ndarray]]:
-        """(names, provisional ids) of the domains of the index, in canonical-name order."""
-        ...
-
-    def iter_sorted_edges(self, final_of: np.ndarray) -> Iterator[Any]:
-        """``EdgeChunk`` s sorted by (target, source) in final ids, each edge once."""
+    def iter_edges(self) -> Iterator[Any]:
+        """Edges sorted by (dst, src), each once: ``EdgeChunk`` s or record batches with
+        ``dst, src, links, dofollow_links, first_seen, last_seen``."""
         ...
 
     def close(self) -> None:
@@ -79,40 +75,37 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
     work = folder / "work"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        final_of = np.full(edges.provisional_ids, -1, dtype=np.int32)
-        budget.reserve("final ids", final_of.nbytes)
         progress("writing", 0, None)
-
-        def names() -> Iterator[pa.Array]:
-            done = 0
-            for batch, ids in edges.iter_sorted_names():
-                final_of[ids] = np.arange(done, done + len(ids), dtype=np.int32)
-                done += len(ids)
-                yield batch
-
-        write_names(folder, names(), domains)
-        progress("writing", 0, None)
+        write_names(folder, edges.iter_names(), domains)
         budget.reserve("csr writer", CsrWriter.memory_bytes(domains))
         writer = CsrWriter(folder, work, domains)
         try:
-            for chunk in edges.iter_sorted_edges(final_of):
-                writer.add(chunk.dst, chunk.src, chunk.links, chunk.dofollow_links,
-                           chunk.first_seen, chunk.last_seen)
+            for chunk in edges.iter_edges():
+                writer.add(*_edge_columns(chunk))
                 progress("writing", writer.edges, None)
         except BaseException:
             writer.abort()
             raise
         totals = writer.close()
         del writer
-        final_of = np.zeros(0, dtype=np.int32)  # frees the id map before PageRank
     finally:
         edges.close()
-        budget.release("final ids")
         budget.release("csr writer")
     progress("metrics", 0, None)
     info, mode = _write_metrics(folder, work, totals, budget)
     shutil.rmtree(work, ignore_errors=True)
     return FinalizeResult(domains, totals, info, mode)
+
+
+def _edge_columns(chunk: Any) -> tuple[np.ndarray, ...]:
+    """dst, src, links, dofollow_links, first_seen, last_seen of an EdgeChunk or batch."""
+    if isinstance(chunk, pa.RecordBatch):
+        return tuple(chunk.column(name).to_numpy(zero_copy_only=False).astype(np.int64,
+                                                                               copy=False)
+                     for name in ("dst", "src", "links", "dofollow_links", "first_seen",
+                                  "last_seen"))
+    return (chunk.dst, chunk.src, chunk.links, chunk.dofollow_links, chunk.first_seen,
+            chunk.last_seen)
 
 
 def _write_metrics(folder: Path, work: Path, totals: CsrTotals,

@@ -115,12 +115,14 @@ def check_format(manifest: Mapping[str, Any], folder: Path) -> None:
         return
     if isinstance(found, int) and found > FORMAT_VERSION:
         raise IndexUnavailable(
-            f"the index version in {folder} has format {found}, written by a newer linkgap; "
-            f"this linkgap reads format {FORMAT_VERSION}: upgrade linkgap, or rebuild the "
-            "index with `linkgap index build ...`"
+            f"the backlink index has format {found}, written by a newer linkgap; this "
+            f"linkgap reads format {FORMAT_VERSION}: upgrade linkgap, or rebuild the index "
+            "with `linkgap index build ...`",
+            operator_detail=f"index version folder {folder}",
         )
     raise IndexUnavailable(
-        f"the index version in {folder} has the old format {found} (int64 counts per edge); "
-        f"this linkgap reads format {FORMAT_VERSION}: rebuild the index from its inputs with "
-        "`linkgap index build ...`"
+        f"the backlink index has the old format {found} (int64 counts per edge); this "
+        f"linkgap reads format {FORMAT_VERSION}: rebuild the index from its inputs with "
+        "`linkgap index build ...`",
+        operator_detail=f"index version folder {folder}",
     )

@@ -130,21 +130,24 @@ class BacklinkIndex:
             version = read_current(index_dir)
             if version is None:
                 raise IndexUnavailable(
-                    f"no index has been built in {index_dir} yet "
-                    "(run `linkgap index build` or `linkgap demo`)"
+                    "no index has been built yet "
+                    "(run `linkgap index build` or `linkgap demo`)",
+                    operator_detail=f"index folder {index_dir}",
                 )
             try:
                 return cls(index_dir, version_dir(index_dir, version))
             except FileNotFoundError as exc:  # removed by builds since CURRENT was read
                 last_error = exc
-        raise IndexUnavailable(f"the index in {index_dir} is unreadable: {last_error}")
+        raise IndexUnavailable("the backlink index is unreadable",
+                               operator_detail=f"index folder {index_dir}: {last_error}")
 
     @classmethod
     def _open_folder(cls, index_dir: Path, folder: Path) -> BacklinkIndex:
         try:
             return cls(index_dir, folder)
         except (OSError, ValueError, KeyError) as exc:
-            raise IndexUnavailable(f"the index version in {folder} is unreadable: {exc}") from exc
+            raise IndexUnavailable("the backlink index version is unreadable",
+                                   operator_detail=f"{folder}: {exc}") from exc
 
     @staticmethod
     def current_version(path: str | Path) -> str | None:

@@ -135,10 +135,15 @@ def spill_dir_for(build_dir: Path, temp_dir: Path | None) -> Path:
     return spill
 
 
-def drop_spill_dir(build_dir: Path, spill: Path) -> None:
-    """Remove a build's temp folder (and its record in the build folder)."""
-    shutil.rmtree(spill, ignore_errors=True)
-    (build_dir / _TEMP_MARKER).unlink(missing_ok=True)
+def drop_spill_dir(build_dir: Path) -> None:
+    """Remove a build's temp folder, wherever it is, and its record in the build folder."""
+    marker = build_dir / _TEMP_MARKER
+    if marker.is_file():
+        spill = Path(marker.read_text(encoding="utf-8").strip())
+        if spill.name == f"{_SPILL_PREFIX}{build_dir.name}":
+            shutil.rmtree(spill, ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    shutil.rmtree(build_dir / "spill", ignore_errors=True)
 
 
 def new_build_dir(index_dir: Path) -> Path:

@@ -47,10 +47,15 @@ class InputSpec:
 
     format: str  # "warc" | "wat" | "links-csv" | "cc-graph"
     paths: tuple[Path, ...]
+    # How the input is named when that is not its local paths (a URL read by a
+    # Spark task from a local copy, a label read back from a staging folder).
+    shown: str | None = None
 
     @property
     def label(self) -> str:
         """How the input is named in reports and the manifest."""
+        if self.shown is not None:
+            return self.shown
         return " + ".join(str(p) for p in self.paths)
 
 

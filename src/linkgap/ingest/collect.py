@@ -27,14 +27,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer
 from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputStats
-from linkgap.ingest.rules import NOFOLLOW_REL_TOKENS
-from linkgap.urls import normalize_url, resolve_href
+from linkgap.ingest.rules import rel_is_nofollow
+from linkgap.urls import (
+    HREF_ABSOLUTE,
+    HREF_NOT_HTTP,
+    classify_href,
+    clean_href,
+    join_href,
+    normalize_url,
+    resolve_href,
+)
 
 __all__ = ["MAX_ANCHOR_CHARS", "LinkCollector", "RawLink"]
 
@@ -45,13 +53,10 @@ MAX_ANCHOR_CHARS = 512
 #: ``anchor_of`` function only for links that are counted.
 RawLink = tuple[str, str | None, Any]
 
-_STRIP_INSIDE = str.maketrans("", "", "\t\n\r")
 # An http(s) URL whose authority is a plain host name (no user, port or IPv6
 # brackets); group 1 is the host as written. The authority ends where urlsplit
 # ends it: at the first "/", "?" or "#".
 _PLAIN_HTTP_AUTHORITY = re.compile(r"https?://([A-Za-z0-9._-]+)(?:[/?#]|\Z)", re.IGNORECASE)
-# A scheme before the first "/", "?" or "#" (what resolve_href refuses as not http).
-_OTHER_SCHEME = re.compile(r"[^/?#]*:")
 _EXTERNAL_CACHE_MAX = 200_000
 
 
@@ -193,9 +198,10 @@ class LinkCollector:
 
         domain_of_host = self._domain_of_host
         external_target = self._external_target
-        other_scheme = _OTHER_SCHEME.match
+        classify = classify_href
+        absolute_kind, not_http_kind = HREF_ABSOLUTE, HREF_NOT_HTTP
         plain_authority = _PLAIN_HTTP_AUTHORITY.match
-        nofollow_tokens = NOFOLLOW_REL_TOKENS
+        is_nofollow = rel_is_nofollow
         out_src, out_tgt = self.source_url, self.target_url
         out_sd, out_td = self.source_domain, self.target_domain
         out_follow, out_anchor, out_seen = self.dofollow, self.anchor, self.seen_at
@@ -204,30 +210,20 @@ class LinkCollector:
 
         for href, rel, anchor_src in links:
             seen += 1
-            h = href.strip()
-            if "\n" in h or "\t" in h or "\r" in h:
-                h = h.translate(_STRIP_INSIDE)  # browsers drop these inside URLs
-            if not h or h[0] == "#":
-                not_http += 1
-                continue
-            if h.startswith("//") and h[2:3] not in ("", "/", "?", "#"):
-                absolute = f"{base_scheme}:{h}"  # protocol-relative: the base's scheme
-            elif h[0] in "hH" and h[:8].lower().startswith(("http://", "https://")):
-                absolute = h
-            else:
-                if other_scheme(h):
-                    not_http += 1  # mailto:, javascript:, data:, tel:, ftp: …
+            kind, absolute = classify(href, base_scheme)
+            if kind != absolute_kind:
+                if kind == not_http_kind:
+                    not_http += 1  # empty, #fragment, mailto:, javascript:, data:, tel: …
                     continue
-                # A relative reference (including a host-less "//", "///p") keeps
-                # the base's host, as urljoin (resolve_href) reads it.
+                # A relative reference keeps the base's host: internal when the base is.
                 if relative_internal:
                     internal += 1
                     continue
-                try:
-                    absolute = urljoin(base_url, h)
-                except ValueError:
+                joined = join_href(base_url, absolute)
+                if joined is None:
                     skipped["bad_url"] = skipped.get("bad_url", 0) + 1
                     continue
+                absolute = joined
             # Decide "internal" from the host alone when the authority is plain
             # (no user, port or IPv6 brackets): no URL parsing for most links.
             plain = plain_authority(absolute)
@@ -246,9 +242,7 @@ class LinkCollector:
             out_tgt.append(tgt_url)
             out_sd.append(src_domain)
             out_td.append(tgt_domain)
-            out_follow.append(
-                not page_nofollow and (not rel or nofollow_tokens.isdisjoint(rel.lower().split()))
-            )
+            out_follow.append(not page_nofollow and not is_nofollow(rel))
             if anchor_of is None:
                 out_anchor.append(None)
             else:
@@ -291,7 +285,7 @@ class LinkCollector:
             self.stats.skip(source)
             return False
         src_url, src_domain = source
-        absolute = target_url.strip().translate(_STRIP_INSIDE)
+        absolute = clean_href(target_url)
         if not absolute.lower().startswith(("http://", "https://")):
             # Rows carry absolute URLs; "example.com/x" is not read as a relative path.
             scheme = absolute.split("/", 1)[0]

@@ -32,7 +32,7 @@ from linkgap.errors import BuildFailed
 from linkgap.ingest.base import InputSpec
 from linkgap.ingest.links_csv import REQUIRED_COLUMNS, read_header
 
-__all__ = ["FORMATS", "detect_format", "expand_paths", "plan_inputs"]
+__all__ = ["FORMATS", "detect_format", "expand_paths", "format_from_name", "plan_inputs"]
 
 #: The input formats a build can read (``--input-format`` also takes ``auto``).
 FORMATS = ("warc", "wat", "links-csv", "cc-graph")
@@ -144,12 +144,12 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def detect_format(path: Path) -> str:
-    """The format of one file: a FORMATS name, or ``cc-graph vertices`` / ``cc-graph edges``.
+def format_from_name(name: str) -> str | None:
+    """The format a file name says (``warc`` may still turn out ``wat``), or None.
 
-    Raises BuildFailed when the format cannot be told.
+    One of FORMATS or ``cc-graph vertices`` / ``cc-graph edges``.
     """
-    name = path.name.lower()
+    name = name.lower()
     if name.endswith(_VERTICES_SUFFIXES):
         return _CC_VERTICES
     if name.endswith(_EDGES_SUFFIXES):
@@ -157,10 +157,21 @@ def detect_format(path: Path) -> str:
     if name.endswith((".wat.gz", ".wat")):
         return "wat"
     if name.endswith((".warc.gz", ".warc", ".warc.zst", ".warc.lz4")):
-        return _warc_or_wat(path)
+        return "warc"
     if name.endswith((".csv", ".csv.gz", ".parquet", ".pq")):
         return "links-csv"
-    found = _sniff(path)
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """The format of one file: a FORMATS name, or ``cc-graph vertices`` / ``cc-graph edges``.
+
+    Raises BuildFailed when the format cannot be told.
+    """
+    by_name = format_from_name(path.name)
+    if by_name == "warc":
+        return _warc_or_wat(path)
+    found = by_name or _sniff(path)
     if found is None:
         raise BuildFailed(
             f"cannot tell the format of {path}: name it .warc.gz, .wat.gz, .csv or .parquet, "

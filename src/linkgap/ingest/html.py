@@ -19,6 +19,8 @@ from linkgap.ingest.rules import ROBOTS_META_NAMES, robots_nofollow
 __all__ = ["ExtractedPage", "anchor_text", "extract_links", "parse_html"]
 
 _QUERY = "a[href], area[href], base[href], meta[name]"
+#: UTF-8, UTF-16 BE and UTF-16 LE byte-order marks (Lexbor's own sniffing reads them first).
+_BYTE_ORDER_MARKS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)
 
 
 @dataclass
@@ -36,12 +38,15 @@ class ExtractedPage:
 
 
 def parse_html(body: bytes, charset: str | None = None) -> LexborHTMLParser:
-    """Parse a document: decoded with the HTTP ``charset`` when given and known, else sniffed.
+    """Parse a document: decoded as its byte-order mark says, else with the HTTP ``charset``
+    when given and known, else sniffed.
 
-    Without a usable charset the parser looks for a byte-order mark or a
-    ``<meta charset>`` in the first 1024 bytes and falls back to UTF-8.
+    As in browsers (the WHATWG encoding sniffing order), a UTF-8 or UTF-16
+    byte-order mark wins over the HTTP header and over ``<meta charset>``.
+    Without a BOM or a usable charset the parser looks for a ``<meta
+    charset>`` in the first 1024 bytes and falls back to UTF-8.
     """
-    if charset:
+    if charset and not body.startswith(_BYTE_ORDER_MARKS):
         try:
             name = codecs.lookup(charset).name
         except LookupError:

@@ -20,7 +20,7 @@ SKIP_REASONS: dict[str, str] = {
     "bad_http_response": "a WARC response record whose block is not an HTTP response",
     "http_status_not_ok": "an HTTP status outside 200-299 (error pages, redirects)",
     "not_html": "a response that is not HTML (no text/html or application/xhtml+xml)",
-    "undecodable_body": "a body whose Content-Encoding or chunking cannot be undone",
+    "undecodable_body": "a body in a coding linkgap cannot undo that is not markup as stored",
     "unparseable_html": "the HTML parser failed on the document",
     # wat
     "broken_json": "a WAT metadata record whose payload is not valid JSON",

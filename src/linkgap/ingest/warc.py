@@ -10,14 +10,14 @@ top of those of ``linkgap.ingest.collect`` and ``linkgap.ingest.warcfile``:
 ``bad_http_response``    a response record whose block is not an HTTP response
 ``http_status_not_ok``   an HTTP status outside 200-299 (error pages, redirects)
 ``not_html``             a response that is not HTML (images, PDFs, JSON …)
-``undecodable_body``     a ``Content-Encoding``/chunked body that cannot be decoded
+``undecodable_body``     a body in a coding linkgap cannot undo (``zstd``, ``compress``)
+                         that does not read as markup as stored
 ``unparseable_html``     the HTML parser gave up on the document
 ======================== ====================================================
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -25,15 +25,13 @@ from fastwarc.warc import WarcRecordType
 
 from linkgap.domains import DomainNormalizer
 from linkgap.ingest.base import InputSpec, InputStats
+from linkgap.ingest.codings import undo_codings
 from linkgap.ingest.collect import LinkCollector
 from linkgap.ingest.html import anchor_text, extract_links, parse_html
 from linkgap.ingest.rules import charset_of, is_html_content_type, parse_seen_at, robots_nofollow
 from linkgap.ingest.warcfile import iter_records
 
 __all__ = ["HttpResponse", "decode_body", "parse_http_response", "read_warc"]
-
-#: Decoded bodies larger than this are cut (a page is not 64 MiB of HTML; a gzip bomb might be).
-MAX_BODY_BYTES = 64 << 20
 
 
 class HttpResponse:
@@ -86,53 +84,15 @@ def parse_http_response(block: bytes) -> HttpResponse | None:
     return HttpResponse(int(status_parts[1]), headers, body)
 
 
-def _dechunk(body: bytes) -> bytes:
-    out = bytearray()
-    pos = 0
-    while True:
-        eol = body.find(b"\n", pos)
-        if eol == -1:
-            raise ValueError("chunk size line missing")
-        size_text = body[pos:eol].split(b";", 1)[0].strip()
-        size = int(size_text, 16)
-        if size == 0:
-            return bytes(out)
-        start = eol + 1
-        out += body[start : start + size]
-        if start + size > len(body):
-            return bytes(out)  # the last chunk was cut: keep what arrived
-        pos = start + size
-        if body[pos : pos + 2] == b"\r\n":
-            pos += 2
-        elif body[pos : pos + 1] == b"\n":
-            pos += 1
-
-
 def decode_body(response: HttpResponse) -> bytes | None:
-    """The body with chunked transfer and gzip/deflate content encodings undone (None: cannot).
+    """The body with its transfer and content codings undone (``linkgap.ingest.codings``).
 
-    Crawlers such as Common Crawl store bodies already decoded (and rename the
-    headers); others store the bytes as they came over the wire.
+    A coding that does not undo is taken to be undone already (the body is used
+    as stored); None only for a coding linkgap cannot undo on a body that is not
+    markup as stored.
     """
-    body = response.body
-    transfer = (response.header("transfer-encoding") or "").lower()
-    try:
-        if "chunked" in transfer:
-            body = _dechunk(body)
-        encoding = (response.header("content-encoding") or "").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header
-            try:
-                body = zlib.decompressobj(wbits).decompress(body, MAX_BODY_BYTES)
-            except zlib.error:
-                if encoding != "deflate":
-                    raise
-                body = zlib.decompressobj(-15).decompress(body, MAX_BODY_BYTES)  # raw deflate
-        elif encoding not in ("", "identity"):
-            return None  # br, zstd, compress: not decodable here
-    except (ValueError, zlib.error):
-        return None
-    return body[:MAX_BODY_BYTES]
+    return undo_codings(response.body, response.header("transfer-encoding"),
+                        response.header("content-encoding"))
 
 
 def read_warc(

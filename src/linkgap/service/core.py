@@ -2,9 +2,10 @@
 
 All business rules live here; the HTTP API, the CLI and the demo are thin
 adapters over this object. State lives in a :class:`~linkgap.service.store.Store`
-(SQLite by default) so several threads and processes can share it and runs
-survive a restart; the backlink index is opened lazily and reopened when a new
-version is published.
+(SQLite by default, PostgreSQL for several machines) so any number of threads,
+servers and workers can share it and runs survive a restart; the backlink index
+is opened lazily and reopened when a new version is published. Worker threads
+are scheduled by :mod:`linkgap.service.worker`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,17 +25,27 @@ from typing import TYPE_CHECKING, Any
 from linkgap.errors import (
     IdempotencyConflict,
     IndexUnavailable,
-    InvalidDomain,
     InvalidInput,
     LinkgapError,
     NotFound,
+    RunExpired,
     RunNotCompleted,
     Unauthorized,
+    UnsupportedDatabase,
 )
+from linkgap.service import faults
 from linkgap.service import keys as keymod
 from linkgap.service.dburl import parse_database_url
-from linkgap.service.sqlite_store import SQLiteStore
-from linkgap.service.store import RUN_STATUSES, AccountRecord, KeyRecord, RunRecord, Store
+from linkgap.service.store import (
+    RUN_STATUSES,
+    AccountRecord,
+    IdempotencyRecord,
+    IdempotencyWrite,
+    KeyRecord,
+    RateHit,
+    RunRecord,
+    Store,
+)
 from linkgap.service.timeutil import Clock, iso_z, month_period, next_month_start, utc_now
 from linkgap.service.views import (
     AccountView,
@@ -42,13 +55,14 @@ from linkgap.service.views import (
     RunView,
     StoredResponse,
 )
+from linkgap.service.worker import WorkerPool, worker_name
 from linkgap.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex
 
-__all__ = ["LinkgapService", "open_store"]
+__all__ = ["IdempotentRequest", "LinkgapService", "open_store"]
 
 log = logging.getLogger("linkgap.service")
 
@@ -58,20 +72,37 @@ MAX_CREDITS = 10**12
 MAX_METRICS_DOMAINS = 10
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
-#: An in-flight marker this old belongs to a request whose process died; a repeat takes over.
-IDEMPOTENCY_STALE = timedelta(minutes=10)
-#: How long a repeat waits for the first request with its key before giving up (409).
-IDEMPOTENCY_WAIT_S = 30.0
-IDEMPOTENCY_POLL_S = 0.05
-#: A run claimed this many times without finishing (the server died each time) fails.
-MAX_RUN_ATTEMPTS = 3
+#: A run whose lease expired this many times (its worker died each time) fails, refunded.
+MAX_EXPIRED_LEASES = 3
 RESULT_CACHE_SIZE = 8
-WORKER_POLL_S = 0.5
+#: Rate-limit hits are kept this long (the window is a minute; the rest is slack).
+RATE_HITS_KEPT_S = 3600.0
 
 
-def open_store(database_url: str) -> Store:
-    """Open the state store a database URL names (UnsupportedDatabase for non-SQLite URLs)."""
-    return SQLiteStore(parse_database_url(database_url))
+def open_store(database_url: str, *, upgrade: bool = False) -> Store:
+    """Open the state store a database URL names: SQLite or PostgreSQL. UnsupportedDatabase
+    for another URL, a database linkgap cannot read, or a schema of another version
+    (``upgrade`` migrates an older one)."""
+    database = parse_database_url(database_url)
+    if database.kind == "postgresql":
+        from linkgap.service.pg_store import PostgresStore
+
+        return PostgresStore(database, upgrade=upgrade)
+    from linkgap.service.sqlite_store import SQLiteStore
+
+    return SQLiteStore(database, upgrade=upgrade)
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A POST's Idempotency-Key: its answer is recorded with the charge, in one transaction.
+
+    ``respond(result, credits_charged)`` gives the (status, body) to record and send;
+    ``result`` is what the service call returns (a RunView, metrics rows)."""
+
+    key: str
+    fingerprint: str
+    respond: Callable[[Any, int], tuple[int, dict[str, Any]]]
 
 
 def _check_count(value: Any, param: str, minimum: int = 0) -> int:
@@ -99,9 +130,9 @@ class LinkgapService:
         self._index_lock = threading.Lock()
         self._results: OrderedDict[str, GapResult] = OrderedDict()
         self._results_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.workers = WorkerPool(
+            run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
+            lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
 
     def close(self) -> None:
         """Stop the worker and close the state store."""
@@ -118,6 +149,29 @@ class LinkgapService:
     def _now(self) -> datetime:
         return self.clock()
 
+    def _expired_before(self, now: datetime | None = None) -> str | None:
+        """Runs completed before this moment are past retention (None: kept forever)."""
+        days = self.settings.run_retention_days
+        if days is None:
+            return None
+        return iso_z((now or self._now()) - timedelta(days=float(days)))
+
+    # database ---------------------------------------------------------------
+    @property
+    def store_where(self) -> str:
+        """The state database, without any password, for messages."""
+        return str(getattr(self.store, "where", "the state database"))
+
+    def verify_store(self) -> None:
+        """A quick integrity check of the state database (a server's start); a damaged one
+        is UnsupportedDatabase with a one-line message."""
+        problems = self.store.check(quick=True)
+        if problems:
+            raise UnsupportedDatabase(
+                f"the state database is damaged ({problems[0]}"
+                + (f"; and {len(problems) - 1} more problems" if len(problems) > 1 else "")
+                + "): run `linkgap db check`, and restore it from a backup")
+
     # index ------------------------------------------------------------------
     def index(self) -> BacklinkIndex:
         """The newest published index version (reopened when ``CURRENT`` changes)."""
@@ -129,8 +183,8 @@ class LinkgapService:
             version = None
         if version is None:
             raise IndexUnavailable(
-                f"no backlink index is published at {self.index_path}; build one with "
-                "`linkgap index build`")
+                "no backlink index is published yet; build one with `linkgap index build`",
+                operator_detail=f"index folder {self.index_path}")
         with self._index_lock:
             if self._index is None or str(self._index.version) != str(version):
                 self._index = BacklinkIndex.open(self.index_path)
@@ -241,9 +295,17 @@ class LinkgapService:
 
     # runs -------------------------------------------------------------------
     @staticmethod
-    def _run_view(rec: RunRecord) -> RunView:
+    def _status(rec: RunRecord, expired_before: str | None) -> str:
+        """A completed run past retention is expired, pruned yet or not."""
+        if (rec.status == "completed" and expired_before is not None
+                and rec.finished_at is not None and rec.finished_at < expired_before):
+            return "expired"
+        return rec.status
+
+    def _run_view(self, rec: RunRecord, expired_before: str | None = None) -> RunView:
         return RunView(
-            id=rec.id, status=rec.status, domain=rec.domain, competitors=list(rec.competitors),
+            id=rec.id, status=self._status(rec, expired_before), domain=rec.domain,
+            competitors=list(rec.competitors),
             mode=rec.mode, min_overlap=rec.min_overlap, competitor_count=len(rec.competitors),
             limit=rec.limit, created_at=rec.created_at, prospect_count=rec.prospect_count,
             total_found=rec.total_found,
@@ -252,14 +314,29 @@ class LinkgapService:
             index_version=rec.index_version, warnings=rec.warnings, error=rec.error,
         )
 
+    def _idempotency_write(self, idem: IdempotentRequest | None, now: datetime,
+                           result: Callable[[], Any]) -> IdempotencyWrite | None:
+        if idem is None:
+            return None
+        key = self._check_idempotency_key(idem.key)
+        return IdempotencyWrite(
+            key, idem.fingerprint, iso_z(now), iso_z(now - IDEMPOTENCY_TTL),
+            lambda charged: idem.respond(result(), charged))
+
     def create_run(self, account_id: str, *, domain: str, competitors: list[str],
                    mode: str = "union", min_overlap: int | None = None,
-                   limit: int = 100) -> tuple[RunView, int]:
+                   limit: int = 100, idempotency: IdempotentRequest | None = None,
+                   ) -> tuple[RunView, int]:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
 
         Refused with IndexUnavailable (nothing charged) while no index is published:
-        names are normalised by the index's PSL mode, and the run could not complete.
+        names are normalised by the index's PSL mode, and the run could not complete;
+        refused with CompetitorsNotIndexed (nothing charged or queued) when fewer than
+        ``min_overlap`` of the competitors are indexed. With ``idempotency`` the answer is
+        recorded under its key in the transaction that charges and queues the run;
+        ``store.Replay`` when the key already has one.
         """
+        from linkgap.gap import competitor_ids
         from linkgap.service.runs import run_cost, validate_gap_request
 
         index = self.index()
@@ -267,6 +344,8 @@ class LinkgapService:
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
         )
+        # A run that cannot find anything (misspelt competitors) is refused, not charged.
+        competitor_ids(index, req.competitors, req.mode, req.min_overlap)
         cost = run_cost(req.k, req.limit, int(self.settings.run_cost_divisor))
         now = self._now()
         rec = RunRecord(
@@ -275,9 +354,11 @@ class LinkgapService:
             min_overlap=req.min_overlap, limit=req.limit, created_at=iso_z(now),
             credits_charged=cost,
         )
-        self.store.insert_run(rec, month_period(now))
-        self._wake.set()
-        return self._run_view(rec), cost
+        view = self._run_view(rec)
+        self.store.insert_run(rec, month_period(now),
+                              self._idempotency_write(idempotency, now, lambda: view))
+        self.workers.wake.set()
+        return view, cost
 
     def _owned_run(self, account_id: str, run_id: str) -> RunRecord:
         rec = self.store.get_run(run_id) if isinstance(run_id, str) else None
@@ -287,7 +368,7 @@ class LinkgapService:
 
     def get_run(self, account_id: str, run_id: str) -> RunView:
         """One of the account's runs; NotFound for an unknown run or another account's."""
-        return self._run_view(self._owned_run(account_id, run_id))
+        return self._run_view(self._owned_run(account_id, run_id), self._expired_before())
 
     def list_runs(self, account_id: str, *, status: str | None = None, page: int = 1,
                   per_page: int = 50) -> tuple[list[RunView], int]:
@@ -300,13 +381,19 @@ class LinkgapService:
         if (isinstance(per_page, bool) or not isinstance(per_page, int)
                 or not 1 <= per_page <= 100):
             raise InvalidInput("per_page must be between 1 and 100", param="per_page")
-        recs, total = self.store.list_runs(account_id, status, (page - 1) * per_page, per_page)
-        return [self._run_view(r) for r in recs], total
+        expired_before = self._expired_before()
+        recs, total = self.store.list_runs(account_id, status, (page - 1) * per_page, per_page,
+                                           expired_before)
+        return [self._run_view(r, expired_before) for r in recs], total
 
     def run_result(self, account_id: str, run_id: str) -> GapResult:
         """The frozen prospects of a completed run; RunNotCompleted (with details.status)
-        while it is queued, running or failed."""
+        while it is queued, running or failed; RunExpired once retention deleted them."""
         rec = self._owned_run(account_id, run_id)
+        if self._status(rec, self._expired_before()) == "expired":
+            raise RunExpired(f"run {rec.id} has expired: its prospects were deleted after "
+                             f"{self.settings.run_retention_days} days",
+                             details={"status": "expired", "finished_at": rec.finished_at})
         if rec.status != "completed":
             raise RunNotCompleted(f"run {rec.id} is {rec.status}, not completed",
                                   details={"status": rec.status})
@@ -328,47 +415,25 @@ class LinkgapService:
         return result
 
     # domain metrics ---------------------------------------------------------
-    def domain_metrics(self, account_id: str, domains: list[str]) -> tuple[list[dict[str, Any]],
-                                                                           int]:
+    def domain_metrics(self, account_id: str, domains: list[str], *,
+                       idempotency: IdempotentRequest | None = None,
+                       ) -> tuple[list[dict[str, Any]], int]:
         """SPEC ``POST /v1/domains/metrics``: rows in input order (duplicates merged) and the
         credits charged: ``metrics_cost`` per found domain not already looked up by the
-        account in this index version; all or nothing (InsufficientCredits)."""
+        account in this index version; all or nothing (InsufficientCredits). With
+        ``idempotency``, the answer is recorded in the charge's transaction."""
         if not isinstance(domains, list | tuple) or not 1 <= len(domains) <= MAX_METRICS_DOMAINS:
             raise InvalidInput(f"domains must be a list of 1 to {MAX_METRICS_DOMAINS} domain "
                                "names", param="domains")
+        from linkgap.lookup import domain_metrics_rows
+
         index = self.index()
-        inputs: dict[str, str] = {}
-        for i, text in enumerate(domains):
-            param = f"domains[{i}]"
-            if not isinstance(text, str):
-                raise InvalidInput(f"{param} must be a domain name given as text", param=param)
-            try:
-                name = index.normalize(text)
-            except InvalidDomain as exc:
-                raise InvalidDomain(exc.value, exc.reason, param=param) from None
-            inputs.setdefault(name, text)
-        metrics = {name: index.domain(name) for name in inputs}
-        found = [name for name, m in metrics.items() if m is not None]
+        rows = domain_metrics_rows(index, domains)
+        found = [str(row["domain"]) for row in rows if row["found"]]
         now = self._now()
         charged, _hits = self.store.charge_metrics(
             account_id, str(index.version), found, int(self.settings.metrics_cost),
-            month_period(now), iso_z(now))
-        fetched_at = iso_z(index.built_at)
-        rows = []
-        for name, text in inputs.items():
-            m = metrics[name]
-            rows.append({
-                "input": text, "domain": name, "found": m is not None,
-                "domain_rating": m.domain_rating if m else None,
-                "backlinks": m.backlinks if m else None,
-                "referring_domains": m.referring_domains if m else None,
-                "spam_score": m.spam_score if m else None,
-                "spam_signals": list(m.spam_signals) if m else None,
-                "rank": m.rank if m else None,
-                "linked_domains": m.linked_domains if m else None,
-                "outlinks": m.outlinks if m else None,
-                "fetched_at": fetched_at,
-            })
+            month_period(now), iso_z(now), self._idempotency_write(idempotency, now, lambda: rows))
         return rows, charged
 
     # idempotency ------------------------------------------------------------
@@ -379,129 +444,166 @@ class LinkgapService:
                                param="Idempotency-Key")
         return key
 
-    def idempotency_begin(self, account_id: str, key: str, fingerprint: str, *,
-                          timeout: float = IDEMPOTENCY_WAIT_S) -> StoredResponse | None:
-        """None when this request is the first with ``key`` (go ahead, then call
-        ``idempotency_complete`` or ``idempotency_abandon``); the first response to replay
-        otherwise, waiting while the first is in flight. IdempotencyConflict when the key
-        was used with another body, or the first request is still running after ``timeout``."""
+    @staticmethod
+    def _stored(rec: IdempotencyRecord) -> StoredResponse:
+        return StoredResponse(int(rec.status or 200), dict(rec.body or {}))
+
+    def idempotency_lookup(self, account_id: str, key: str,
+                           fingerprint: str) -> StoredResponse | None:
+        """The recorded answer to ``key`` (to replay), or None when it has none yet (go
+        ahead, passing an IdempotentRequest to the call). IdempotencyConflict when the key
+        was used with another body. Keys are remembered for 24 hours."""
         key = self._check_idempotency_key(key)
-        deadline = time.monotonic() + timeout
-        while True:
-            now = self._now()
-            rec = self.store.idempotency_claim(
-                account_id, key, fingerprint, iso_z(now), iso_z(now - IDEMPOTENCY_TTL),
-                iso_z(now - IDEMPOTENCY_STALE))
-            # Poll with cheap reads while the first request is in flight; claim again only
-            # once it has finished or been abandoned.
-            while rec is not None:
-                if rec.fingerprint != fingerprint:
-                    raise IdempotencyConflict(
-                        "this Idempotency-Key was already used with a different request body")
-                if rec.state == "done":
-                    return StoredResponse(int(rec.status or 200), dict(rec.body or {}))
-                if time.monotonic() >= deadline:
-                    raise IdempotencyConflict(
-                        "a request with this Idempotency-Key is still being processed; "
-                        "retry later")
-                time.sleep(IDEMPOTENCY_POLL_S)
-                rec = self.store.idempotency_get(account_id, key)
-                if rec is None:
-                    break  # abandoned: try to claim it
-            else:
-                return None
+        rec = self.store.idempotency_get(account_id, key, iso_z(self._now() - IDEMPOTENCY_TTL))
+        if rec is None:
+            return None
+        if rec.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used with a different request body")
+        return self._stored(rec)
 
-    def idempotency_complete(self, account_id: str, key: str, status: int,
-                             body: dict[str, Any]) -> None:
-        """Remember the first response to ``key`` (replayed for 24 hours)."""
-        self.store.idempotency_complete(account_id, key, int(status), body)
+    def idempotency_record(self, account_id: str, key: str, fingerprint: str, status: int,
+                           body: dict[str, Any]) -> StoredResponse | None:
+        """Record an answer that charged nothing (an error the request decided, such as
+        402 or 422); None when recorded, else the answer a concurrent repeat recorded
+        first (to send instead)."""
+        key = self._check_idempotency_key(key)
+        now = self._now()
+        rec = self.store.idempotency_record(account_id, key, fingerprint, iso_z(now),
+                                            iso_z(now - IDEMPOTENCY_TTL), int(status), body)
+        if rec is None:
+            return None
+        if rec.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used with a different request body")
+        return self._stored(rec)
 
-    def idempotency_abandon(self, account_id: str, key: str) -> None:
-        """The first request with ``key`` failed without a response: let a repeat retry."""
-        self.store.idempotency_abandon(account_id, key)
+    # rate limits --------------------------------------------------------------
+    def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
+        """Count one request of an API key against its limit, shared by every process on
+        this database (``now`` in epoch seconds)."""
+        return self.store.rate_hit(key_id, now, window, limit)
 
     # worker -----------------------------------------------------------------
-    def recover(self) -> tuple[int, int]:
-        """Startup recovery: runs a stopped server left 'running' go back to the queue
-        (or fail, refunded, after MAX_RUN_ATTEMPTS tries). Returns (requeued, failed)."""
+    def _lease_until(self, now: datetime) -> str:
+        return iso_z(now + timedelta(seconds=float(self.settings.run_lease_seconds)))
+
+    def reap(self) -> tuple[int, int]:
+        """Runs whose worker died (lease expired) go back to the queue, or fail, refunded,
+        after MAX_EXPIRED_LEASES expired leases. Returns (requeued, failed)."""
         now = self._now()
-        requeued, failed = self.store.requeue_running(MAX_RUN_ATTEMPTS, iso_z(now),
-                                                      month_period(now))
+        requeued, failed = self.store.reap_expired(iso_z(now), MAX_EXPIRED_LEASES,
+                                                   month_period(now))
         if requeued or failed:
-            log.info("recovered interrupted runs: %d requeued, %d failed", requeued, failed)
+            log.info("runs with expired leases: %d requeued, %d failed", requeued, failed)
         return requeued, failed
 
-    def run_pending_once(self) -> bool:
+    def run_pending_once(self, worker: str | None = None) -> bool:
         """Claim and execute one queued run in this thread; True if there was one."""
-        rec = self.store.claim_run(iso_z(self._now()))
+        return self._run_once(worker or worker_name())
+
+    def _run_once(self, worker: str) -> bool:
+        self.reap()
+        now = self._now()
+        rec = self.store.claim_run(iso_z(now), worker, self._lease_until(now))
         if rec is None:
             return False
-        self._execute(rec)
+        self.workers.track(rec.id, worker)
+        try:
+            self._execute(rec, worker)
+        finally:
+            self.workers.untrack(rec.id)
         return True
 
-    def _execute(self, rec: RunRecord) -> None:
+    def _renew_lease(self, run_id: str, worker: str) -> bool:
+        return self.store.renew_lease(run_id, worker, self._lease_until(self._now()))
+
+    def _execute(self, rec: RunRecord, worker: str) -> None:
         from linkgap.gap import compute_gap
 
+        faults.reach("run.computing")
         try:
             index = self.index()
             result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,
                                  rec.limit)
             data = result.to_ipc(compression="zstd")
         except LinkgapError as exc:
-            self._fail(rec, _error_body(exc))
+            if exc.operator_detail:
+                log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
+            self._fail(rec, _error_body(exc), worker)  # the public message only: callers read it
             return
         except Exception:
             log.exception("gap run %s failed", rec.id)
             self._fail(rec, {"code": "internal_error",
-                             "message": "the run failed unexpectedly; its credits were refunded"})
+                             "message": "the run failed unexpectedly; its credits were refunded"},
+                       worker)
             return
         try:
-            self.store.complete_run(rec.id, iso_z(self._now()), str(index.version), len(result),
-                                    int(result.total_found), [dict(w) for w in result.warnings],
-                                    data)
+            stored = self.store.complete_run(
+                rec.id, iso_z(self._now()), str(index.version), len(result),
+                int(result.total_found), [dict(w) for w in result.warnings], data, worker)
         except Exception:
             # The result could not be stored (disk full, a result too large for a row): fail
-            # the run with a refund rather than leave it 'running' until the next restart.
+            # the run with a refund rather than leave it 'running' until its lease expires.
             log.exception("could not store the result of gap run %s", rec.id)
             self._fail(rec, {"code": "internal_error",
                              "message": "the run's result could not be stored; its credits "
-                                        "were refunded"})
+                                        "were refunded"}, worker)
+            return
+        if not stored:
+            log.warning("run %s: the lease expired before the result was stored; another "
+                        "worker computes it", rec.id)
 
-    def _fail(self, rec: RunRecord, error: dict[str, Any]) -> None:
+    def _fail(self, rec: RunRecord, error: dict[str, Any], worker: str | None = None) -> None:
         now = self._now()
-        self.store.fail_run(rec.id, iso_z(now), error, month_period(now))
+        self.store.fail_run(rec.id, iso_z(now), error, month_period(now), worker)
+
+    def prune_runs(self) -> int:
+        """Retention (``LINKGAP_RUN_RETENTION_DAYS``): delete the prospects of runs completed
+        longer ago and mark them expired; also forget idempotency records past 24 hours and
+        old rate-limit hits. Returns how many runs expired (0 when runs are kept forever)."""
+        now = self._now()
+        self.store.purge(iso_z(now - IDEMPOTENCY_TTL), time.time() - RATE_HITS_KEPT_S)
+        expired_before = self._expired_before(now)
+        if expired_before is None:
+            return 0
+        count = self.store.expire_runs(expired_before)
+        if count:
+            log.info("retention: %d runs expired (finished before %s)", count, expired_before)
+        return count
+
+    def housekeeping(self) -> None:
+        """What a process with workers does now and then: retention and clean-up."""
+        self.prune_runs()
 
     def start_worker(self) -> None:
-        """Recover interrupted runs, then start ``settings.workers`` threads executing
-        queued runs until ``stop_worker``."""
-        if self._threads:
+        """Start ``settings.workers`` threads executing queued runs (none for 0) until
+        ``stop_worker``; they wake when this process or, through the store, another one
+        queues a run."""
+        threads = int(self.settings.workers)
+        if threads < 1 or self.workers.running:
             return
-        self.recover()
-        self._stop.clear()
-        for i in range(max(1, int(self.settings.workers))):
-            thread = threading.Thread(target=self._worker_loop, name=f"linkgap-worker-{i}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.store.watch(self.workers.wake.set)
+        self.workers.start(threads)
 
-    def _worker_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                ran = self.run_pending_once()
-            except Exception:  # a locked or unreachable store: wait and try again
-                log.exception("worker could not process a run")
-                ran = False
-            if not ran:
-                self._wake.wait(WORKER_POLL_S)
-                self._wake.clear()
+    def warm_engine(self) -> bool:
+        """Make the compiled gap kernel ready for the published index's arrays (loaded
+        from numba's disk cache, or compiled once); False when there is no index or no
+        numba. The first worker does this before it takes a run, so the first run a
+        user starts does not pay for it."""
+        from linkgap.gap import kernel
+
+        try:
+            index = self.index()
+        except LinkgapError:
+            return False
+        started = time.perf_counter()
+        warmed = kernel.warm(index)
+        if warmed:
+            log.info("gap kernel ready in %.2f s", time.perf_counter() - started)
+        return warmed
 
     def stop_worker(self, timeout: float = 30.0) -> None:
         """Stop the worker threads (a run being computed finishes first, up to ``timeout``;
-        one cut short stays 'running' and is recovered at the next start)."""
-        if not self._threads:
-            return
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads = []
+        one cut short is taken over by another worker once its lease expires)."""
+        self.workers.stop(timeout)

@@ -3,12 +3,14 @@
 ``sqlite:////abs/path.db`` is an absolute path, ``sqlite:///rel/path.db`` is
 relative to the working directory, and ``sqlite://`` or ``sqlite:///:memory:``
 is a private in-memory database (useful in tests; it lives as long as the
-service object). ``postgresql://…`` is recognised and refused until linkgap
-supports PostgreSQL.
+service object). ``postgresql://user:password@host:port/db?options`` (also
+``postgres://`` and SQLAlchemy's ``postgresql+psycopg://``) selects the
+PostgreSQL store; the part after the scheme is handed to libpq as it is.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,19 +25,28 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """A parsed state-database URL: the SQLite file, or None for an in-memory database."""
+    """A parsed state-database URL: ``kind`` ``sqlite`` (``path`` the file, None in memory)
+    or ``postgresql`` (``conninfo`` the libpq URL)."""
 
     url: str
     path: Path | None
+    kind: str = "sqlite"
+    conninfo: str = ""
 
     @property
     def in_memory(self) -> bool:
         """True for ``sqlite://`` and ``sqlite:///:memory:``."""
-        return self.path is None
+        return self.kind == "sqlite" and self.path is None
+
+    @property
+    def redacted(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return _redact(self.url)
 
 
 def _redact(url: str) -> str:
     """The URL with any password removed, so error messages never echo secrets."""
+    url = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest.split("/", 1)[0]:
         return url
@@ -45,7 +56,8 @@ def _redact(url: str) -> str:
 
 
 def parse_database_url(url: str) -> DatabaseURL:
-    """Parse a state-database URL; raises UnsupportedDatabase for anything but SQLite."""
+    """Parse a state-database URL; UnsupportedDatabase for anything but SQLite and
+    PostgreSQL."""
     text = url.strip()
     scheme, sep, rest = text.partition("://")
     scheme = scheme.lower()
@@ -55,14 +67,11 @@ def parse_database_url(url: str) -> DatabaseURL:
             "or sqlite:///relative/path/state.db"
         )
     if scheme in _POSTGRES_SCHEMES:
-        raise UnsupportedDatabase(
-            f"PostgreSQL is not supported yet ({_redact(text)}); linkgap keeps its state in "
-            "SQLite for now: set LINKGAP_DATABASE_URL (or --database) to a sqlite:/// URL"
-        )
+        return DatabaseURL(text, None, "postgresql", "postgresql://" + rest)
     if scheme not in _SQLITE_SCHEMES:
         raise UnsupportedDatabase(
             f"unsupported database {scheme!r} in {_redact(text)!r}; linkgap supports "
-            "sqlite:/// URLs only"
+            "sqlite:/// and postgresql:// URLs"
         )
     # SQLite URLs carry no host: "sqlite:///x" leaves rest "/x", whose leading "/" separates
     # the (empty) host from the path, so the path is what follows it.

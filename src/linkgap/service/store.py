@@ -2,10 +2,11 @@
 
 ``Store`` is what the service needs from a database. Every method that moves
 credits does it in one transaction together with the row that explains it (a
-run, a metrics lookup, a refund), so a balance can never go below zero and a
-charge is never lost or doubled, whatever the concurrency. The SQLite
-implementation lives in ``sqlite_store.py``; a PostgreSQL one can follow the
-same interface.
+run, a metrics lookup, a refund) and, for a request with an Idempotency-Key,
+the record of its answer, so a balance can never go below zero and a charge is
+never lost or doubled, whatever the concurrency or a crash. The SQL lives once,
+in ``sqlstore.py``; ``sqlite_store.py`` and ``pg_store.py`` add connections,
+locking and schema handling for their database.
 
 The service owns the clock: times come in as ISO strings (``timeutil.iso_z``)
 and quota periods as ``YYYY-MM``.
@@ -13,19 +14,26 @@ and quota periods as ``YYYY-MM``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "RUN_STATUSES",
     "AccountRecord",
+    "AttemptRecord",
     "Charge",
     "IdempotencyRecord",
+    "IdempotencyWrite",
     "KeyRecord",
+    "RateHit",
+    "Replay",
     "RunRecord",
     "Store",
 ]
 
-RUN_STATUSES = ("queued", "running", "completed", "failed")
+#: ``expired``: a completed run whose prospects retention has deleted (SPEC 11).
+RUN_STATUSES = ("queued", "running", "completed", "failed", "expired")
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,25 @@ class RunRecord:
     warnings: list[dict[str, Any]] | None = None
     error: dict[str, Any] | None = None
     attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: str | None = None
+    expired_leases: int = 0
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One claim of a run by a worker: when it started, ended, and how.
+
+    ``outcome`` is ``completed``, ``failed``, ``lease_expired`` (the worker stopped
+    renewing it: it died, hung or lost the database; a result it still delivers is
+    dropped), or None while it runs."""
+
+    run_id: str
+    attempt: int
+    worker: str
+    started_at: str
+    finished_at: str | None
+    outcome: str | None
 
 
 @dataclass(frozen=True)
@@ -102,8 +129,45 @@ class IdempotencyRecord:
     body: dict[str, Any] | None = field(default=None)
 
 
+@dataclass(frozen=True)
+class IdempotencyWrite:
+    """Record the answer to an Idempotency-Key in the same transaction as the charge.
+
+    ``render(credits_charged)`` gives (status, body) of the answer; it is called inside
+    the transaction, once the charge is known, and must not touch the database.
+    Records created before ``expired_before`` are forgotten (24 hours)."""
+
+    key: str
+    fingerprint: str
+    now: str
+    expired_before: str
+    render: Callable[[int], tuple[int, dict[str, Any]]]
+
+
+class Replay(Exception):  # noqa: N818 - a signal, not an error: the answer to replay
+    """The key already has an answer (written by a concurrent repeat): replay it."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("idempotent replay")
+        self.record = record
+
+
+@dataclass(frozen=True)
+class RateHit:
+    """A key's window after one request: whether it was counted, how many are counted,
+    and the time (epoch seconds) of the oldest counted one (None when none)."""
+
+    allowed: bool
+    count: int
+    oldest: float | None
+
+
 class Store(Protocol):
     """Persistence for accounts, keys, credits, runs, metrics cache and idempotency keys."""
+
+    #: The schema version of the open database, and the one it had when opened (0: empty).
+    schema_version: int
+    upgraded_from: int
 
     def close(self) -> None:
         """Release connections."""
@@ -138,54 +202,90 @@ class Store(Protocol):
         """Mark a key revoked (keeping the first revocation time); None when unknown."""
 
     # runs -----------------------------------------------------------------
-    def insert_run(self, run: RunRecord, period: str) -> Charge:
-        """Charge ``run.credits_charged`` (quota of ``period`` first, then top-up) and insert
-        the run, in one transaction; InsufficientCredits (nothing written) when short."""
+    def insert_run(self, run: RunRecord, period: str,
+                   idempotency: IdempotencyWrite | None = None) -> Charge:
+        """Charge ``run.credits_charged`` (quota of ``period`` first, then top-up), insert
+        the run as queued and, when given, record the request's answer under its
+        Idempotency-Key: one transaction. InsufficientCredits (nothing written) when short;
+        Replay when the key already has an answer with this fingerprint;
+        IdempotencyConflict when it has one for another body."""
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or None."""
 
-    def list_runs(self, account_id: str, status: str | None, offset: int,
-                  limit: int) -> tuple[list[RunRecord], int]:
-        """One page of an account's runs, newest first (ties by id), and the total."""
+    def list_runs(self, account_id: str, status: str | None, offset: int, limit: int,
+                  expired_before: str | None = None) -> tuple[list[RunRecord], int]:
+        """One page of an account's runs, newest first (ties by id), and the total.
+        Completed runs finished before ``expired_before`` count as ``expired``."""
 
-    def claim_run(self, now: str) -> RunRecord | None:
-        """Atomically move the oldest queued run (first in, first out) to running and return
-        it; None if none."""
+    def claim_run(self, now: str, worker: str = "", lease_until: str | None = None
+                  ) -> RunRecord | None:
+        """Atomically move the next queued run to running under a lease held by ``worker``
+        until ``lease_until`` (default ``now``) and return it; None if none. The next run
+        is the oldest of the account served longest ago (round-robin across accounts,
+        oldest first within one)."""
+
+    def renew_lease(self, run_id: str, worker: str, lease_until: str) -> bool:
+        """Extend ``worker``'s lease on a running run; False when it holds it no more."""
+
+    def reap_expired(self, now: str, max_expired: int, period: str) -> tuple[int, int]:
+        """Runs whose lease expired before ``now`` go back to the queue, or fail with a
+        refund once ``max_expired`` leases have expired. Returns (requeued, failed)."""
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
-                     total_found: int, warnings: list[dict[str, Any]], result: bytes) -> bool:
-        """Store the frozen result of a running run and mark it completed."""
+                     total_found: int, warnings: list[dict[str, Any]], result: bytes,
+                     worker: str | None = None) -> bool:
+        """Store the frozen result of a running run and mark it completed; False (nothing
+        stored) when it is not running, or ``worker`` no longer holds its lease."""
 
-    def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str) -> bool:
-        """Mark a queued/running run failed and refund its charge where it was taken from."""
+    def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str,
+                 worker: str | None = None) -> bool:
+        """Mark a queued/running run failed and refund its charge where it was taken from
+        (False when it is finished, or ``worker`` no longer holds its lease)."""
 
-    def requeue_running(self, max_attempts: int, now: str, period: str) -> tuple[int, int]:
-        """Startup recovery: runs left running go back to the queue (or fail with a refund
-        after ``max_attempts`` claims). Returns (requeued, failed)."""
+    def run_attempts(self, run_id: str) -> list[AttemptRecord]:
+        """Every claim of the run, first first."""
 
     def run_result(self, run_id: str) -> bytes | None:
         """The frozen result bytes of a completed run."""
 
+    def expire_runs(self, finished_before: str) -> int:
+        """Retention: delete the results of runs completed before ``finished_before`` and
+        mark them expired. Returns how many."""
+
+    def purge(self, idempotency_before: str, rate_hits_before: float) -> None:
+        """Forget idempotency records and rate-limit hits older than these."""
+
     # domain metrics -------------------------------------------------------
     def charge_metrics(self, account_id: str, index_version: str, domains: list[str],
-                       cost_each: int, period: str, now: str) -> tuple[int, set[str]]:
+                       cost_each: int, period: str, now: str,
+                       idempotency: IdempotencyWrite | None = None) -> tuple[int, set[str]]:
         """Charge ``cost_each`` per domain not looked up before by the account in this index
-        version, all or nothing, and remember them. Returns (charged, cache hits)."""
+        version, all or nothing, remember them, and record the answer under the
+        Idempotency-Key when given (one transaction). Returns (charged, cache hits)."""
 
     # idempotency ----------------------------------------------------------
-    def idempotency_claim(self, account_id: str, key: str, fingerprint: str, now: str,
-                          expired_before: str, stale_before: str) -> IdempotencyRecord | None:
-        """Claim the key for a first request (None), or return the existing record. Records
-        created before ``expired_before`` are forgotten; in-flight markers created before
-        ``stale_before`` are taken over."""
+    def idempotency_get(self, account_id: str, key: str,
+                        expired_before: str) -> IdempotencyRecord | None:
+        """The record of the key (None when absent or older than ``expired_before``)."""
 
-    def idempotency_get(self, account_id: str, key: str) -> IdempotencyRecord | None:
-        """The record of the key, or None."""
+    def idempotency_record(self, account_id: str, key: str, fingerprint: str, now: str,
+                           expired_before: str, status: int,
+                           body: dict[str, Any]) -> IdempotencyRecord | None:
+        """Record an answer that moved nothing (an error the request decided); None when
+        recorded, the existing record when a concurrent request recorded one first."""
 
-    def idempotency_complete(self, account_id: str, key: str, status: int,
-                             body: dict[str, Any]) -> None:
-        """Store the response of the first request."""
+    # rate limits ------------------------------------------------------------
+    def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
+        """Count one request of ``key_id`` at ``now`` (epoch seconds) if fewer than
+        ``limit`` were counted in the last ``window`` seconds, atomically across
+        processes; the window as it stands after."""
 
-    def idempotency_abandon(self, account_id: str, key: str) -> None:
-        """Forget an in-flight marker so a repeat may retry."""
+    # database -------------------------------------------------------------
+    def check(self, quick: bool = False) -> list[str]:
+        """Problems found by an integrity check (empty when the database is sound);
+        ``quick`` for a cheaper one (a server's start)."""
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call ``on_change`` (from a background thread) when another process may have
+        queued a run, until ``close``."""

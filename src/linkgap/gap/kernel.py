@@ -1,0 +1,385 @@
+"""The compiled gap kernel: in-links in, the best ``limit`` prospects out, in one pass.
+
+The NumPy engine (``linkgap.gap.engine``) finds every prospect, then the run
+scores all of them and sorts; this kernel does the same work fused, so what
+follows the scatter grows with the prospects *kept*, not with all found:
+
+1. The id space is walked in blocks of ``BLOCK`` ids. The in-link slices are
+   sorted by source id, so each competitor's slice is consumed block by block
+   through a pointer, and the scratch words are one block-sized array that
+   stays in cache (no per-domain scratch, nothing to clear between runs).
+2. In a block: T's in-links, T and the competitors are marked excluded; the
+   seed slices (the smallest p - m + 1 of the p indexed competitors: every
+   candidate links to one of them) set a link bit and a dofollow bit per
+   source, the other slices only add bits to sources already seen.
+3. Each source seen in the block is counted when its overlap reaches m; its
+   score is computed (the formula of ``docs/scoring.md``, the same float
+   operations in the same order as ``opportunity_score``, so the same
+   integers: its authority, overlap and dofollow points come from a table,
+   ``ScoreTables``) and kept in a bounded max-heap of the best ``limit``. Once
+   the heap is full, a prospect whose best possible score given its DR
+   (saturated RD, no spam) cannot beat the worst kept row is counted and
+   skipped without reading its other metrics.
+
+The kernel is compiled by numba on first use and cached on disk
+(``cache=True``: next to this file, or numba's user cache directory when the
+package folder is read-only); the server warms it at start (``warm``). When
+numba is not importable, ``available()`` is False (with a logged note) and runs
+use the NumPy engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+
+from linkgap.gap.score import (
+    DR_VALUES,
+    RD_POINTS,
+    SCORE_KEY_SHIFT,
+    SPAM_FACTOR,
+    ScoredRows,
+    ScoreTables,
+    score_tables,
+)
+
+__all__ = ["BLOCK", "available", "fused_gap", "warm"]
+
+log = logging.getLogger("linkgap.gap")
+
+
+#: Domain ids per block: 16K int64 words (128 KiB) stay in a core's L2 cache.
+BLOCK = 1 << 14
+#: Scratch word layout (int64, always non-negative): bit j = links to competitor
+#: j (k ≤ 20), bit DOF_SHIFT + j = one of those links is dofollow, EXCLUDED = T,
+#: a competitor, or a domain linking to T.
+DOF_SHIFT = 32
+EXCLUDED = 1 << 62
+_KEY_ID_MASK = (1 << SCORE_KEY_SHIFT) - 1
+
+
+def _score(base: float, rd: Any, spam: Any, rd_points: np.ndarray,
+           spam_factor: np.ndarray) -> int:
+    """A prospect's score from its base points (``ScoreTables.base``): the remaining
+    float operations of ``opportunity_score``, in its order, so the same integer."""
+    s = base
+    s += rd_points[min(max(int(rd), 0), rd_points.shape[0] - 1)]
+    s *= spam_factor[min(int(np.uint8(spam)), spam_factor.shape[0] - 1)]
+    s += 0.5
+    s += 1e-9
+    s = np.floor(s)
+    return int(min(max(s, 0.0), 100.0))
+
+
+def _sift_down(keys: np.ndarray, words: np.ndarray, n: int, key: int, word: int) -> None:
+    """Put (key, word) at the root of the max-heap ``keys[:n]`` and restore the heap."""
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        right = child + 1
+        if right < n and keys[right] > keys[child]:
+            child = right
+        if keys[child] <= key:
+            break
+        keys[i] = keys[child]
+        words[i] = words[child]
+        i = child
+    keys[i] = key
+    words[i] = word
+
+
+def _sift_up(keys: np.ndarray, words: np.ndarray, i: int, key: int, word: int) -> None:
+    """Add (key, word) at position ``i`` of the max-heap ``keys[:i]``."""
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] >= key:
+            break
+        keys[i] = keys[parent]
+        words[i] = words[parent]
+        i = parent
+    keys[i] = key
+    words[i] = word
+
+
+def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
+           target: int, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
+           spam: np.ndarray, base_points: np.ndarray, best_scores: np.ndarray,
+           dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
+           block: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The fused pass; returns (order keys ascending, scratch words, total found).
+
+    ``comps`` holds the competitor ids in run order (-1: not indexed), ``target``
+    T's id (-1: not indexed), ``limit`` < 0 keeps every prospect. Everything the
+    score needs comes in as arguments, so a cached compilation never holds
+    constants that have since changed.
+    """
+    k = comps.shape[0]
+    present = np.empty(k, np.int64)
+    p = 0
+    for j in range(k):
+        if comps[j] >= 0:
+            present[p] = j
+            p += 1
+    empty_keys = np.empty(0, np.int64)
+    if p < m or p == 0:
+        return empty_keys, np.empty(0, np.int64), 0
+    lo = np.empty(p, np.int64)
+    hi = np.empty(p, np.int64)
+    sizes = np.empty(p, np.int64)
+    for q in range(p):
+        c = comps[present[q]]
+        lo[q] = indptr[c]
+        hi[q] = indptr[c + 1]
+        sizes[q] = hi[q] - lo[q]
+    # The p - m + 1 smallest slices are the seeds: a source linking to m of the p
+    # competitors links to at least one of them.
+    # Slices in order of size: the seeds first, so that in each block the other
+    # slices find their candidates already marked.
+    by_size = np.argsort(sizes, kind="mergesort")
+    n_seeds = p - m + 1
+    is_seed = np.zeros(p, np.bool_)
+    for r in range(n_seeds):
+        is_seed[by_size[r]] = True
+    seed_edges = 0
+    start = np.int64(-1)
+    stop = np.int64(-1)
+    for q in range(p):
+        if is_seed[q] and sizes[q] > 0:
+            seed_edges += sizes[q]
+            first = np.int64(src[lo[q]])
+            last = np.int64(src[hi[q] - 1]) + 1
+            if start < 0 or first < start:
+                start = first
+            if last > stop:
+                stop = last
+    if seed_edges == 0:
+        return empty_keys, np.empty(0, np.int64), 0
+
+    # Excluded single ids (T and the competitors), ascending, and T's in-links.
+    singles = np.empty(p + 1, np.int64)
+    for q in range(p):
+        singles[q] = comps[present[q]]
+    n_singles = p
+    t_lo = np.int64(0)
+    t_hi = np.int64(0)
+    if target >= 0:
+        singles[p] = target
+        n_singles = p + 1
+        t_lo = indptr[target]
+        t_hi = indptr[target + 1]
+    singles = np.sort(singles[:n_singles])
+
+    low = (np.int64(1) << k) - 1
+    bounded = 0 <= limit < seed_edges
+    cap = limit if bounded else seed_edges
+    keys = np.empty(cap, np.int64)
+    words = np.empty(cap, np.int64)
+    count = 0
+    found = 0
+    local = np.zeros(block, np.int64)
+    touched = np.empty(block, np.int64)
+    pos = lo.copy()
+    t_pos = t_lo
+    s_pos = 0
+    for b0 in range(start, stop, block):
+        b1 = b0 + block
+        # 1. exclusions
+        t_first = t_pos
+        while t_pos < t_hi:
+            s = np.int64(src[t_pos])
+            if s >= b1:
+                break
+            if s >= b0:
+                local[s - b0] = EXCLUDED
+            t_pos += 1
+        s_first = s_pos
+        while s_pos < n_singles and singles[s_pos] < b1:
+            if singles[s_pos] >= b0:
+                local[singles[s_pos] - b0] = EXCLUDED
+            s_pos += 1
+        # 2. the scatter: seeds add candidates, the other slices only bits
+        n_touched = 0
+        for r in range(p):
+            q = by_size[r]
+            j = present[q]
+            bit = np.int64(1) << j
+            dof_bit = np.int64(1) << (DOF_SHIFT + j)
+            e = pos[q]
+            h = hi[q]
+            seed = is_seed[q]
+            while e < h:
+                s = np.int64(src[e])
+                if s >= b1:
+                    break
+                if s >= b0:
+                    i = s - b0
+                    w = local[i]
+                    if (w & EXCLUDED) == 0 and (seed or w != 0):
+                        if w == 0:
+                            touched[n_touched] = i
+                            n_touched += 1
+                        w |= bit
+                        if dofollow[e] != 0:
+                            w |= dof_bit
+                        local[i] = w
+                e += 1
+            pos[q] = e
+        # 3. count, score, keep the best
+        for t in range(n_touched):
+            i = touched[t]
+            w = local[i]
+            local[i] = 0
+            mask = w & low
+            overlap = 0
+            x = mask
+            while x != 0:
+                x &= x - 1
+                overlap += 1
+            if overlap < m:
+                continue
+            found += 1
+            pid = b0 + i
+            # DR read as uint8, as the NumPy path reads it
+            slot = ((2 * overlap + (1 if ((w >> DOF_SHIFT) & low) != 0 else 0)) * dr_values
+                    + int(np.uint8(dr[pid])))
+            if bounded and count == cap:
+                best = np.int64(best_scores[slot])
+                if (((100 - best) << key_shift) | pid) >= keys[0]:
+                    continue  # cannot beat the worst row kept: no more metric reads
+            score = _score(base_points[slot], rd[pid], spam[pid], rd_points, spam_factor)
+            key = ((np.int64(100) - score) << key_shift) | pid
+            if not bounded:
+                keys[count] = key
+                words[count] = w
+                count += 1
+            elif count < cap:
+                _sift_up(keys, words, count, key, w)
+                count += 1
+            elif key < keys[0]:
+                _sift_down(keys, words, count, key, w)
+        # 4. clear this block's exclusions
+        for e in range(t_first, t_pos):
+            s = np.int64(src[e])
+            if s >= b0:
+                local[s - b0] = 0
+        for r in range(s_first, s_pos):
+            if singles[r] >= b0:
+                local[singles[r] - b0] = 0
+    order = np.argsort(keys[:count])
+    return keys[:count][order], words[:count][order], found
+
+
+_COMPILE_LOCK = threading.Lock()
+#: The compiled ``_fused`` once decorated; False once numba failed to import.
+_compiled: Any = None
+
+
+def _kernel() -> Any:
+    """The compiled ``_fused`` (numba's dispatcher), or None without numba.
+
+    numba is imported here, on the first run, not with this module: it costs a
+    second of start-up that commands which never run a gap should not pay.
+    Decorating compiles nothing yet (numba compiles per argument types on the
+    first call, or loads that from its disk cache). The helpers are replaced by
+    their compiled versions in this module's globals first, since numba
+    resolves the globals ``_fused`` calls when it compiles it.
+    """
+    global _compiled
+    with _COMPILE_LOCK:
+        if _compiled is None:
+            try:
+                import numba
+            except ImportError as exc:
+                log.warning("numba cannot be imported (%s): gap runs use the NumPy engine "
+                            "(same results, slower)", exc)
+                _compiled = False
+                return None
+            jit = numba.njit(cache=True, nogil=True)
+            # Inlined at numba's level: a call of a compiled function that takes
+            # arrays would count references on every call, once per prospect.
+            inline = numba.njit(cache=True, nogil=True, inline="always")
+            globals().update({name: inline(globals()[name])
+                              for name in ("_score", "_sift_down", "_sift_up")})
+            _compiled = jit(_fused)
+        return _compiled or None
+
+
+def available() -> bool:
+    """True when the compiled kernel can run (numba imports); logs a note once if not."""
+    return _kernel() is not None
+
+
+_TABLES: dict[int, ScoreTables] = {}
+
+
+def _tables(k: int) -> ScoreTables:
+    tables = _TABLES.get(k)
+    if tables is None:
+        tables = _TABLES[k] = score_tables(k)
+    return tables
+
+
+def fused_gap(
+    in_indptr: np.ndarray,
+    in_src: np.ndarray,
+    in_dofollow: np.ndarray,
+    target: int | None,
+    competitors: list[int | None],
+    min_overlap: int,
+    limit: int | None,
+    domain_rating: np.ndarray,
+    referring_domains: np.ndarray,
+    spam_score: np.ndarray,
+    *,
+    block: int = BLOCK,
+) -> ScoredRows:
+    """The best ``limit`` prospects of one run (all with ``limit=None``), scored.
+
+    Arguments as for ``linkgap.gap.engine.gap_arrays``, plus the per-domain
+    metrics the score reads. Rows come score descending, then id ascending;
+    ``in_src`` and ``in_dofollow`` may have any integer (or bool) dtype.
+    ``block`` (ids per block) changes speed only; tests use tiny blocks.
+    """
+    compiled = _kernel()
+    if compiled is None:
+        raise RuntimeError("the compiled gap kernel needs numba")
+    k = len(competitors)
+    if not 1 <= k <= DOF_SHIFT - 1:
+        raise ValueError(f"between 1 and {DOF_SHIFT - 1} competitors fit in the scratch word")
+    if min_overlap < 1:
+        raise ValueError("min_overlap must be at least 1")
+    comps = np.array([-1 if c is None else int(c) for c in competitors], dtype=np.int64)
+    tables = _tables(k)
+    keys, words, found = compiled(
+        in_indptr, in_src, in_dofollow, comps, -1 if target is None else int(target),
+        int(min_overlap), -1 if limit is None else int(limit), domain_rating,
+        referring_domains, spam_score, tables.base, tables.best, DR_VALUES, RD_POINTS,
+        SPAM_FACTOR, SCORE_KEY_SHIFT, int(block),
+    )
+    low = np.int64((1 << k) - 1)
+    return ScoredRows(
+        ids=keys & _KEY_ID_MASK,
+        mask=(words & low).astype(np.uint32),
+        dofollow_mask=((words >> DOF_SHIFT) & low).astype(np.uint32),
+        score=(100 - (keys >> SCORE_KEY_SHIFT)).astype(np.uint8),
+        total_found=int(found),
+    )
+
+
+def warm(index: Any) -> bool:
+    """Compile (or load from the disk cache) the kernel for ``index``'s array types.
+
+    A run with no indexed competitor returns at once, but numba compiles for the
+    argument types all the same; so the first real run pays nothing. Returns
+    False when numba is not available.
+    """
+    if not available():
+        return False
+    fused_gap(index.in_indptr, index.in_src, index.in_dofollow, None, [None], 1, 1,
+              index.domain_rating, index.referring_domains, index.spam_score)
+    return True
