@@ -36,13 +36,13 @@ def test_api_md_examples_run(tmp_path: Path) -> None:
     out = run_cli(home, "demo", "--no-serve", "--home", str(home), "--domains", "2000")
     key = re.search(r"lgk_[0-9A-Za-z_]+", out)
     assert key, out
-    server = start_server(home, "docs")
+    server = start_server(home / "demo", "docs")  # the demo keeps everything in home/demo
     try:
         blocks = sh_blocks(API_MD.read_text(encoding="utf-8"))
         script = "set -eu\n" + "\n".join(blocks).replace(DOC_URL, server.url)
         work = tmp_path / "work"
         work.mkdir()
-        env = {**cli_env(home), "LINKGAP_KEY": key.group(0)}
+        env = {**cli_env(home / "demo"), "LINKGAP_KEY": key.group(0)}
         done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                               text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr + done.stdout

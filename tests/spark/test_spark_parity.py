@@ -22,7 +22,9 @@ from linkgap.index.build import BuildReport, build_index
 from linkgap.index.staging import MARKER
 from linkgap.index.versions import read_current, version_dir
 
-pytestmark = pytest.mark.slow
+# A Spark session can take minutes to start on a busy machine: a longer budget than the
+# suite's 300 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def version_files(index_dir: Path) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
 from linkgap.api.fastpath import page_body
 from linkgap.api.models import (
+    DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
     AccountEnvelope,
     DomainMetricsBody,
@@ -77,16 +78,18 @@ def _parse_bool(value: Any) -> Any:
     raise PydanticCustomError("bool_parsing", "must be true, false, 1 or 0")
 
 
-_INTEGER = re.compile(r"-?[0-9]+\Z")
+_INTEGER = re.compile(r"-?[0-9]+(\.0+)?\Z")
 
 
 def _parse_int(value: Any) -> Any:
-    """Query integers: optional minus and digits only ("5.0", " 5", "5e0" are not integers)."""
+    """Query integers: optional minus and digits, and a zero fraction ("5.0" is 5, as JSON
+    Schema counts integers); " 5", "5.5" and "5e0" are not integers."""
     if value is None or isinstance(value, int):
         return value
     text = str(value)
     if not _INTEGER.match(text):
         raise PydanticCustomError("int_parsing", "must be an integer")
+    text = text.split(".", 1)[0]
     if len(text.lstrip("-")) > 18:
         # Far out of every range; keep the number small enough to compare cheaply.
         return -(10**18) if text.startswith("-") else 10**18
@@ -208,7 +211,8 @@ class Filters:
                         "Accepts true/false/1/0.")] = None,
         competitor: Annotated[str | None, Query(
             description="Only prospects linking to this competitor (normalised; must be "
-                        "one of the run's competitors).")] = None,
+                        "one of the run's competitors).",
+            json_schema_extra=DOMAIN_INPUT_SCHEMA)] = None,
         q: Annotated[str | None, Query(
             description="Case-insensitive substring of the prospect's domain "
                         "(canonical or Unicode form).")] = None,
@@ -330,6 +334,8 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
 @router.get("/v1/account", response_model=AccountEnvelope, tags=["account"],
             summary="The calling key's account and credits", responses=_errors())
 def account(request: Request) -> Response:
-    """The account name and its credit balance."""
-    view = _service(request).account(_account(request))
-    return JSONResponse({"data": view.as_dict(), "meta": _meta(request)})
+    """The account name, its credit balance, and what runs cost on this server."""
+    service = _service(request)
+    view = service.account(_account(request))
+    return JSONResponse({"data": {**view.as_dict(), "pricing": service.pricing()},
+                         "meta": _meta(request)})

@@ -117,6 +117,10 @@ def build(
         "--stage-dir", metavar="URL", show_default=False,
         help="With --engine spark on a cluster: where executors write the staging folder "
              "before it is copied here (default: inside the index directory).")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", metavar="DOMAIN", show_default=False,
+        help="The site a links export without a target column is for (a Search Console "
+             "'latest links' export): each row links to http://DOMAIN/.")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     settings = Settings({"index": index, "build_memory_limit": memory_limit,
@@ -140,7 +144,7 @@ def build(
         with progress.progress:
             staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
-                                 master=settings.spark_master)
+                                 master=settings.spark_master, link_target=target)
         _say_inputs(staged.inputs)
         t = staged.totals
         say(f"staged {count(t.domains, 'domain')}, {count(t.edges, 'domain edge')}, "
@@ -156,12 +160,13 @@ def build(
             report = spark_build_index(
                 index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
                 memory_limit=settings.build_memory_limit, master=settings.spark_master,
-                stage_dir=stage_dir)
+                stage_dir=stage_dir, link_target=target)
         else:
             from linkgap.index.build import build_index
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                                 progress=progress, memory_limit=settings.build_memory_limit)
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 link_target=target)
     _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
@@ -170,6 +175,16 @@ def build(
         f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     if report.previous_version:
         say(f"previous version {report.previous_version} kept")
+    _warm_gap_kernel(index_dir)
+
+
+def _warm_gap_kernel(index_dir: Path) -> None:
+    """Compile the gap kernel for the new index's arrays now (once; numba caches it on
+    disk), so that the first ``linkgap gap`` or served run does not wait for it."""
+    from linkgap.gap import kernel
+    from linkgap.index.reader import BacklinkIndex
+
+    kernel.warm(BacklinkIndex.open(index_dir))
 
 
 def _say_inputs(inputs: list[InputStats]) -> None:
@@ -179,6 +194,9 @@ def _say_inputs(inputs: list[InputStats]) -> None:
         say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
             f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
             f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
+        if st.columns:
+            mapped = ", ".join(f"{role} <- {name!r}" for role, name in st.columns.items())
+            say(f"input {st.input.label}: columns read: {mapped}")
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:

@@ -335,8 +335,12 @@ def build_index(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    link_target: str | None = None,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
+
+    ``link_target`` (``--target``) is the domain that links files without a
+    target column (a Search Console export) link to.
 
     A single staging folder (input format ``domain-edges``, detected by its
     marker file) is finalised instead (:func:`build_from_staging`). Raises
@@ -349,7 +353,7 @@ def build_index(
         return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress)
     started = time.monotonic()
     report_progress = progress or _noop
-    specs = plan_inputs(list(paths), input_format)
+    specs = plan_inputs(list(paths), input_format, link_target=link_target)
     if not specs:
         raise BuildFailed("no input files given")
     normalizer = shared_normalizer(icann_only)

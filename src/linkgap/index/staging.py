@@ -94,6 +94,7 @@ def stats_from_dict(data: dict[str, Any]) -> InputStats:
                        links_counted=int(data.get("links_counted", 0)))
     for reason, n in dict(data.get("skipped", {})).items():
         stats.skip(str(reason), int(n))
+    stats.columns = {str(k): str(v) for k, v in dict(data.get("columns", {})).items()}
     return stats
 
 

@@ -74,6 +74,8 @@ IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: A run whose lease expired this many times (its worker died each time) fails, refunded.
 MAX_EXPIRED_LEASES = 3
+#: Worker threads look for expired leases this often (each look is a database read).
+REAP_INTERVAL_S = 1.0
 #: Rate-limit hits are kept this long (the window is a minute; the rest is slack).
 RATE_HITS_KEPT_S = 3600.0
 
@@ -138,6 +140,7 @@ class LinkgapService:
         self._index_lock = threading.Lock()
         # Keys, completed runs and their results, read without the database when hot.
         self.reads = ReadPath(self.store, int(settings.result_cache_mb) * 2**20)
+        self._last_reap = float("-inf")
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
             lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
@@ -244,6 +247,19 @@ class LinkgapService:
         amount = _check_count(amount, "amount", minimum=1)
         rec = self._account_named(name)
         return self._account_view(self.store.add_topup(rec.id, amount, iso_z(self._now())))
+
+    def pricing(self) -> dict[str, int]:
+        """What runs and look-ups cost on this server, and how large a run may be, so a
+        client can show the price before it asks: a run costs
+        ``max(1, ceil(k × limit / run_cost_divisor))`` credits."""
+        from linkgap.gap import MAX_COMPETITORS
+
+        return {
+            "run_cost_divisor": int(self.settings.run_cost_divisor),
+            "metrics_cost": int(self.settings.metrics_cost),
+            "max_run_limit": int(self.settings.max_run_limit),
+            "max_competitors": MAX_COMPETITORS,
+        }
 
     def account(self, account_id: str) -> AccountView:
         """The account with this id and its balance; NotFound when unknown."""
@@ -506,11 +522,21 @@ class LinkgapService:
         return requeued, failed
 
     def run_pending_once(self, worker: str | None = None) -> bool:
-        """Claim and execute one queued run in this thread; True if there was one."""
-        return self._run_once(worker or worker_name())
+        """Reap expired leases, then claim and execute one queued run in this thread; True
+        if there was one."""
+        self.reap()
+        self._last_reap = time.monotonic()
+        return self._claim_and_execute(worker or worker_name())
 
     def _run_once(self, worker: str) -> bool:
-        self.reap()
+        """A worker thread's step: reaping (a database read) at most every
+        REAP_INTERVAL_S, so a busy worker goes straight from one run to the next."""
+        if time.monotonic() - self._last_reap >= REAP_INTERVAL_S:
+            self._last_reap = time.monotonic()
+            self.reap()
+        return self._claim_and_execute(worker)
+
+    def _claim_and_execute(self, worker: str) -> bool:
         now = self._now()
         rec = self.store.claim_run(iso_z(now), worker, self._lease_until(now))
         if rec is None:

@@ -50,7 +50,8 @@ def _noop(stage: str, done: int, total: int | None) -> None:
     return None
 
 
-def plan_work(paths: Sequence[str], input_format: str = "auto") -> list[WorkItem]:
+def plan_work(paths: Sequence[str], input_format: str = "auto",
+              link_target: str | None = None) -> list[WorkItem]:
     """The build's inputs as Spark work items, one per file or cc-graph pair.
 
     Local paths are planned exactly as the embedded build plans them (globs,
@@ -59,10 +60,13 @@ def plan_work(paths: Sequence[str], input_format: str = "auto") -> list[WorkItem
     given: no globs, the format from the name (or ``--input-format``).
     """
     if not any(is_remote(p) for p in paths):
-        specs = plan_inputs(list(paths), input_format)
-        return [WorkItem(i, s.format, tuple(p.resolve().as_uri() for p in s.paths), s.label)
+        specs = plan_inputs(list(paths), input_format, link_target=link_target)
+        return [WorkItem(i, s.format, tuple(p.resolve().as_uri() for p in s.paths), s.label,
+                         s.link_target)
                 for i, s in enumerate(specs)]
-    return _plan_by_name(list(paths), input_format)
+    items = _plan_by_name(list(paths), input_format)
+    return [WorkItem(w.index, w.format, w.paths, w.label,
+                     link_target if w.format == "links-csv" else None) for w in items]
 
 
 def _plan_by_name(paths: list[str], input_format: str) -> list[WorkItem]:
@@ -104,6 +108,16 @@ def _plan_by_name(paths: list[str], input_format: str) -> list[WorkItem]:
     return items
 
 
+def _checked_work(paths: Sequence[str], input_format: str,
+                  link_target: str | None = None) -> list[WorkItem]:
+    """``plan_work`` once pyspark and Java are known to be there; no inputs is an error."""
+    require_spark()
+    items = plan_work(paths, input_format, link_target)
+    if not items:
+        raise BuildFailed("no input files given")
+    return items
+
+
 def _name(path: str) -> str:
     return urlsplit(path).path.rsplit("/", 1)[-1] if is_remote(path) else Path(path).name
 
@@ -130,6 +144,7 @@ def spark_build_index(
     index_dir: str | Path, paths: Sequence[str], input_format: str = "auto", *,
     icann_only: bool = False, progress: ProgressCallback | None = None,
     memory_limit: str | None = None, master: str | None = None, stage_dir: str | None = None,
+    link_target: str | None = None,
 ) -> BuildReport:
     """Stage the inputs on Spark, then finalise and publish here (same index as embedded).
 
@@ -139,12 +154,9 @@ def spark_build_index(
     Raises BuildFailed like the embedded build; the published version is then
     untouched.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format, link_target)
     inputs: list[InputStats] = []
 
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
@@ -155,11 +167,10 @@ def spark_build_index(
         with spark_session(master, driver_memory=memory_limit) as spark:
             target = (f"{stage_dir.rstrip('/')}/linkgap-{secrets.token_hex(8)}" if stage_dir
                       else _uri(local))
-            report(f"spark: reading {len(items)} inputs", 0, len(items))
             try:
                 result = run_staging_job(spark, items, _uri(target), icann_only=icann_only,
-                                         psl=_psl(icann_only),
-                                         partitions=_partitions(spark))
+                                         psl=_psl(icann_only), partitions=_partitions(spark),
+                                         progress=report)
                 if stage_dir:
                     report("spark: copying the staging folder", 0, None)
                     HadoopFolder(spark, _uri(target)).copy_to_local(str(local))
@@ -184,7 +195,7 @@ def _partitions(spark: object) -> int:
 def spark_stage(
     out: str, paths: Sequence[str], input_format: str = "auto", *, icann_only: bool = False,
     progress: ProgressCallback | None = None, memory_limit: str | None = None,
-    master: str | None = None,
+    master: str | None = None, link_target: str | None = None,
 ) -> StageReport:
     """``--stage-only OUT``: write the staging folder of the inputs to ``out`` and stop.
 
@@ -192,12 +203,9 @@ def spark_stage(
     staging folder there is replaced (its marker goes first, so it never looks
     complete half-way); any other non-empty folder is refused.
     """
-    require_spark()
     started = time.monotonic()
     report = progress or _noop
-    items = plan_work(paths, input_format)
-    if not items:
-        raise BuildFailed("no input files given")
+    items = _checked_work(paths, input_format, link_target)
     if not is_remote(out):
         _prepare_local_out(Path(str(out).removeprefix("file://")))
     with spark_session(master, driver_memory=memory_limit) as spark:
@@ -207,9 +215,9 @@ def spark_stage(
             folder = HadoopFolder(spark, out)
             if folder.exists():
                 folder.delete(MARKER)
-        report(f"spark: reading {len(items)} inputs", 0, len(items))
         result = run_staging_job(spark, items, _uri(out), icann_only=icann_only,
-                                 psl=_psl(icann_only), partitions=_partitions(spark))
+                                 psl=_psl(icann_only), partitions=_partitions(spark),
+                                 progress=report)
     return StageReport(out, result.totals, result.inputs, time.monotonic() - started)
 
 

@@ -62,6 +62,7 @@ class WorkItem:
     format: str
     paths: tuple[str, ...]  # local paths, file: URLs, or remote URLs
     label: str  # how the input is named in reports (the paths as the user gave them)
+    link_target: str | None = None  # links-csv: index build --target
 
 
 def is_remote(path: str) -> bool:
@@ -133,10 +134,11 @@ def run_item(item: WorkItem, icann_only: bool, report: Report) -> Iterator[pa.Re
     error: str | None = None
     rows = 0
     stats = InputStats(InputSpec(item.format, tuple(Path(p) for p in item.paths),
-                                 shown=item.label))
+                                 shown=item.label, link_target=item.link_target))
     try:
         with _local_files(item.paths) as files:
-            spec = InputSpec(item.format, tuple(files), shown=item.label)
+            spec = InputSpec(item.format, tuple(files), shown=item.label,
+                             link_target=item.link_target)
             stats.input = spec
             for batch in read_input(spec, shared_normalizer(icann_only), stats):
                 out = occurrences(batch)

@@ -205,7 +205,7 @@ def _numbered_names(spark: SparkSession, edges_by_name: DataFrame, work: HadoopF
 
 def run_staging_job(
     spark: SparkSession, items: Sequence[WorkItem], out_uri: str, *, icann_only: bool,
-    psl: dict[str, str], partitions: int,
+    psl: dict[str, str], partitions: int, progress: Any = None,
 ) -> StagingResult:
     """Run the whole job into ``out_uri`` (a staging folder; ``linkgap.index.staging``).
 
@@ -215,9 +215,14 @@ def run_staging_job(
     from linkgap.index.build import _no_links_message
     from linkgap.index.staging import stats_from_dict
 
+    def stage(name: str) -> None:
+        if progress is not None:
+            progress(f"spark: {name}", 0, None)
+
     out = HadoopFolder(spark, out_uri)
     work = HadoopFolder(spark, out.child("_work"))
     try:
+        stage(f"reading {len(items)} inputs")
         reports = _extract(spark, items, icann_only, work.child("occurrences"))
         inputs = []
         n_occurrences = 0
@@ -234,19 +239,23 @@ def run_staging_job(
         occurrences.createOrReplaceTempView("occurrences")
         if n_occurrences == 0:
             raise BuildFailed(_no_links_message(inputs))
+        stage("links and domain edges")
         spark.sql(_EDGES_BY_NAME_SQL).write.mode("overwrite").parquet(work.child("edges-by-name"))
         edges_by_name = spark.read.parquet(work.child("edges-by-name"))
         edges_by_name.createOrReplaceTempView("edges_by_name")
 
+        stage("numbering the domains")
         names_uri = out.child("names")
         numbered, domains = _numbered_names(spark, edges_by_name, work, partitions)
         (numbered.repartitionByRange(partitions, "id").sortWithinPartitions("id")
          .write.mode("overwrite").parquet(names_uri))
         spark.read.parquet(names_uri).createOrReplaceTempView("names")
+        stage("sorting the edges")
         edges_uri = out.child("edges")
         (spark.sql(_EDGES_SQL).orderBy("dst", "src")
          .write.mode("overwrite").parquet(edges_uri))
 
+        stage("counting")
         row = spark.read.parquet(edges_uri).agg(
             F.count(F.lit(1)).alias("edges"), F.sum("links").alias("links"),
             F.sum("dofollow_links").alias("dofollow_links")).collect()[0]
