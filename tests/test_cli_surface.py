@@ -197,3 +197,16 @@ def test_a_busy_port_suggests_another(tmp_path: Path) -> None:
     assert lines == [f"error: cannot listen on http://127.0.0.1:{port}: port {port} is already "
                      "in use; choose another with --port N (or LINKGAP_PORT), or --port 0 for "
                      "any free port"]
+
+
+@pytest.mark.parametrize("args", [
+    ["-c", "missing.example", "--mode", "intersect"],
+    ["-c", "missing.example", "--mode", "intersect", "--min-overlap", "2"],
+    ["-c", "missing.example"],
+])
+def test_one_competitor_is_never_all_1_competitors(
+        small_index: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gap", "--index", str(small_index), "me.com", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert not re.search(r"\b1 competitors\b|\ball 1\b|one of the 1\b", err), err

@@ -42,11 +42,12 @@ def _warnings(
             ),
         })
     k = len(comps)
+    counted_as = "the one competitor" if k == 1 else f"one of the {k} competitors"
     for name, cid in zip(comps, comp_ids, strict=True):
         if cid is None:
             out.append({"code": "competitor_not_indexed", "message": (
                 f"Competitor {name} is not in the backlink index: it contributes no prospects "
-                f"but still counts as one of the {k} competitors.")})
+                f"but still counts as {counted_as}.")})
     return out
 
 

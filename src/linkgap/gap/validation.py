@@ -75,7 +75,7 @@ def validate_run_inputs(
         if min_overlap is not None and int(min_overlap) != k:
             raise InvalidInput(
                 f"min_overlap cannot be {min_overlap} in intersect mode, which always means "
-                f"all {k} competitors; leave it out or use union mode", param="min_overlap",
+                f"{_all_of(k)}; leave it out or use union mode", param="min_overlap",
             )
         m = k
     else:
@@ -109,7 +109,7 @@ def competitor_ids(index: GapIndex, competitors: list[str], mode: str,
         return ids
     k = len(competitors)
     if mode == "intersect":
-        reason = f"in intersect mode a prospect must link to all {k} competitors"
+        reason = f"in intersect mode a prospect must link to {_all_of(k)}"
     elif indexed == 0:
         reason = "no competitor of the run is indexed"
     else:
@@ -120,3 +120,8 @@ def competitor_ids(index: GapIndex, competitors: list[str], mode: str,
         f"index: {reason}, so no prospect can exist. Check the spelling of the competitors.",
         missing=missing,
     )
+
+
+def _all_of(k: int) -> str:
+    """"all 3 competitors", or "the one competitor": never "all 1 competitors"."""
+    return "the one competitor" if k == 1 else f"all {k} competitors"
