@@ -171,15 +171,7 @@ def build_from_batches(
     remains; the published version is then left untouched.
     """
     report = progress or _noop
-
-    def feed(aggregator: LinkAggregator) -> None:
-        rows = 0
-        for batch in batches:
-            aggregator.add(batch)
-            rows += batch.num_rows
-            report("reading", rows, None)
-
-    step = aggregate_feed(feed, memory_limit, temp_dir, report)
+    step = aggregate_batches(batches, memory_limit, report, temp_dir)
     return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
                                 progress=report)[0]
 
@@ -262,7 +254,8 @@ def aggregate_feed(feed: Feed, memory_limit: str | None, temp_dir: str | Path | 
 
 
 def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
-                      progress: ProgressCallback) -> AggregateStep:
+                      progress: ProgressCallback,
+                      temp_dir: str | Path | None = None) -> AggregateStep:
     """The embedded engine's aggregation step over LINK_SCHEMA batches."""
     def feed(aggregator: LinkAggregator) -> None:
         rows = 0
@@ -270,7 +263,7 @@ def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | Non
             aggregator.add(batch)
             rows += batch.num_rows
             progress("reading", rows, None)
-    return aggregate_feed(feed, memory_limit, None, progress)
+    return aggregate_feed(feed, memory_limit, temp_dir, progress)
 
 
 def build_from_aggregate(
