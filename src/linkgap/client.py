@@ -636,6 +636,53 @@ class Client:
         )
         return data
 
+    # -- run diffs ---------------------------------------------------------------------
+
+    def diff_page(
+        self, run_id: str, against: str, *, kind: str | None = None, page: int = 1,
+        per_page: int = 50, **filters: Any
+    ) -> Page:
+        """One page of what changed between two completed runs of the same domain.
+
+        Entries carry ``kind`` (``added``: in ``run_id`` only, ``removed``: in
+        ``against`` only, ``changed``), the prospect fields and ``changes``
+        (``{field: {"old", "new"}}``). ``meta["counts"]`` has the entries of each
+        kind. ``filters`` are those of :meth:`prospects_page`.
+        """
+        params = _filters({**filters, "against": against, "kind": kind, "page": page,
+                           "per_page": per_page})
+        body = self._request(
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/diff", params=params
+        ).json()
+        self.last_meta = dict(body.get("meta") or {})
+        return Page(list(body.get("data") or []), self.last_meta)
+
+    def diff(
+        self, run_id: str, against: str, *, kind: str | None = None,
+        per_page: int = MAX_PER_PAGE, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every entry of the diff of ``run_id`` against ``against`` (usually an earlier
+        run of the same domain), across all pages, in order (``GET …/{run_id}/diff``)."""
+        filters.pop("page", None)
+        page_no = 1
+        while True:
+            page = self.diff_page(run_id, against, kind=kind, page=page_no,
+                                  per_page=per_page, **filters)
+            yield from page.data
+            if not page.data or page_no >= page.total_pages:
+                return
+            page_no += 1
+
+    def diff_csv(self, run_id: str, against: str, *, kind: str | None = None,
+                 **filters: Any) -> str:
+        """Every filtered entry of a diff as CSV text (header row first)."""
+        params = _filters({**filters, "against": against, "kind": kind, "format": "csv"})
+        response = self._request(
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/diff", params=params,
+            headers={"Accept": "text/csv"},
+        )
+        return response.text
+
     # -- domains and account -----------------------------------------------------------
 
     def domain_metrics(

@@ -36,6 +36,8 @@ from publicsuffixlist import PublicSuffixList
 from linkgap.errors import InvalidDomain
 
 __all__ = [
+    "DOMAIN_INPUT_MAX_LENGTH",
+    "DOMAIN_INPUT_PATTERN",
     "DomainNormalizer",
     "PSL_MODE_ALL",
     "PSL_MODE_ICANN",
@@ -54,6 +56,28 @@ _URL_WITH_AUTHORITY = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 # "mailto:x", "javascript:x" — a scheme not followed by a port number.
 _OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?![0-9]|$)")
 _HOST_CACHE_SIZE = 1 << 20
+
+#: Longest text accepted where a user types a domain (a URL may carry a path).
+DOMAIN_INPUT_MAX_LENGTH = 2048
+
+# What a typed domain looks like, as a regular expression that means the same in
+# Python and in ECMA-262 (so OpenAPI tools read it as the server does). Every text
+# :meth:`DomainNormalizer.normalize` accepts matches it (a test holds the two
+# together); a text that matches can still be refused for what no pattern can say:
+# a public suffix (``co.uk``), a Unicode label UTS-46 refuses, an ``xn--`` label that
+# does not decode, a label over 63 or a name over 253 characters in ASCII form.
+# One corner is left out on purpose: an empty port before a path (``1a.com:/x``),
+# which reads as a host only in some spellings (``a.com:/x`` looks like a scheme).
+_LABEL_CHAR = r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f\s\u3002\uff0e\uff61]"
+_NON_DIGIT = r"[^\x00-\x2c\x2e-\x40\x5b-\x5e\x60\x7b-\x7f\s\u3002\uff0e\uff61]"
+_DOT = r"[.\u3002\uff0e\uff61]"  # and the dots UTS-46 maps to "."
+DOMAIN_INPUT_PATTERN = (
+    r"^\s*"
+    r"(?:[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#]*@)?|[^\s/?#:]*@)?"  # http(s)://, user@
+    rf"(?:{_LABEL_CHAR}+{_DOT})+[0-9]*{_NON_DIGIT}{_LABEL_CHAR}*{_DOT}?"  # a.b.example
+    r"(?::[0-9]+(?:[/?#].*)?|:|[/?#].*)?"  # :port, then /path?query#fragment
+    r"\s*$"
+)
 _JOINERS = ("\u200c", "\u200d")  # ZERO WIDTH NON-JOINER and JOINER (UTS-46 CheckJoiners)
 
 
@@ -238,6 +262,9 @@ class DomainNormalizer:
         """Canonical domain of what a user typed; raises InvalidDomain with the reason."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidDomain(text if isinstance(text, str) else repr(text), "is empty")
+        if len(text) > DOMAIN_INPUT_MAX_LENGTH:
+            raise InvalidDomain(f"{text[:40]}…", f"is longer than {DOMAIN_INPUT_MAX_LENGTH:,} "
+                                "characters, too long to be a domain or a web address")
         host = host_from_input(text)
         if host is None:
             raise InvalidDomain(text, "is not a web address or host name")

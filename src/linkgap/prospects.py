@@ -4,7 +4,8 @@ Everything here is NumPy over the columns of a :class:`linkgap.gap.GapResult`;
 Python objects are made only for the rows of the page being returned. Ties in
 every sort are broken by canonical domain name ascending, whatever the order,
 so pages never overlap or skip. Sort permutations and recent filtered orders
-are cached on the result object, so paging through a run is cheap.
+are cached on the result object, so paging through a run is cheap; so are the
+JSON encodings of rows already served (:func:`query_page_json`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,10 +33,15 @@ __all__ = [
     "SORTS",
     "ProspectQuery",
     "all_rows",
+    "cache_allowance",
     "filter_indices",
     "iter_csv",
+    "order_is_ready",
+    "page_indices",
     "query_page",
+    "query_page_json",
     "resolve_competitor",
+    "rows_json",
     "sorted_indices",
     "summarize",
     "to_csv",
@@ -97,6 +104,22 @@ class ProspectQuery:
     def has_filters(self) -> bool:
         """True when any filter narrows the prospects."""
         return self.filters is not None
+
+
+#: Rows of one result whose JSON encoding is kept (the first ones served), and a bound on
+#: the memory one takes (the encoding, the bytes object and its dict slot).
+ROW_JSON_KEPT = 32_768
+_ROW_JSON_BYTES = 512
+#: A result this small is filtered and sorted in well under a millisecond.
+_SMALL_RESULT = 20_000
+
+
+def cache_allowance(rows: int) -> int:
+    """The most memory this module keeps beside a result of ``rows`` prospects (its sort
+    orders, one row index per prospect each, and the encoded rows), for callers that
+    bound results in bytes."""
+    return (_ORDERS_CACHED * rows * np.dtype(np.intp).itemsize
+            + min(rows, ROW_JSON_KEPT) * _ROW_JSON_BYTES)
 
 
 def validate_competitor(result: GapResult, competitor: str) -> int:
@@ -163,7 +186,9 @@ def _filter_mask(result: GapResult, query: ProspectQuery) -> np.ndarray | None:
         both(result.spam_score <= int(query.max_spam))
     bit = None
     if query.competitor is not None:
-        bit = np.uint32(1 << validate_competitor(result, query.competitor))
+        # The mask's own type: a run's masks are uint32, a diff's may be uint64.
+        position = validate_competitor(result, query.competitor)
+        bit = result.competitor_mask.dtype.type(1 << position)
         both((result.competitor_mask & bit) != 0)
     if query.dofollow is not None:
         dof = (result.dofollow_mask & bit) != 0 if bit is not None else result.dofollow_mask != 0
@@ -264,18 +289,69 @@ def sorted_indices(result: GapResult, query: ProspectQuery) -> np.ndarray:
     return _order_for(result, query, None)[0]
 
 
+def page_indices(
+    result: GapResult, query: ProspectQuery, page: int = 1, per_page: int = 50
+) -> tuple[np.ndarray, int]:
+    """Row positions of one page of filtered, sorted prospects and the filtered total."""
+    start, stop = _page_bounds(page, per_page)
+    rows, total = _order_for(result, query, stop)
+    return rows[start:stop], total
+
+
 def query_page(
     result: GapResult, query: ProspectQuery, page: int = 1, per_page: int = 50
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of filtered, sorted prospects (rows as dicts) and the filtered total."""
+    rows, total = page_indices(result, query, page, per_page)
+    return result.rows(rows), total
+
+
+def _page_bounds(page: int, per_page: int) -> tuple[int, int]:
     if isinstance(page, bool) or int(page) < 1:
         raise InvalidInput("page must be at least 1", param="page")
     if isinstance(per_page, bool) or int(per_page) < 1:
         raise InvalidInput("per_page must be at least 1", param="per_page")
     start = (int(page) - 1) * int(per_page)
-    stop = start + int(per_page)
+    return start, start + int(per_page)
+
+
+def order_is_ready(result: GapResult, query: ProspectQuery, page: int, per_page: int
+                   ) -> bool:
+    """True when :func:`query_page` for this page needs no work that grows with the run:
+    the order is cached, or the run is small."""
+    if len(result) <= _SMALL_RESULT:
+        return True
+    stop = _page_bounds(page, per_page)[1]
+    with result.cache_lock:
+        hit = result.cache.get("orders", {}).get((query.filters, query.sort, query.order))
+    return hit is not None and (hit[2] or stop <= hit[0].shape[0])
+
+
+def rows_json(result: GapResult, rows: np.ndarray) -> bytes:
+    """The JSON array of the prospects at ``rows`` (what ``result.rows(rows)`` encodes to),
+    from the encodings kept on the result; rows not encoded yet are encoded and kept
+    while fewer than ROW_JSON_KEPT are."""
+    kept: dict[int, bytes] | None = result.cache.get("row_json")
+    if kept is None:
+        with result.cache_lock:
+            kept = result.cache.setdefault("row_json", {})
+    wanted = rows.tolist()
+    missing = [i for i in wanted if i not in kept]
+    if missing:
+        fresh = dict(zip(missing, map(orjson.dumps, result.rows(missing)), strict=True))
+        if len(kept) < ROW_JSON_KEPT:
+            kept.update(fresh)  # a plain dict update: safe under concurrent readers
+        else:
+            return b"[" + b",".join([kept.get(i) or fresh[i] for i in wanted]) + b"]"
+    return b"[" + b",".join([kept[i] for i in wanted]) + b"]"
+
+
+def query_page_json(result: GapResult, query: ProspectQuery, page: int = 1,
+                    per_page: int = 50) -> tuple[bytes, int]:
+    """:func:`query_page` with the rows already as one JSON array (bytes)."""
+    start, stop = _page_bounds(page, per_page)
     rows, total = _order_for(result, query, stop)
-    return result.rows(rows[start:stop]), total
+    return rows_json(result, rows[start:stop]), total
 
 
 def all_rows(result: GapResult, query: ProspectQuery) -> list[dict[str, Any]]:

@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from linkgap.errors import InvalidInput
 
 __all__ = [
-    "BOOLEAN", "INTEGER", "PATH", "SETTINGS", "SIZE", "TEXT", "Kind", "Setting", "SettingError",
-    "Settings", "default_home",
+    "BOOLEAN", "INTEGER", "ORIGINS", "PATH", "SETTINGS", "SIZE", "TEXT", "Kind", "Setting",
+    "SettingError", "Settings", "default_home", "normalize_origin",
 ]
 
 
@@ -82,6 +83,43 @@ def _parse_size(text: str) -> str:
     return cleaned
 
 
+def normalize_origin(text: str) -> str:
+    """``scheme://host[:port]`` as browsers send it in ``Origin`` (lowercase, default ports
+    dropped); ValueError for anything that is not one http(s) origin (``*`` included)."""
+    raw = text.strip()
+    parts = urlsplit(raw)
+    if (parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.path not in ("", "/") or parts.query or parts.fragment
+            or parts.username is not None or "*" in raw):
+        raise ValueError(f"{text!r} is not an origin such as https://app.example.com")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has an invalid port") from None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+def _parse_origins(text: str) -> tuple[str, ...]:
+    items = [t for t in re.split(r"[,\s]+", text) if t]
+    if not items:
+        raise ValueError("no origin given")
+    return tuple(dict.fromkeys(normalize_origin(t) for t in items))
+
+
+def _is_origins(value: Any) -> bool:
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    try:
+        return all(isinstance(v, str) and normalize_origin(v) == v for v in value)
+    except ValueError:
+        return False
+
+
 INTEGER = Kind("integer", _parse_int,
                lambda v: isinstance(v, int) and not isinstance(v, bool), ordered=True)
 BOOLEAN = Kind("boolean", _parse_bool, lambda v: isinstance(v, bool))
@@ -91,6 +129,8 @@ PATH = Kind("path", lambda t: Path(t.strip()).expanduser(),
 SIZE = Kind("size", _parse_size,
             lambda v: isinstance(v, str) and _SIZE_RE.fullmatch(v.strip()) is not None,
             examples="512MB or 4GB")
+ORIGINS = Kind("origin list", _parse_origins, _is_origins,
+               examples="https://app.example.com,http://localhost:3000")
 
 
 @dataclass(frozen=True)
@@ -199,6 +239,11 @@ SETTINGS: tuple[Setting, ...] = (
         "notation such as 4GB.", "40% of physical memory", flag="--memory-limit",
     ),
     Setting(
+        "spark_master", "LINKGAP_SPARK_MASTER", lambda s: None, TEXT,
+        "Spark master of `index build --engine spark`: local[N], spark://host:7077, yarn, "
+        "k8s://…", "spark-submit's master, else local[*]", flag="--spark-master",
+    ),
+    Setting(
         "host", "LINKGAP_HOST", lambda s: "127.0.0.1", TEXT,
         "Address `linkgap serve` listens on.", "127.0.0.1", flag="--host",
     ),
@@ -224,6 +269,44 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "rate_limit", "LINKGAP_RATE_LIMIT", lambda s: 600, INTEGER,
         "Requests a minute allowed per API key.", "600", minimum=1, maximum=1_000_000,
+    ),
+    Setting(
+        "cors_origins", "LINKGAP_CORS_ORIGINS", lambda s: None, ORIGINS,
+        "Browser origins allowed to call the API (CORS); unset: CORS off.", "none (CORS off)",
+    ),
+    Setting(
+        "header_timeout", "LINKGAP_HEADER_TIMEOUT", lambda s: 10, INTEGER,
+        "Seconds a client has to send a whole request head.", "10",
+        minimum=1, maximum=3600,
+    ),
+    Setting(
+        "body_timeout", "LINKGAP_BODY_TIMEOUT", lambda s: 30, INTEGER,
+        "Seconds a client has to send a whole request body.", "30",
+        minimum=1, maximum=3600,
+    ),
+    Setting(
+        "keepalive_timeout", "LINKGAP_KEEPALIVE_TIMEOUT", lambda s: 5, INTEGER,
+        "Seconds an idle keep-alive connection stays open.", "5",
+        minimum=1, maximum=3600,
+    ),
+    Setting(
+        "max_connections", "LINKGAP_MAX_CONNECTIONS", lambda s: 1000, INTEGER,
+        "Open client connections `linkgap serve` keeps at most.", "1000",
+        minimum=2, maximum=1_000_000,
+    ),
+    Setting(
+        "max_header_bytes", "LINKGAP_MAX_HEADER_BYTES", lambda s: 16384, INTEGER,
+        "Largest request head (request line and headers) accepted, in bytes.", "16384",
+        minimum=1024, maximum=1_048_576,
+    ),
+    Setting(
+        "result_cache_mb", "LINKGAP_RESULT_CACHE_MB", lambda s: 256, INTEGER,
+        "Memory for completed runs' results kept by each server process, in MB.", "256",
+        minimum=0, maximum=1_048_576,
+    ),
+    Setting(
+        "access_log", "LINKGAP_ACCESS_LOG", lambda s: True, BOOLEAN,
+        "`linkgap serve` writes one line per request on stderr.", "true",
     ),
     Setting(
         "workers", "LINKGAP_WORKERS", lambda s: 1, INTEGER,

@@ -21,7 +21,6 @@ __all__ = [
     "HREF_RELATIVE",
     "NormalizedURL",
     "classify_href",
-    "clean_href",
     "join_href",
     "normalize_url",
     "resolve_href",
@@ -45,14 +44,6 @@ class NormalizedURL(NamedTuple):
     host: str
 
 
-def clean_href(href: str) -> str:
-    """An href or URL without surrounding white space and without tabs or line breaks inside."""
-    h = href.strip()
-    if "\n" in h or "\t" in h or "\r" in h:
-        h = h.translate(_STRIP_INSIDE)
-    return h
-
-
 def classify_href(href: str, base_scheme: str) -> tuple[int, str]:
     """``(kind, href)``: what an href is, and the href cleaned (absolute when it names a host).
 
@@ -63,7 +54,9 @@ def classify_href(href: str, base_scheme: str) -> tuple[int, str]:
     A relative reference (also a host-less ``//``, ``///p``) is returned
     cleaned, to be resolved with :func:`join_href`.
     """
-    h = clean_href(href)
+    h = href.strip()
+    if "\n" in h or "\t" in h or "\r" in h:
+        h = h.translate(_STRIP_INSIDE)
     if not h or h[0] == "#":
         return HREF_NOT_HTTP, h
     if h[0] in "hH" and h[:8].lower().startswith(("http://", "https://")):

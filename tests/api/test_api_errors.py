@@ -229,8 +229,8 @@ RUN_BODY = {"domain": TARGET, "competitors": COMPETITORS}
 
 @pytest.mark.parametrize("body,param", [
     ({**RUN_BODY, "limit": "100"}, "limit"),
-    ({**RUN_BODY, "limit": 100.0}, "limit"),
     ({**RUN_BODY, "limit": 100.5}, "limit"),
+    ({**RUN_BODY, "limit": 1e300}, "limit"),
     ({**RUN_BODY, "limit": True}, "limit"),
     ({**RUN_BODY, "limit": None}, "limit"),
     ({**RUN_BODY, "competitors": "a.com"}, "competitors"),
@@ -250,6 +250,13 @@ def test_run_body_shape_errors_are_422_with_param(api: Api, body: dict[str, Any]
                                                   param: str) -> None:
     err = assert_error(api.post(GAP, body), 422, "invalid_parameter", param)
     assert param in err["message"]
+
+
+@pytest.mark.parametrize("limit", [100.0, 1e2, 1.0e+2])
+def test_an_integral_number_is_an_integer_as_json_schema_says(api: Api, limit: float) -> None:
+    r = api.post("/v1/backlinks/gap", {**RUN_BODY, "limit": limit})
+    assert r.status_code == 202, r.text
+    assert r.json()["data"]["limit"] == 100
 
 
 @pytest.mark.parametrize("body", [[], "text", 5, None, [RUN_BODY]])
@@ -278,6 +285,41 @@ def test_shape_errors_charge_nothing(api: Api) -> None:
 def test_unknown_query_parameters_are_ignored(api: Api) -> None:
     r = api.get("/v1/account", params={"colour": "blue", "page": "x"})
     assert r.status_code == 200
+
+
+#: Unknown names, some close to real ones (case, plural, a typo): none is an error,
+#: and none changes what the real parameters select.
+UNKNOWN = {"colour": "blue", "Page": "x", "perpage": "1", "min_authorty": "100",
+           "sort_by": "name", "competitors": "zzz.com", "callback": "f", "": "empty"}
+
+
+@pytest.mark.parametrize("tail", ["prospects", "summary"])
+def test_unknown_params_beside_real_ones_change_nothing(api: Api, tail: str) -> None:
+    run_id = api.completed_run()
+    real = {"max_spam": "100", "dofollow": "true", "competitor": "b.com", "q": "blog"}
+    if tail == "prospects":
+        real |= {"sort": "rank", "order": "asc", "page": "1", "per_page": "7"}
+    url = f"{GAP}/{run_id}/{tail}"
+    plain = api.get(url, params=real)
+    assert plain.status_code == 200, plain.text
+    noisy = api.get(url, params={**UNKNOWN, **real})
+    assert noisy.status_code == 200, noisy.text
+    assert noisy.json()["data"] == plain.json()["data"]
+    if tail == "prospects":
+        meta = noisy.json()["meta"]
+        assert (meta["page"], meta["per_page"]) == (1, 7)
+        assert meta["total"] == plain.json()["meta"]["total"] > 0
+
+
+def test_unknown_params_on_the_run_list_and_csv_change_nothing(api: Api) -> None:
+    run_id = api.completed_run()
+    listed = api.get(GAP, params={**UNKNOWN, "status": "completed", "per_page": "5"})
+    assert listed.status_code == 200 and [r["id"] for r in listed.json()["data"]] == [run_id]
+    csv_plain = api.get(f"{GAP}/{run_id}/prospects", params={"format": "csv", "q": "hub"})
+    csv_noisy = api.get(f"{GAP}/{run_id}/prospects",
+                        params={**UNKNOWN, "format": "csv", "q": "hub"})
+    assert csv_noisy.status_code == 200 and csv_noisy.text == csv_plain.text
+    assert csv_plain.text.count("\n") == 5  # header + hub0..hub3
 
 
 # ---------------------------------------------------------------- health

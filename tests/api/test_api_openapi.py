@@ -152,3 +152,49 @@ def test_refs_resolve(doc: dict[str, Any]) -> None:
         if isinstance(ref, str):
             assert ref.startswith("#/components/schemas/")
             assert ref.rsplit("/", 1)[1] in schemas, ref
+
+
+def _body_validator(doc: dict[str, Any], name: str) -> Any:
+    import jsonschema_rs  # schemathesis' validator: it reads patterns as ECMA-262 does
+
+    # The body schema inside the whole document, so its $refs resolve.
+    schema = {**doc["components"]["schemas"][name], "components": doc["components"]}
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("GapRunBody", {"domain": "mysite.com", "competitors": [""]}),
+    ("GapRunBody", {"domain": "", "competitors": ["a.com"]}),
+    ("GapRunBody", {"domain": "mysite.com", "competitors": ["localhost"]}),
+    ("GapRunBody", {"domain": "mysite.com", "competitors": [f"c{i}.com" for i in range(21)]}),
+    ("GapRunBody", {"domain": "mysite.com", "competitors": ["exa mple.com"]}),
+    ("DomainMetricsBody", {"domains": [""]}),
+    ("DomainMetricsBody", {"domains": ["1.2.3.4"]}),
+    ("DomainMetricsBody", {"domains": ["mailto:a@b.com"]}),
+    ("DomainMetricsBody", {"domains": ["https://a.com/" + "x" * 2048]}),
+])
+def test_bodies_the_server_refuses_are_invalid_in_the_document(
+        doc: dict[str, Any], api: Api, name: str, body: dict[str, Any]) -> None:
+    assert not _body_validator(doc, name).is_valid(body)
+    path = "/v1/backlinks/gap" if name == "GapRunBody" else "/v1/domains/metrics"
+    assert api.post(path, body).status_code == 422
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("GapRunBody", {"domain": "https://WWW.MySite.com/x", "competitors": ["a.com", "B.COM."],
+                    "limit": 100.0}),
+    ("DomainMetricsBody", {"domains": ["bücher.de", "http://user:pw@a.com:8080/p?q#f"]}),
+])
+def test_bodies_the_server_accepts_are_valid_in_the_document(
+        doc: dict[str, Any], api: Api, name: str, body: dict[str, Any]) -> None:
+    assert _body_validator(doc, name).is_valid(body)
+    path = "/v1/backlinks/gap" if name == "GapRunBody" else "/v1/domains/metrics"
+    assert api.post(path, body).status_code in (200, 202)
+
+
+def test_the_competitor_filter_carries_the_domain_pattern(doc: dict[str, Any]) -> None:
+    from linkgap.domains import DOMAIN_INPUT_PATTERN
+
+    schema = _params(doc, PROSPECTS)["competitor"]["schema"]
+    assert schema["pattern"] == DOMAIN_INPUT_PATTERN
+    assert (schema["minLength"], schema["maxLength"]) == (1, 2048)

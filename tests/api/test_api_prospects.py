@@ -235,8 +235,8 @@ def test_empty_q_is_no_filter(api: Api, run_id: str) -> None:
     ("sort", "name"), ("sort", "SCORE"), ("sort", ""),
     ("order", "up"), ("order", "DESC"),
     ("page", "0"), ("page", "-1"), ("page", "1000001"), ("page", "one"),
-    ("per_page", "0"), ("per_page", "101"), ("per_page", "5.0"),
-    ("format", "xml"), ("format", "CSV"),
+    ("per_page", "0"), ("per_page", "101"), ("per_page", "5.5"), ("per_page", "5e0"),
+    ("per_page", " 5"), ("format", "xml"), ("format", "CSV"),
 ])
 def test_invalid_values_are_422_naming_the_param(api: Api, run_id: str, param: str,
                                                  value: str) -> None:
@@ -248,6 +248,12 @@ def test_invalid_values_are_422_naming_the_param(api: Api, run_id: str, param: s
 def test_range_messages_name_both_bounds(api: Api, run_id: str) -> None:
     r = api.get(url(run_id), params={"per_page": 500})
     assert r.json()["error"]["message"] == "per_page must be between 1 and 100"
+
+
+def test_an_integral_decimal_is_an_integer(api: Api, run_id: str) -> None:
+    r = api.get(url(run_id), params={"per_page": "5.0", "min_authority": "0.00"})
+    assert r.status_code == 200, r.text
+    assert r.json()["meta"]["per_page"] == 5
 
 
 @pytest.mark.parametrize("param,value", [("page", "1000000"), ("per_page", "100"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,6 +275,21 @@ def test_account_shape(api: Api) -> None:
     assert body["meta"]["credits_charged"] == 0
     other = api.client.get("/v1/account", headers={"Authorization": f"Bearer {api.other_key}"})
     assert other.json()["data"]["name"] == "rival"
+
+
+
+@pytest.mark.parametrize(("divisor", "limit", "k"), [(30, 100, 2), (7, 55, 3), (1000, 10, 1)])
+def test_account_pricing_predicts_what_a_run_is_charged(
+        tmp_path: Path, shared_index: Path, divisor: int, limit: int, k: int) -> None:
+    for api in make_api(tmp_path, shared_index, run_cost_divisor=divisor, metrics_cost=3,
+                        max_run_limit=5000):
+        pricing = api.get("/v1/account").json()["data"]["pricing"]
+        assert pricing == {"run_cost_divisor": divisor, "metrics_cost": 3,
+                           "max_run_limit": 5000, "max_competitors": 20}
+        predicted = max(1, math.ceil(k * limit / pricing["run_cost_divisor"]))
+        r = api.post(GAP, {"domain": TARGET, "competitors": COMPETITORS[:k], "limit": limit})
+        assert r.status_code == 202, r.text
+        assert r.json()["meta"]["credits_charged"] == predicted
 
 
 # ---------------------------------------------------------------- a rebuilt index

@@ -3,12 +3,17 @@
 For every operation, schema-valid and schema-invalid requests (with a valid key)
 must never produce a 500 (nor log an unhandled error), and every response must
 match what the document says: status code, content type, headers and body schema.
+A schema-valid request is never a 422 for a reason the document could have said
+(SPEC 14): only for what no schema can carry (the Public Suffix List, UTS-46,
+competitors not in the index or not in the run, min_overlap against the number
+of distinct competitors, your own domain among the competitors).
 Run-scoped operations are also driven against a real completed run, so their 200
 answers are checked too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +30,54 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.domain_refusals import inexpressible_refusal
+
+
+def _value_at(case: Any, param: str) -> Any:
+    """The request value an error's ``param`` names (``competitors[1]``, ``competitor``)."""
+    match = re.fullmatch(r"([a-z_]+)(?:\[(\d+)\])?", param)
+    if match is None:
+        return None
+    name, index = match.group(1), match.group(2)
+    source = case.body if isinstance(case.body, dict) and name in case.body else (
+        case.query or {})
+    value = source.get(name)
+    if index is not None and isinstance(value, list) and int(index) < len(value):
+        return value[int(index)]
+    return value
+
+
+def _inexpressible(error: dict[str, Any], case: Any) -> bool:
+    """True when a 422 is for a reason no JSON Schema can carry."""
+    details = error.get("details") or {}
+    if error.get("code") == "competitors_not_indexed" or "allowed" in details:
+        return True  # what the index holds, and which competitors a run has
+    param = str(error.get("param") or "")
+    if param == "min_overlap" or "is your own domain" in str(error.get("message")):
+        return True  # these depend on the distinct competitors after normalisation
+    if re.fullmatch(r"(domain|competitors\[\d+\]|domains\[\d+\]|competitor)", param):
+        value = _value_at(case, param)
+        return isinstance(value, str) and inexpressible_refusal(value)
+    return False
+
+
+@schemathesis.check
+def schema_valid_is_not_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A schema-valid request answered 422 must be refused for an inexpressible reason."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    error = response.json()["error"]
+    if not _inexpressible(error, case):
+        raise AssertionError(f"a schema-valid request was refused with 422: {error} "
+                             f"(query {case.query!r}); the "
+                             "document should say so")
+    return None
+
 
 CHECKS: list[Callable[..., Any]] = [
     not_a_server_error, status_code_conformance, content_type_conformance,
-    response_headers_conformance, response_schema_conformance,
+    response_headers_conformance, response_schema_conformance, schema_valid_is_not_refused,
 ]
 EXAMPLES = 25
 
@@ -70,7 +119,8 @@ def test_every_operation_matches_the_document(api: Api, mode: GenerationMode) ->
     assert {f"{op.method.upper()} {op.path}" for op in operations} == {
         "GET /healthz", "GET /v1/account", "GET /v1/backlinks/gap", "POST /v1/backlinks/gap",
         "GET /v1/backlinks/gap/{run_id}", "GET /v1/backlinks/gap/{run_id}/prospects",
-        "GET /v1/backlinks/gap/{run_id}/summary", "POST /v1/domains/metrics",
+        "GET /v1/backlinks/gap/{run_id}/summary", "GET /v1/backlinks/gap/{run_id}/diff",
+        "POST /v1/domains/metrics",
     }
     skipped = {f"{op.method.upper()} {op.path}" for op in operations
                if not _exercise(op, mode, api.headers)}

@@ -127,3 +127,17 @@ def test_index_build_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
                       "--input-format", "pdf", "x.warc")
     assert code == 2
     assert not (tmp_path / "CURRENT").exists()
+
+
+def test_index_build_warms_the_gap_kernel_for_the_new_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgap.gap import kernel
+
+    warmed: list[str] = []
+    monkeypatch.setattr(kernel, "warm", lambda index: warmed.append(str(index.version)))
+    links = tmp_path / "links.csv"
+    links.write_text("source_url,target_url\nhttps://a.com/,https://b.com/\n", encoding="utf-8")
+    code, _, err = _run(capsys, "index", "build", "--index", str(tmp_path / "ix"), str(links))
+    assert code == 0, err
+    assert warmed == [(tmp_path / "ix" / "CURRENT").read_text(encoding="utf-8").strip()]

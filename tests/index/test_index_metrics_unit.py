@@ -55,10 +55,15 @@ def _dense_reference(indptr: np.ndarray, src: np.ndarray, out: np.ndarray) -> np
     return r
 
 
+#: Both PageRank engines: the compiled iteration (linkgap.index.pagerank) and the SciPy loop.
+ENGINES = pytest.mark.parametrize("engine", ["auto", "scipy"])
+
+
+@ENGINES
 @pytest.mark.parametrize("block_edges", [7, 50, 1 << 20])
-def test_chunked_pagerank_matches_dense_reference(block_edges: int) -> None:
+def test_chunked_pagerank_matches_dense_reference(block_edges: int, engine: str) -> None:
     indptr, src, out = _random_graph(60, 200, seed=block_edges)
-    result = m.pagerank(indptr, src, out, block_edges=block_edges)
+    result = m.pagerank(indptr, src, out, block_edges=block_edges, engine=engine)
     assert result.converged
     assert np.allclose(result.pagerank, _dense_reference(indptr, src, out), rtol=1e-4)
     assert result.pagerank.sum() == pytest.approx(1.0, abs=1e-5)
@@ -66,14 +71,16 @@ def test_chunked_pagerank_matches_dense_reference(block_edges: int) -> None:
 
 def test_chunked_and_single_block_pagerank_agree() -> None:
     indptr, src, out = _random_graph(500, 3000, seed=3)
-    whole = m.pagerank(indptr, src, out)
-    chunked = m.pagerank(indptr, src, out, block_edges=97)
+    whole = m.pagerank(indptr, src, out, engine="scipy")
+    chunked = m.pagerank(indptr, src, out, block_edges=97, engine="scipy")
     assert np.array_equal(whole.pagerank, chunked.pagerank)
 
 
-def test_pagerank_without_edges_is_uniform() -> None:
+@ENGINES
+def test_pagerank_without_edges_is_uniform(engine: str) -> None:
     indptr = np.zeros(5, dtype=np.int64)
-    result = m.pagerank(indptr, np.zeros(0, dtype=np.int32), np.zeros(4, dtype=np.int64))
+    result = m.pagerank(indptr, np.zeros(0, dtype=np.int32), np.zeros(4, dtype=np.int64),
+                        engine=engine)
     assert np.allclose(result.pagerank, 0.25)
 
 
@@ -190,21 +197,22 @@ def test_docs_spam_example() -> None:
     assert int(score[0]) == 50
 
 
-def test_rows_without_in_links_get_only_the_teleport_share() -> None:
+@ENGINES
+def test_rows_without_in_links_get_only_the_teleport_share(engine: str) -> None:
     # rows 0-2 have no in-links at all; chunking puts them in their own block
     indptr = np.array([0, 0, 0, 0, 1, 2], dtype=np.int64)
     src = np.array([4, 3], dtype=np.int32)
     out = np.array([0, 0, 0, 1, 1])
     for block_edges in (1, 1 << 20):
-        pr = m.pagerank(indptr, src, out, block_edges=block_edges).pagerank
+        pr = m.pagerank(indptr, src, out, block_edges=block_edges, engine=engine).pagerank
         assert pr[0] == pr[1] == pr[2]
         assert np.allclose(pr, _dense_reference(indptr, src, out), rtol=1e-4)
 
 
 def test_threaded_blocks_give_the_same_pagerank(monkeypatch: pytest.MonkeyPatch) -> None:
     indptr, src, out = _random_graph(400, 3000, seed=11)
-    alone = m.pagerank(indptr, src, out, threads=1)
+    alone = m.pagerank(indptr, src, out, threads=1, engine="scipy")
     monkeypatch.setattr(m, "PARALLEL_MIN_EDGES", 1)
-    threaded = m.pagerank(indptr, src, out, threads=3)
+    threaded = m.pagerank(indptr, src, out, threads=3, engine="scipy")
     assert threaded.iterations == alone.iterations
     assert np.array_equal(threaded.pagerank, alone.pagerank)

@@ -67,7 +67,7 @@ def test_tricky_rows_are_skipped_and_counted(tmp_path, read):
             f"{S},https://c.com/,,,yesterday",  # bad seen_at
             f"{S},https://c.com/,,,2024-13-45",  # impossible date
             f"{S},mailto:x@c.com,,,",
-            f"{S},c.com/no-scheme,,,",
+            f"{S},c.com/no-scheme,,,",  # read as http:// (SPEC 12)
             f"{S},https://1.2.3.4/,,,",
             f"{S},https://www.src.com/internal,,,",
             "ftp://src.com/,https://c.com/,,,",
@@ -80,13 +80,14 @@ def test_tricky_rows_are_skipped_and_counted(tmp_path, read):
     result = read([path])
     assert [(r["source_url"], r["target_url"], r["anchor"]) for r in result.rows] == [
         ("https://src.com/a,b", "https://b.com/x,y", "quoted, comma"),
+        (S, "http://c.com/no-scheme", None),
         (S, "https://xn--bcher-kva.de/ü", "Umlaut"),
         ("https://xn--strae-oqa.de/", "https://c.com/", None),
     ]
     assert result.rows[0]["dofollow"] is False
     assert result.skipped == {
         "bad_csv_row": 4,
-        "bad_url": 2,
+        "bad_url": 1,
         "bad_seen_at": 2,
         "not_http_target": 1,
         "target_not_domain": 1,

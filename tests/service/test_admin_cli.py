@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,11 @@ def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str], db: str,
     code, out, _ = run(capsys, "keys", "list", "--database", db, "--format", "json")
     assert json.loads(out)[0]["revoked_at"] is not None
     from linkgap.errors import Unauthorized
+    from linkgap.service.reads import KEY_TTL_S
 
+    # This service read the key before another (the CLI's) revoked it: it trusts what it
+    # read for KEY_TTL_S at most, so the revocation holds everywhere within a second.
+    time.sleep(KEY_TTL_S)
     with pytest.raises(Unauthorized):
         service.authenticate(key)
     service.close()

@@ -61,13 +61,17 @@ class Server:
 
 
 def start_server(home: Path, name: str = "serve",
-                 extra_env: Mapping[str, str] | None = None) -> Server:
-    """Start ``linkgap serve --port 0`` and wait for the URL it prints on stderr."""
+                 extra_env: Mapping[str, str] | None = None,
+                 open_files: int | None = None) -> Server:
+    """Start ``linkgap serve --port 0`` and wait for the URL it prints on stderr
+    (``open_files``: the server's hard and soft limit of open file descriptors)."""
     log = home / f"{name}.stderr"
+    command = [sys.executable, "-m", "linkgap", "serve", "--port", "0", "--host", "127.0.0.1"]
+    if open_files is not None:
+        command = ["prlimit", f"--nofile={open_files}:{open_files}", *command]
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "linkgap", "serve", "--port", "0", "--host", "127.0.0.1"],
-            env=linkgap_env(home, extra_env), stdout=subprocess.DEVNULL, stderr=err,
+            command, env=linkgap_env(home, extra_env), stdout=subprocess.DEVNULL, stderr=err,
         )
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -84,9 +88,9 @@ def start_server(home: Path, name: str = "serve",
 
 @contextmanager
 def running_server(home: Path, extra_env: Mapping[str, str] | None = None,
-                   name: str = "serve") -> Iterator[Server]:
+                   name: str = "serve", open_files: int | None = None) -> Iterator[Server]:
     """A started server, stopped when the block ends (even when a test fails)."""
-    server = start_server(home, name, extra_env)
+    server = start_server(home, name, extra_env, open_files)
     try:
         yield server
     finally:

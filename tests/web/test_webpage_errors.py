@@ -121,13 +121,13 @@ def test_rejected_filter_and_unknown_run(tab: Tab, server: Server) -> None:
     tab.use_key(server.key)
     tab.start_run("mysite.com", "rival-one.com")
     tab.wait_completed()
-    p.get_by_label("Minimum authority", exact=True).fill("150")
+    p.get_by_label("Minimum domain rating", exact=True).fill("150")
     error = p.locator("#prospects-error")
-    expect(error).to_contain_text("Please check “Minimum authority”")
-    expect(p.get_by_label("Minimum authority", exact=True)).to_have_attribute(
+    expect(error).to_contain_text("Please check “Minimum domain rating”")
+    expect(p.get_by_label("Minimum domain rating", exact=True)).to_have_attribute(
         "aria-invalid", "true")
     expect(p.locator("#chart-dr svg")).to_have_count(0)
-    p.get_by_label("Minimum authority", exact=True).fill("10")
+    p.get_by_label("Minimum domain rating", exact=True).fill("10")
     expect(error).to_be_hidden()
     expect(p.locator("#chart-dr svg")).to_have_count(1)
 

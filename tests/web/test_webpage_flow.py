@@ -111,8 +111,8 @@ def test_paste_key_start_run_and_see_prospects(tab: Tab, server: Server) -> None
 
 def test_every_control_has_a_visible_label(tab: Tab) -> None:
     names = ["API key", "Your domain", "Competitors", "Mode", "Minimum overlap", "Limit",
-             "Minimum authority", "Maximum spam", "Dofollow", "Competitor", "Search", "Sort by",
-             "Order", "Per page"]
+             "Minimum domain rating", "Maximum spam score", "Dofollow", "Competitor", "Search",
+             "Sort by", "Order", "Per page"]
     p = tab.page
     p.locator("#prospects-panel").evaluate("el => el.hidden = false")
     for name in names:
@@ -132,25 +132,25 @@ def test_filters_match_the_api(tab: Tab, server: Server, run_id: str,
     def shown_total() -> int:
         return number(info.inner_text().split("·")[1].split()[0])
 
-    # Minimum authority: pick a value in the middle of the prospects' ratings.
+    # Minimum domain rating: pick a value in the middle of the prospects' ratings.
     ratings = sorted(t["domain_rating"] for t in truth)
     floor = ratings[len(ratings) // 2]
     expected = [t for t in truth if t["domain_rating"] >= floor]
     assert 0 < len(expected) < len(truth)
-    p.get_by_label("Minimum authority", exact=True).fill(str(floor))
+    p.get_by_label("Minimum domain rating", exact=True).fill(str(floor))
     expect(info).to_contain_text(f"· {len(expected)} prospect")
     assert all(number(r["Domain rating"]) >= floor for r in tab.table())
-    p.get_by_label("Minimum authority", exact=True).fill("")
+    p.get_by_label("Minimum domain rating", exact=True).fill("")
     expect(info).to_contain_text(f"· {len(truth)} prospects")
 
     # Maximum spam.
     spams = sorted(t["spam_score"] for t in truth)
     ceiling = spams[len(spams) // 2]
     expected = [t for t in truth if t["spam_score"] <= ceiling]
-    p.get_by_label("Maximum spam", exact=True).fill(str(ceiling))
+    p.get_by_label("Maximum spam score", exact=True).fill(str(ceiling))
     expect(info).to_contain_text(f"· {len(expected)} prospect")
-    assert all(number(r["Spam"]) <= ceiling for r in tab.table())
-    p.get_by_label("Maximum spam", exact=True).fill("")
+    assert all(number(r["Spam score"]) <= ceiling for r in tab.table())
+    p.get_by_label("Maximum spam score", exact=True).fill("")
 
     # Dofollow yes / no.
     p.get_by_label("Dofollow", exact=True).select_option(label="no")

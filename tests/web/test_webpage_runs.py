@@ -98,8 +98,9 @@ def test_warnings_and_intersect(tab: Tab, server: Server) -> None:
     tab.start_run("not-in-the-index.com", "rival-one.com\nnobody-links-here.com",
                   mode="intersect")
     error = p.locator("#run-form-error")
-    expect(error).to_contain_text("Please check “Competitors”")
-    expect(error).to_contain_text("nobody-links-here.com is not in the backlink index")
+    expect(error).to_contain_text("The competitor nobody-links-here.com is not in the backlink "
+                                  "index")
+    expect(error).to_contain_text("Check the spelling")
     expect(p.get_by_label("Competitors", exact=True)).to_have_attribute("aria-invalid", "true")
     tab.start_run("not-in-the-index.com", "rival-one.com\nnobody-links-here.com")
     tab.wait_completed()

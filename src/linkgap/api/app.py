@@ -17,8 +17,12 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from linkgap import __version__
+from linkgap.api.accesslog import AccessLog
+from linkgap.api.diffs import router as diff_router
 from linkgap.api.errors import install_error_handlers
+from linkgap.api.fastpath import ProspectsFastPath
 from linkgap.api.gateway import GatewayMiddleware
+from linkgap.api.headers import CorsPolicy
 from linkgap.api.models import QUERY_BOUNDS, DomainMetricsBody, GapRunBody
 from linkgap.api.ratelimit import SharedRateLimiter
 from linkgap.api.routes import router
@@ -40,8 +44,11 @@ under `/v1`, `meta.credits_charged`. Every error has one shape:
 """
 
 
-def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
-    """The linkgap HTTP app serving ``service`` (SPEC sections 5 and 9)."""
+def create_app(service: LinkgapService, settings: Settings, *,
+               access_log: AccessLog | None = None) -> FastAPI:
+    """The linkgap HTTP app serving ``service`` (SPEC sections 5 and 9); ``access_log``
+    gets a line per request (``linkgap serve`` passes one unless LINKGAP_ACCESS_LOG is
+    false)."""
     app = FastAPI(
         title="linkgap",
         version=__version__,
@@ -55,6 +62,7 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     app.include_router(router)
+    app.include_router(diff_router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> Response:
@@ -74,6 +82,12 @@ def create_app(service: LinkgapService, settings: Settings) -> FastAPI:
         GatewayMiddleware,
         authenticate=service.authenticate,
         limiter=SharedRateLimiter(service.rate_hit, int(settings.rate_limit)),
+        cors=CorsPolicy(settings.cors_origins or ()),
+        body_timeout=float(settings.body_timeout),
+        max_head_bytes=int(settings.max_header_bytes),
+        authenticate_cached=service.authenticate_cached,
+        fast_path=ProspectsFastPath(service).body,
+        access_log=access_log,
     )
 
     def openapi() -> dict[str, Any]:

@@ -52,7 +52,8 @@ async def read_json_body(request: Request, model: type[M]) -> tuple[M, Any]:
         )
     raw = await request.body()
     try:
-        parsed = json.loads(raw, parse_int=_bounded_int, parse_constant=_no_constant)
+        parsed = json.loads(raw, parse_int=_bounded_int, parse_float=_integral_as_int,
+                            parse_constant=_no_constant)
         # A lone surrogate escape ("\\ud800") parses but is no Unicode text.
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
@@ -86,6 +87,15 @@ def _bounded_int(text: str) -> int:
     if len(digits) > 30:
         return -(10**30) if text.startswith("-") else 10**30
     return int(text)
+
+
+def _integral_as_int(text: str) -> int | float:
+    """JSON numbers with a fraction or exponent; integral ones (``100.0``, ``1e2``) are
+    integers, as JSON Schema 2020-12 (and so the OpenAPI document) counts them."""
+    value = float(text)
+    if value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
 
 
 def fingerprint(path: str, parsed: Any) -> str:

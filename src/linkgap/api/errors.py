@@ -28,6 +28,7 @@ from starlette.types import Scope
 from linkgap.errors import LinkgapError
 
 __all__ = [
+    "error_body",
     "error_response",
     "install_error_handlers",
     "linkgap_error_response",
@@ -72,16 +73,27 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """A JSON error response in the one linkgap error shape, for the request in ``scope``."""
+    state = scope.get("state") or {}
+    body = error_body(code, message, str(state.get("request_id", "")),
+                      api=is_api_path(scope.get("path", "")), param=param, details=details)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_body(code: str, message: str, request_id: str, *, api: bool = False,
+               param: str | None = None, details: Mapping[str, Any] | None = None
+               ) -> dict[str, Any]:
+    """The one error shape: ``{"error": {code, message, param?, details?}, "meta": {...}}``
+    (``meta.credits_charged`` under ``/v1``). Also used for answers the HTTP server writes
+    itself, before a request reaches the app (431, 408)."""
     error: dict[str, Any] = {"code": code, "message": message}
     if param is not None:
         error["param"] = param
     if details:
         error["details"] = dict(details)
-    state = scope.get("state") or {}
-    meta: dict[str, Any] = {"request_id": state.get("request_id", "")}
-    if is_api_path(scope.get("path", "")):
+    meta: dict[str, Any] = {"request_id": request_id}
+    if api:
         meta["credits_charged"] = 0
-    return JSONResponse({"error": error, "meta": meta}, status_code=status, headers=headers)
+    return {"error": error, "meta": meta}
 
 
 def linkgap_error_response(scope: Scope, exc: LinkgapError) -> JSONResponse:

@@ -11,11 +11,14 @@ the service's views, and the test-suite checks it against this schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linkgap.domains import DOMAIN_INPUT_MAX_LENGTH, DOMAIN_INPUT_PATTERN
+
 __all__ = [
+    "DOMAIN_INPUT_SCHEMA",
     "QUERY_BOUNDS",
     "Account", "AccountEnvelope", "DomainMetricsBody", "DomainMetricsEnvelope",
     "DomainMetricsRow", "ErrorEnvelope", "GapRunBody", "HealthEnvelope", "Meta",
@@ -31,6 +34,14 @@ QUERY_BOUNDS: dict[str, tuple[int, int]] = {
     "max_spam": (0, 100),
 }
 
+#: What the document says of every typed domain (body items and the competitor filter):
+#: the checks the server makes that a schema can carry. The service checks them again,
+#: with the Public Suffix List and UTS-46, and names the offending item in its 422.
+DOMAIN_INPUT_SCHEMA: dict[str, Any] = {
+    "minLength": 1, "maxLength": DOMAIN_INPUT_MAX_LENGTH, "pattern": DOMAIN_INPUT_PATTERN,
+}
+DomainText = Annotated[str, Field(json_schema_extra=DOMAIN_INPUT_SCHEMA)]
+
 RunStatus = Literal["queued", "running", "completed", "failed", "expired"]
 Mode = Literal["union", "intersect"]
 
@@ -45,8 +56,8 @@ class GapRunBody(_StrictBody):
     """Body of ``POST /v1/backlinks/gap``."""
 
     domain: str = Field(description="Your domain (any form: URL, Unicode, upper case).",
-                        examples=["mysite.com"])
-    competitors: list[str] = Field(
+                        examples=["mysite.com"], json_schema_extra=DOMAIN_INPUT_SCHEMA)
+    competitors: list[DomainText] = Field(
         description="1 to 20 competitor domains; duplicates after normalisation are merged.",
         examples=[["a.com", "b.com"]],
         json_schema_extra={"minItems": 1, "maxItems": 20},
@@ -65,7 +76,7 @@ class GapRunBody(_StrictBody):
 class DomainMetricsBody(_StrictBody):
     """Body of ``POST /v1/domains/metrics``."""
 
-    domains: list[str] = Field(
+    domains: list[DomainText] = Field(
         description="1 to 10 domains; one invalid domain makes the request a 422.",
         examples=[["a.com", "b.com"]], json_schema_extra={"minItems": 1, "maxItems": 10},
     )
@@ -228,11 +239,24 @@ class Credits(BaseModel):
     resets_at: str
 
 
+class Pricing(BaseModel):
+    """What runs and domain look-ups cost on this server (server settings)."""
+
+    run_cost_divisor: int = Field(description="D in the run cost max(1, ceil(k × limit / D)) "
+                                              "(LINKGAP_RUN_COST_DIVISOR).", examples=[30])
+    metrics_cost: int = Field(description="Credits per domain found by POST "
+                                          "/v1/domains/metrics (LINKGAP_METRICS_COST).")
+    max_run_limit: int = Field(description="Largest limit a run may ask for "
+                                           "(LINKGAP_MAX_RUN_LIMIT).")
+    max_competitors: int = Field(description="Most distinct competitors in one run.")
+
+
 class Account(BaseModel):
-    """The calling key's account."""
+    """The calling key's account, and the prices that apply to it."""
 
     name: str
     credits: Credits
+    pricing: Pricing
 
 
 class AccountEnvelope(BaseModel):

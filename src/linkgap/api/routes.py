@@ -20,7 +20,9 @@ from starlette.responses import Response
 
 from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
+from linkgap.api.fastpath import page_body
 from linkgap.api.models import (
+    DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
     AccountEnvelope,
     DomainMetricsBody,
@@ -76,16 +78,18 @@ def _parse_bool(value: Any) -> Any:
     raise PydanticCustomError("bool_parsing", "must be true, false, 1 or 0")
 
 
-_INTEGER = re.compile(r"-?[0-9]+\Z")
+_INTEGER = re.compile(r"-?[0-9]+(\.0+)?\Z")
 
 
 def _parse_int(value: Any) -> Any:
-    """Query integers: optional minus and digits only ("5.0", " 5", "5e0" are not integers)."""
+    """Query integers: optional minus and digits, and a zero fraction ("5.0" is 5, as JSON
+    Schema counts integers); " 5", "5.5" and "5e0" are not integers."""
     if value is None or isinstance(value, int):
         return value
     text = str(value)
     if not _INTEGER.match(text):
         raise PydanticCustomError("int_parsing", "must be an integer")
+    text = text.split(".", 1)[0]
     if len(text.lstrip("-")) > 18:
         # Far out of every range; keep the number small enough to compare cheaply.
         return -(10**18) if text.startswith("-") else 10**18
@@ -192,6 +196,15 @@ def get_run(request: Request, run_id: str) -> Response:
 
 # ---------------------------------------------------------------- prospects
 
+#: Order and format of the prospect lists (the prospects and the diff of a run).
+SortParam = Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
+    description="Order by this field; rank orders by authority "
+                "(sort=rank&order=desc lists rank 1 first).")]
+OrderParam = Annotated[Literal["asc", "desc"], Query(description="Sort direction.")]
+FormatParam = Annotated[Literal["json", "csv"] | None, Query(
+    description="json (default) or csv; `Accept: text/csv` also selects CSV.")]
+
+
 class Filters:
     """The prospect filters shared by the prospects and summary endpoints."""
 
@@ -207,7 +220,8 @@ class Filters:
                         "Accepts true/false/1/0.")] = None,
         competitor: Annotated[str | None, Query(
             description="Only prospects linking to this competitor (normalised; must be "
-                        "one of the run's competitors).")] = None,
+                        "one of the run's competitors).",
+            json_schema_extra=DOMAIN_INPUT_SCHEMA)] = None,
         q: Annotated[str | None, Query(
             description="Case-insensitive substring of the prospect's domain "
                         "(canonical or Unicode form).")] = None,
@@ -265,14 +279,11 @@ def list_prospects(
     request: Request,
     run_id: str,
     filters: Annotated[Filters, Depends()],
-    sort: Annotated[Literal[pq.SORTS], Query(  # type: ignore[valid-type]
-        description="Order by this field; rank orders by authority "
-                    "(sort=rank&order=desc lists rank 1 first).")] = "score",
-    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    sort: SortParam = "score",
+    order: OrderParam = "desc",
     page: Page = 1,
     per_page: PerPage = 50,
-    format: Annotated[Literal["json", "csv"] | None, Query(
-        description="json (default) or csv; `Accept: text/csv` also selects CSV.")] = None,
+    format: FormatParam = None,
 ) -> Response:
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
     result = _service(request).run_result(_account(request), run_id)
@@ -283,8 +294,9 @@ def list_prospects(
             headers={"Content-Disposition":
                      f'attachment; filename="linkgap-{run_id}-prospects.csv"'},
         )
-    rows, total = pq.query_page(result, query, page, per_page)
-    return JSONResponse({"data": rows, "meta": _page_meta(request, page, per_page, total)})
+    data, total = pq.query_page_json(result, query, page, per_page)
+    return Response(page_body(data, request.state.request_id, page, per_page, total),
+                    media_type="application/json")
 
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,
@@ -328,6 +340,8 @@ async def domain_metrics(request: Request, idempotency_key: IdempotencyKey = Non
 @router.get("/v1/account", response_model=AccountEnvelope, tags=["account"],
             summary="The calling key's account and credits", responses=_errors())
 def account(request: Request) -> Response:
-    """The account name and its credit balance."""
-    view = _service(request).account(_account(request))
-    return JSONResponse({"data": view.as_dict(), "meta": _meta(request)})
+    """The account name, its credit balance, and what runs cost on this server."""
+    service = _service(request)
+    view = service.account(_account(request))
+    return JSONResponse({"data": {**view.as_dict(), "pricing": service.pricing()},
+                         "meta": _meta(request)})

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "db_cmds",
     "gap_cmd",
+    "diff_cmd",
     "demo_cmd",
     "data_cmds",
 )

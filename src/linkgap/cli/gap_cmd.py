@@ -53,6 +53,15 @@ class Order(enum.StrEnum):
     desc = "desc"
 
 
+#: --sort and --order, shared by the commands that list prospects (gap, diff).
+SortOption = Annotated[Sort, typer.Option(
+    "--sort", metavar="FIELD",
+    help="Sort field: score, rank, backlinks, referring_domains, domain_rating, "
+         "competitor_overlap or spam_score.")]
+OrderOption = Annotated[Order, typer.Option(
+    "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")]
+
+
 def gap(
     domain: Annotated[str, typer.Argument(
         metavar="DOMAIN", help="Your domain (a URL or host name is fine).")],
@@ -88,12 +97,8 @@ def gap(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="TEXT", show_default=False,
         help="Only prospects whose domain contains TEXT (case-insensitive).")] = None,
-    sort: Annotated[Sort, typer.Option(
-        "--sort", metavar="FIELD",
-        help="Sort field: score, rank, backlinks, referring_domains, domain_rating, "
-             "competitor_overlap or spam_score.")] = Sort.score,
-    order: Annotated[Order, typer.Option(
-        "--order", help="Sort order; with --sort rank, desc lists rank 1 first.")] = Order.desc,
+    sort: SortOption = Sort.score,
+    order: OrderOption = Order.desc,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
         OutputFormat.table,
 ) -> None:

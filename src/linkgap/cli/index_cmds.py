@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -19,6 +19,9 @@ from linkgap.cli.output import OutputFormat, count, emit, say, stderr
 from linkgap.lookup import DOMAIN_METRICS_FIELDS
 from linkgap.service.timeutil import iso_z
 from linkgap.settings import Settings
+
+if TYPE_CHECKING:
+    from linkgap.ingest.base import InputStats
 
 __all__ = ["register", "DOMAIN_FIELDS", "INFO_FIELDS"]
 
@@ -40,6 +43,14 @@ class InputFormat(enum.StrEnum):
     wat = "wat"
     links_csv = "links-csv"
     cc_graph = "cc-graph"
+    domain_edges = "domain-edges"
+
+
+class Engine(enum.StrEnum):
+    """Where ``index build`` reads and aggregates (finalising always runs here)."""
+
+    embedded = "embedded"
+    spark = "spark"
 
 
 IndexOption = Annotated[Path | None, typer.Option(
@@ -77,7 +88,8 @@ def build(
     inputs: Annotated[list[str], typer.Argument(
         metavar="INPUT...", show_default=False,
         help="Crawl files: WARC, WAT, links CSV/Parquet, or a cc-graph vertices file "
-             "followed by its edges file. Globs are expanded.")],
+             "followed by its edges file; or one domain-edges staging folder. Globs are "
+             "expanded.")],
     index: IndexOption = None,
     input_format: Annotated[InputFormat, typer.Option(
         "--input-format", help="Format of every input; auto detects each from its name "
@@ -89,23 +101,73 @@ def build(
         "--memory-limit", metavar="SIZE", show_default=False,
         help="Memory the aggregation may use before spilling to disk, e.g. 4GB "
              "(default: LINKGAP_BUILD_MEMORY_LIMIT, else 40% of physical memory).")] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="embedded: read and aggregate in this process; spark: in Spark "
+                         "tasks (pip install 'linkgap[spark]'), finalising here.")
+    ] = Engine.embedded,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", metavar="URL", show_default=False,
+        help="Spark master for --engine spark: local[N], spark://host:7077, yarn … "
+             "(default: LINKGAP_SPARK_MASTER, else spark-submit's, else local[*]).")] = None,
+    stage_only: Annotated[str | None, typer.Option(
+        "--stage-only", metavar="OUT", show_default=False,
+        help="With --engine spark: write only the Parquet domain edges to OUT (a folder or a "
+             "URL the cluster writes); finalise later with linkgap index build OUT.")] = None,
+    stage_dir: Annotated[str | None, typer.Option(
+        "--stage-dir", metavar="URL", show_default=False,
+        help="With --engine spark on a cluster: where executors write the staging folder "
+             "before it is copied here (default: inside the index directory).")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", metavar="DOMAIN", show_default=False,
+        help="The site a links export without a target column is for (a Search Console "
+             "'latest links' export): each row links to http://DOMAIN/.")] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
-    from linkgap.index.build import build_index
-
-    settings = Settings({"index": index, "build_memory_limit": memory_limit})
+    settings = Settings({"index": index, "build_memory_limit": memory_limit,
+                         "spark_master": spark_master})
     index_dir = Path(settings.index)
-    say(f"building the index in {index_dir}")
+    if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
+        flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
+        raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark and input_format is InputFormat.domain_edges:
+        raise typer.BadParameter("a domain-edges folder is finalised by the embedded engine: "
+                                 "drop --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark:
+        from linkgap.spark import require_spark
+
+        require_spark()  # before anything is printed: one line when pyspark or Java is missing
     progress = _BuildProgress()
+    if stage_only:
+        from linkgap.spark import spark_stage
+
+        say(f"staging domain edges in {stage_only} with Spark")
+        with progress.progress:
+            staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 master=settings.spark_master, link_target=target)
+        _say_inputs(staged.inputs)
+        t = staged.totals
+        say(f"staged {count(t.domains, 'domain')}, {count(t.edges, 'domain edge')}, "
+            f"{count(t.links, 'distinct link')} ({t.dofollow_links:,} dofollow) from "
+            f"{count(t.occurrences, 'link occurrence')} in {staged.out}, in "
+            f"{staged.seconds:.1f} s; publish it with: linkgap index build {staged.out}")
+        return
+    say(f"building the index in {index_dir}")
     with progress.progress:
-        report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
-                             progress=progress, memory_limit=settings.build_memory_limit)
-    # One line per input, never wrapped: a table would fold long paths mid-name.
-    for st in report.inputs:
-        skipped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(st.skipped.items()))
-        say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
-            f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
-            f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
+        if engine is Engine.spark:
+            from linkgap.spark import spark_build_index
+
+            report = spark_build_index(
+                index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
+                memory_limit=settings.build_memory_limit, master=settings.spark_master,
+                stage_dir=stage_dir, link_target=target)
+        else:
+            from linkgap.index.build import build_index
+
+            report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
+                                 progress=progress, memory_limit=settings.build_memory_limit,
+                                 link_target=target)
+    _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
         f"{count(c['edges'], 'domain edge')}, {count(c['links'], 'distinct link')} "
@@ -113,6 +175,28 @@ def build(
         f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     if report.previous_version:
         say(f"previous version {report.previous_version} kept")
+    _warm_gap_kernel(index_dir)
+
+
+def _warm_gap_kernel(index_dir: Path) -> None:
+    """Compile the gap kernel for the new index's arrays now (once; numba caches it on
+    disk), so that the first ``linkgap gap`` or served run does not wait for it."""
+    from linkgap.gap import kernel
+    from linkgap.index.reader import BacklinkIndex
+
+    kernel.warm(BacklinkIndex.open(index_dir))
+
+
+def _say_inputs(inputs: list[InputStats]) -> None:
+    # One line per input, never wrapped: a table would fold long paths mid-name.
+    for st in inputs:
+        skipped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(st.skipped.items()))
+        say(f"input {st.input.label} ({st.input.format}): {count(st.records, 'record')}, "
+            f"{count(st.pages, 'page')}, {count(st.links_seen, 'link')} seen, "
+            f"{st.links_counted:,} counted; skipped: {skipped or 'nothing'}")
+        if st.columns:
+            mapped = ", ".join(f"{role} <- {name!r}" for role, name in st.columns.items())
+            say(f"columns read from {st.input.label}: {mapped}")
 
 
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:

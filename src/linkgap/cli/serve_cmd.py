@@ -11,6 +11,7 @@ service reopens the index when ``CURRENT`` changes).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import signal
 import socket
@@ -23,6 +24,8 @@ import typer
 import uvicorn
 
 from linkgap.api import create_app
+from linkgap.api.accesslog import AccessLog
+from linkgap.api.connections import quiet_accept_errors, server_config
 from linkgap.cli.output import say
 from linkgap.errors import LinkgapError
 from linkgap.service import LinkgapService
@@ -44,6 +47,7 @@ class _Server(uvicorn.Server):
         self._on_listen = on_listen
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        quiet_accept_errors(asyncio.get_running_loop())
         await super().startup(sockets)
         if self.should_exit or not self.servers:
             return
@@ -55,6 +59,10 @@ class _Server(uvicorn.Server):
 
 def _announce(url: str) -> None:
     say(f"linkgap: serving on {url}  (page: {url}/  API: {url}/v1  docs: {url}/docs)")
+
+
+def _warn(text: str) -> None:
+    say(text, label="warning", style="yellow")
 
 
 def _open_service(settings: Settings) -> LinkgapService:
@@ -69,7 +77,7 @@ def _open_service(settings: Settings) -> LinkgapService:
         service.index()
     except LinkgapError as exc:
         # Still serve: the page, health and reads work, and a later build is picked up.
-        say(exc.operator_message, label="warning", style="yellow")
+        _warn(exc.operator_message)
     return service
 
 
@@ -106,11 +114,12 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
     except BaseException:
         sock.close()
         raise
+    access_log: AccessLog | None = None
     try:
-        app = create_app(service, settings)
-        config = uvicorn.Config(app, host=str(settings.host), port=int(settings.port),
-                                log_level=log_level, lifespan="off",
-                                server_header=False, date_header=True)
+        access_log = AccessLog() if settings.access_log else None
+        app = create_app(service, settings, access_log=access_log)
+        config = server_config(app, settings, host=str(settings.host), port=int(settings.port),
+                               log_level=log_level, announce=_warn)
         service.start_worker()
         server = _Server(config, on_listen)
         try:
@@ -122,6 +131,8 @@ def serve(settings: Settings, *, on_listen: Callable[[str], None] = _announce,
                                    "(see the message above)") from exc
             raise
     finally:
+        if access_log is not None:
+            access_log.flush()
         sock.close()
         service.close()
 

@@ -16,10 +16,10 @@ follows the scatter grows with the prospects *kept*, not with all found:
    score is computed (the formula of ``docs/scoring.md``, the same float
    operations in the same order as ``opportunity_score``, so the same
    integers: its authority, overlap and dofollow points come from a table,
-   ``ScoreTables``) and kept in a bounded max-heap of the best ``limit``. Once
-   the heap is full, a prospect whose best possible score given its DR
-   (saturated RD, no spam) cannot beat the worst kept row is counted and
-   skipped without reading its other metrics.
+   ``ScoreTables``) and kept in a bounded buffer of the best ``limit``
+   (cut back by quickselect when full). Once it has been cut, a prospect whose
+   best possible score given its DR (saturated RD, no spam) cannot beat the
+   worst kept row is counted and skipped without reading its other metrics.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -30,12 +30,11 @@ use the NumPy engine.
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 import numpy as np
 
+from linkgap.compiled import Compiled
 from linkgap.gap.score import (
     DR_VALUES,
     RD_POINTS,
@@ -48,11 +47,12 @@ from linkgap.gap.score import (
 
 __all__ = ["BLOCK", "available", "fused_gap", "warm"]
 
-log = logging.getLogger("linkgap.gap")
-
 
 #: Domain ids per block: 16K int64 words (128 KiB) stay in a core's L2 cache.
 BLOCK = 1 << 14
+#: Rows the kept-rows buffer holds beyond ``limit`` (at least ``limit`` more) before
+#: it is cut back to the best ``limit``.
+SLACK = 4096
 #: Scratch word layout (int64, always non-negative): bit j = links to competitor
 #: j (k ≤ 20), bit DOF_SHIFT + j = one of those links is dofollow, EXCLUDED = T,
 #: a competitor, or a domain linking to T.
@@ -74,44 +74,48 @@ def _score(base: float, rd: Any, spam: Any, rd_points: np.ndarray,
     return int(min(max(s, 0.0), 100.0))
 
 
-def _sift_down(keys: np.ndarray, words: np.ndarray, n: int, key: int, word: int) -> None:
-    """Put (key, word) at the root of the max-heap ``keys[:n]`` and restore the heap."""
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        right = child + 1
-        if right < n and keys[right] > keys[child]:
-            child = right
-        if keys[child] <= key:
-            break
-        keys[i] = keys[child]
-        words[i] = words[child]
-        i = child
-    keys[i] = key
-    words[i] = word
-
-
-def _sift_up(keys: np.ndarray, words: np.ndarray, i: int, key: int, word: int) -> None:
-    """Add (key, word) at position ``i`` of the max-heap ``keys[:i]``."""
-    while i > 0:
-        parent = (i - 1) // 2
-        if keys[parent] >= key:
-            break
-        keys[i] = keys[parent]
-        words[i] = words[parent]
-        i = parent
-    keys[i] = key
-    words[i] = word
+def _select(keys: np.ndarray, words: np.ndarray, n: int, kth: int) -> None:
+    """Reorder ``keys[:n]`` (and ``words`` alike) so that position ``kth`` holds the
+    key it would hold sorted, smaller keys before it, larger after (quickselect;
+    keys are distinct)."""
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        # median of three as the pivot, moved to ``hi``
+        if keys[mid] < keys[lo]:
+            keys[mid], keys[lo] = keys[lo], keys[mid]
+            words[mid], words[lo] = words[lo], words[mid]
+        if keys[hi] < keys[lo]:
+            keys[hi], keys[lo] = keys[lo], keys[hi]
+            words[hi], words[lo] = words[lo], words[hi]
+        if keys[mid] < keys[hi]:
+            keys[mid], keys[hi] = keys[hi], keys[mid]
+            words[mid], words[hi] = words[hi], words[mid]
+        pivot = keys[hi]
+        store = lo
+        for i in range(lo, hi):
+            if keys[i] < pivot:
+                keys[i], keys[store] = keys[store], keys[i]
+                words[i], words[store] = words[store], words[i]
+                store += 1
+        keys[hi], keys[store] = keys[store], keys[hi]
+        words[hi], words[store] = words[store], words[hi]
+        if store == kth:
+            return
+        if store < kth:
+            lo = store + 1
+        else:
+            hi = store - 1
 
 
 def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
            target: int, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
            spam: np.ndarray, base_points: np.ndarray, best_scores: np.ndarray,
            dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
-           block: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """The fused pass; returns (order keys ascending, scratch words, total found).
+           block: int, slack: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The fused pass; returns (order keys, scratch words, total found), unordered
+    (NumPy's sort is the faster one).
 
     ``comps`` holds the competitor ids in run order (-1: not indexed), ``target``
     T's id (-1: not indexed), ``limit`` < 0 keeps every prospect. Everything the
@@ -175,14 +179,19 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     singles = np.sort(singles[:n_singles])
 
     low = (np.int64(1) << k) - 1
+    # Kept rows go into a buffer; with a limit, a full buffer is cut to the best
+    # ``limit`` (quickselect) and the worst of those becomes the bar a new row must
+    # beat. Cheaper than a heap when the limit is large, as cheap when it is small.
     bounded = 0 <= limit < seed_edges
-    cap = limit if bounded else seed_edges
+    cap = min(seed_edges, limit + max(limit, slack)) if bounded else seed_edges
     keys = np.empty(cap, np.int64)
     words = np.empty(cap, np.int64)
+    bar = np.int64(np.iinfo(np.int64).max)  # keys at or above it cannot be kept
     count = 0
     found = 0
     local = np.zeros(block, np.int64)
-    touched = np.empty(block, np.int64)
+    touched = np.empty(block, np.uint64)
+    one = np.uint64(1)
     pos = lo.copy()
     t_pos = t_lo
     s_pos = 0
@@ -209,29 +218,31 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
             j = present[q]
             bit = np.int64(1) << j
             dof_bit = np.int64(1) << (DOF_SHIFT + j)
-            e = pos[q]
-            h = hi[q]
+            # Unsigned indices in the hot loops: numba then skips its negative-index
+            # checks (a third of the loop's time).
+            e = np.uint64(pos[q])
+            h = np.uint64(hi[q])
             seed = is_seed[q]
             while e < h:
                 s = np.int64(src[e])
                 if s >= b1:
                     break
                 if s >= b0:
-                    i = s - b0
+                    i = np.uint64(s - b0)
                     w = local[i]
                     if (w & EXCLUDED) == 0 and (seed or w != 0):
                         if w == 0:
-                            touched[n_touched] = i
+                            touched[np.uint64(n_touched)] = i
                             n_touched += 1
                         w |= bit
                         if dofollow[e] != 0:
                             w |= dof_bit
                         local[i] = w
-                e += 1
-            pos[q] = e
+                e += one
+            pos[q] = np.int64(e)
         # 3. count, score, keep the best
         for t in range(n_touched):
-            i = touched[t]
+            i = touched[np.uint64(t)]
             w = local[i]
             local[i] = 0
             mask = w & low
@@ -243,75 +254,56 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
             if overlap < m:
                 continue
             found += 1
-            pid = b0 + i
+            pid = b0 + np.int64(i)
+            at = np.uint64(pid)
             # DR read as uint8, as the NumPy path reads it
             slot = ((2 * overlap + (1 if ((w >> DOF_SHIFT) & low) != 0 else 0)) * dr_values
-                    + int(np.uint8(dr[pid])))
-            if bounded and count == cap:
-                best = np.int64(best_scores[slot])
-                if (((100 - best) << key_shift) | pid) >= keys[0]:
-                    continue  # cannot beat the worst row kept: no more metric reads
-            score = _score(base_points[slot], rd[pid], spam[pid], rd_points, spam_factor)
+                    + int(np.uint8(dr[at])))
+            best = np.int64(best_scores[slot])
+            if (((100 - best) << key_shift) | pid) >= bar:
+                continue  # cannot be kept whatever its other metrics: no more reads
+            score = _score(base_points[slot], rd[at], spam[at], rd_points, spam_factor)
             key = ((np.int64(100) - score) << key_shift) | pid
-            if not bounded:
-                keys[count] = key
-                words[count] = w
-                count += 1
-            elif count < cap:
-                _sift_up(keys, words, count, key, w)
-                count += 1
-            elif key < keys[0]:
-                _sift_down(keys, words, count, key, w)
+            if key >= bar:
+                continue
+            if count == cap:
+                _select(keys, words, count, limit - 1)
+                count = limit
+                bar = keys[limit - 1]
+                if key >= bar:
+                    continue
+            keys[count] = key
+            words[count] = w
+            count += 1
         # 4. clear this block's exclusions
-        for e in range(t_first, t_pos):
-            s = np.int64(src[e])
+        for u in range(t_first, t_pos):
+            s = np.int64(src[u])
             if s >= b0:
                 local[s - b0] = 0
         for r in range(s_first, s_pos):
             if singles[r] >= b0:
                 local[singles[r] - b0] = 0
-    order = np.argsort(keys[:count])
-    return keys[:count][order], words[:count][order], found
+    if bounded and count > limit:
+        _select(keys, words, count, limit - 1)
+        count = limit
+    return keys[:count], words[:count], found
 
 
-_COMPILE_LOCK = threading.Lock()
-#: The compiled ``_fused`` once decorated; False once numba failed to import.
-_compiled: Any = None
+def _build(numba: Any) -> Any:
+    # The helpers first, inlined at numba's level (a call of a compiled function
+    # that takes arrays would count references once per prospect): numba
+    # resolves the globals ``_fused`` calls when it compiles it.
+    inline = numba.njit(cache=True, nogil=True, inline="always")
+    globals().update({name: inline(globals()[name]) for name in ("_score", "_select")})
+    return numba.njit(cache=True, nogil=True)(_fused)
 
 
-def _kernel() -> Any:
-    """The compiled ``_fused`` (numba's dispatcher), or None without numba.
-
-    numba is imported here, on the first run, not with this module: it costs a
-    second of start-up that commands which never run a gap should not pay.
-    Decorating compiles nothing yet (numba compiles per argument types on the
-    first call, or loads that from its disk cache). The helpers are replaced by
-    their compiled versions in this module's globals first, since numba
-    resolves the globals ``_fused`` calls when it compiles it.
-    """
-    global _compiled
-    with _COMPILE_LOCK:
-        if _compiled is None:
-            try:
-                import numba
-            except ImportError as exc:
-                log.warning("numba cannot be imported (%s): gap runs use the NumPy engine "
-                            "(same results, slower)", exc)
-                _compiled = False
-                return None
-            jit = numba.njit(cache=True, nogil=True)
-            # Inlined at numba's level: a call of a compiled function that takes
-            # arrays would count references on every call, once per prospect.
-            inline = numba.njit(cache=True, nogil=True, inline="always")
-            globals().update({name: inline(globals()[name])
-                              for name in ("_score", "_sift_down", "_sift_up")})
-            _compiled = jit(_fused)
-        return _compiled or None
+_KERNEL = Compiled(_build)
 
 
 def available() -> bool:
-    """True when the compiled kernel can run (numba imports); logs a note once if not."""
-    return _kernel() is not None
+    """True when the compiled kernel can run (numba imports; if not, the log says so once)."""
+    return _KERNEL.available()
 
 
 _TABLES: dict[int, ScoreTables] = {}
@@ -337,15 +329,17 @@ def fused_gap(
     spam_score: np.ndarray,
     *,
     block: int = BLOCK,
+    slack: int = SLACK,
 ) -> ScoredRows:
     """The best ``limit`` prospects of one run (all with ``limit=None``), scored.
 
     Arguments as for ``linkgap.gap.engine.gap_arrays``, plus the per-domain
     metrics the score reads. Rows come score descending, then id ascending;
     ``in_src`` and ``in_dofollow`` may have any integer (or bool) dtype.
-    ``block`` (ids per block) changes speed only; tests use tiny blocks.
+    ``block`` (ids per block) and ``slack`` (buffer rows beyond ``limit``) change
+    speed only; tests make both tiny so that every boundary is crossed.
     """
-    compiled = _kernel()
+    compiled = _KERNEL.get()
     if compiled is None:
         raise RuntimeError("the compiled gap kernel needs numba")
     k = len(competitors)
@@ -359,8 +353,10 @@ def fused_gap(
         in_indptr, in_src, in_dofollow, comps, -1 if target is None else int(target),
         int(min_overlap), -1 if limit is None else int(limit), domain_rating,
         referring_domains, spam_score, tables.base, tables.best, DR_VALUES, RD_POINTS,
-        SPAM_FACTOR, SCORE_KEY_SHIFT, int(block),
+        SPAM_FACTOR, SCORE_KEY_SHIFT, int(block), int(slack),
     )
+    order = np.argsort(keys)
+    keys, words = keys[order], words[order]
     low = np.int64((1 << k) - 1)
     return ScoredRows(
         ids=keys & _KEY_ID_MASK,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -32,9 +32,10 @@ import pyarrow as pa
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
 from linkgap.errors import BuildFailed
 from linkgap.index import metrics as m
-from linkgap.index.aggregate import LinkAggregator
+from linkgap.index.aggregate import AggregateCounts, LinkAggregator
 from linkgap.index.csr import write_in_csr, write_names
 from linkgap.index.spam import SIGNALS, compute_spam
+from linkgap.index.staging import is_staging_dir, open_staging
 from linkgap.index.versions import (
     build_lock,
     clean_stale_builds,
@@ -48,14 +49,23 @@ from linkgap.ingest.collect import LinkCollector
 from linkgap.ingest.rules import rel_is_nofollow
 
 __all__ = [
+    "DOMAIN_EDGES",
     "FORMAT_VERSION",
+    "AggregateStep",
+    "AggregatedEdges",
     "BuildReport",
     "Manifest",
     "ProgressCallback",
+    "aggregate_batches",
+    "build_from_aggregate",
     "build_from_batches",
+    "build_from_staging",
     "build_from_links",
     "build_index",
 ]
+
+#: ``--input-format`` of a staging folder of aggregated domain edges (``linkgap.index.staging``).
+DOMAIN_EDGES = "domain-edges"
 
 #: Layout version of a version folder (``manifest.json`` ``format``).
 FORMAT_VERSION = 1
@@ -142,19 +152,62 @@ def build_from_batches(
     may fill them while it yields. Raises BuildFailed when no valid link
     remains; the published version is then left untouched.
     """
-    return _build(Path(index_dir), batches, inputs_stats, icann_only,
-                  progress or _noop, memory_limit)[0]
+    report = progress or _noop
+    return build_from_aggregate(Path(index_dir), aggregate_batches(batches, memory_limit, report),
+                                inputs_stats, icann_only=icann_only, progress=report)[0]
 
 
-def _build(index_dir: Path, batches: Iterable[pa.RecordBatch],
-           inputs_stats: Sequence[InputStats], icann_only: bool,
-           progress: ProgressCallback, memory_limit: str | None) -> tuple[Manifest, str | None]:
+class AggregatedEdges(Protocol):
+    """Domain edges ready to finalise: names in id order, edges sorted by (dst, src)."""
+
+    def iter_names(self) -> Iterator[pa.Array]: ...
+
+    def iter_edges(self) -> Iterator[pa.RecordBatch]: ...
+
+    def close(self) -> None: ...
+
+
+#: ``aggregate(work_folder)`` → the build's domain edges and their totals. The
+#: embedded engine aggregates in DuckDB (:func:`aggregate_batches`); the Spark
+#: engine and staged folders hand over Parquet (``linkgap.index.staging``).
+AggregateStep = Callable[[Path], tuple[AggregatedEdges, AggregateCounts]]
+
+
+def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
+                      progress: ProgressCallback) -> AggregateStep:
+    """The embedded engine's aggregation step: LINK_SCHEMA batches through DuckDB."""
+    def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
+        aggregator = LinkAggregator(work, memory_limit=memory_limit)
+        try:
+            rows = 0
+            for batch in batches:
+                aggregator.add(batch)
+                rows += batch.num_rows
+                progress("reading", rows, None)
+            progress("aggregating", 0, None)
+            return aggregator, aggregator.finish()
+        except BaseException:
+            aggregator.close()
+            raise
+    return step
+
+
+def build_from_aggregate(
+    index_dir: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats], *,
+    icann_only: bool, progress: ProgressCallback, psl_version: str | None = None,
+) -> tuple[Manifest, str | None]:
+    """Aggregate (under the build lock, in a fresh build folder), finalise and publish.
+
+    Returns the manifest and the version it replaced. Whatever fails, the
+    build folder is removed and the published version stays as it was; a
+    killed build leaves its ``tmp-*`` folder for the next build to remove.
+    """
     with build_lock(index_dir):
         clean_stale_builds(index_dir)
         tmp = new_build_dir(index_dir)
         try:
-            manifest = _build_into(tmp, batches, inputs_stats, icann_only, progress,
-                                   memory_limit)
+            manifest = _build_into(tmp, aggregate, inputs_stats, icann_only, progress,
+                                   psl_version)
             progress("publishing", 0, None)
             previous = publish(index_dir, tmp, manifest.version)
         except BaseException:
@@ -163,26 +216,19 @@ def _build(index_dir: Path, batches: Iterable[pa.RecordBatch],
     return manifest, previous
 
 
-def _build_into(folder: Path, batches: Iterable[pa.RecordBatch],
-                inputs_stats: Sequence[InputStats], icann_only: bool,
-                progress: ProgressCallback, memory_limit: str | None) -> Manifest:
+def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats],
+                icann_only: bool, progress: ProgressCallback,
+                psl_version: str | None) -> Manifest:
     work = folder / "work"
-    aggregator = LinkAggregator(work, memory_limit=memory_limit)
+    edges, totals = aggregate(work)
     try:
-        rows = 0
-        for batch in batches:
-            aggregator.add(batch)
-            rows += batch.num_rows
-            progress("reading", rows, None)
-        progress("aggregating", 0, None)
-        totals = aggregator.finish()
         if totals.links == 0:
             raise BuildFailed(_no_links_message(inputs_stats))
         progress("writing", 0, totals.edges)
-        write_names(folder, aggregator.iter_names(), totals.domains)
-        write_in_csr(folder, aggregator.iter_edges(), totals.domains, totals.edges)
+        write_names(folder, edges.iter_names(), totals.domains)
+        write_in_csr(folder, edges.iter_edges(), totals.domains, totals.edges)
     finally:
-        aggregator.close()
+        edges.close()
     shutil.rmtree(work, ignore_errors=True)
     progress("metrics", 0, None)
     metric_info = _write_metrics(folder)
@@ -191,7 +237,7 @@ def _build_into(folder: Path, batches: Iterable[pa.RecordBatch],
     manifest = Manifest(
         version=next_version_id(folder.parent),
         built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        psl={"mode": normalizer_mode, "version": psl_snapshot_version()},
+        psl={"mode": normalizer_mode, "version": psl_version or psl_snapshot_version()},
         inputs=[s.as_dict() for s in inputs_stats],
         counts={
             "domains": totals.domains,
@@ -289,17 +335,25 @@ def build_index(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    link_target: str | None = None,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 
-    Raises BuildFailed for a missing or unreadable input, or when no valid
-    link remains; the published version is then untouched.
+    ``link_target`` (``--target``) is the domain that links files without a
+    target column (a Search Console export) link to.
+
+    A single staging folder (input format ``domain-edges``, detected by its
+    marker file) is finalised instead (:func:`build_from_staging`). Raises
+    BuildFailed for a missing or unreadable input, or when no valid link
+    remains; the published version is then untouched.
     """
     from linkgap.ingest import plan_inputs, read_input  # the readers may load heavy parsers
 
+    if input_format == DOMAIN_EDGES or any(is_staging_dir(Path(p)) for p in paths):
+        return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress)
     started = time.monotonic()
     report_progress = progress or _noop
-    specs = plan_inputs(list(paths), input_format)
+    specs = plan_inputs(list(paths), input_format, link_target=link_target)
     if not specs:
         raise BuildFailed("no input files given")
     normalizer = shared_normalizer(icann_only)
@@ -316,8 +370,14 @@ def build_index(
             except OSError as exc:
                 raise BuildFailed(f"cannot read {spec.label}: {exc}") from exc
 
-    manifest, previous = _build(Path(index_dir), batches(), stats, icann_only,
-                                report_progress, memory_limit)
+    step = aggregate_batches(batches(), memory_limit, report_progress)
+    manifest, previous = build_from_aggregate(Path(index_dir), step, stats,
+                                              icann_only=icann_only, progress=report_progress)
+    return _report(index_dir, manifest, stats, previous, started)
+
+
+def _report(index_dir: str | Path, manifest: Manifest, stats: list[InputStats],
+            previous: str | None, started: float) -> BuildReport:
     return BuildReport(
         manifest=manifest,
         inputs=stats,
@@ -325,6 +385,41 @@ def build_index(
         previous_version=previous,
         seconds=time.monotonic() - started,
     )
+
+
+def build_from_staging(
+    index_dir: str | Path,
+    paths: Sequence[str],
+    *,
+    icann_only: bool = False,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Finalise a staging folder of domain edges (``--stage-only``) into a published version.
+
+    The version gets the staging's PSL mode and per-input counts, so it equals
+    a one-step build of the same inputs. Raises BuildFailed for anything but
+    exactly one complete staging folder, or a ``--icann-only`` that contradicts it.
+    """
+    started = time.monotonic()
+    if len(paths) != 1:
+        raise BuildFailed("a domain-edges staging folder is finalised on its own: give just "
+                          f"the folder (got {len(paths)} inputs)")
+    folder = Path(paths[0]).expanduser()
+    if not folder.is_dir():
+        raise BuildFailed(f"domain-edges input {folder} is not a folder")
+    staged = open_staging(folder)
+    staged_icann = staged.psl.get("mode") == "icann"
+    if icann_only and not staged_icann:
+        raise BuildFailed(f"{folder} was staged with the whole Public Suffix List; "
+                          "finalise it without --icann-only (or stage it again with it)")
+
+    def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
+        return staged, staged.totals
+
+    manifest, previous = build_from_aggregate(
+        Path(index_dir), step, staged.inputs, icann_only=staged_icann,
+        progress=progress or _noop, psl_version=staged.psl.get("version"))
+    return _report(index_dir, manifest, staged.inputs, previous, started)
 
 
 @lru_cache(maxsize=2)

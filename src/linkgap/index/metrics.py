@@ -177,7 +177,8 @@ def _threads() -> int:
 def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
              damping: float = DAMPING, tolerance: float = TOLERANCE,
              max_iterations: int = MAX_ITERATIONS,
-             block_edges: int = BLOCK_EDGES, threads: int | None = None) -> PageRankResult:
+             block_edges: int = BLOCK_EDGES, threads: int | None = None,
+             engine: str = "auto") -> PageRankResult:
     """PageRank of the binary graph given as an in-link CSR (rows = targets).
 
     ``out_degree[s]`` is the number of distinct targets of ``s``. The mass of
@@ -186,7 +187,19 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     blocks on ``threads`` threads (default: the cores, at most MAX_THREADS);
     the result does not depend on the blocks or threads. It is float64,
     normalised to sum 1 and rounded to ``PAGERANK_DIGITS`` significant digits.
+
+    ``engine``: "auto" runs the compiled iteration of ``linkgap.index.pagerank``
+    when numba is available (``block_edges`` and ``threads`` then do not apply),
+    "scipy" this module's SciPy loop; both agree to the digits kept.
     """
+    if engine not in ("auto", "scipy"):
+        raise ValueError(f"engine must be 'auto' or 'scipy', not {engine!r}")
+    if engine == "auto":
+        from linkgap.index import pagerank as compiled
+
+        if compiled.available():
+            return compiled.pagerank(indptr, src, out_degree, damping=damping,
+                                     tolerance=tolerance, max_iterations=max_iterations)
     n = len(indptr) - 1
     if n == 0:
         return PageRankResult(np.zeros(0), 0, 0.0, True)

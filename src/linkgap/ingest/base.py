@@ -47,10 +47,18 @@ class InputSpec:
 
     format: str  # "warc" | "wat" | "links-csv" | "cc-graph"
     paths: tuple[Path, ...]
+    # How the input is named when that is not its local paths (a URL read by a
+    # Spark task from a local copy, a label read back from a staging folder).
+    shown: str | None = None
+    # links-csv only: the domain a file without a target column links to
+    # (``index build --target``, for Search Console's "latest links" export).
+    link_target: str | None = None
 
     @property
     def label(self) -> str:
         """How the input is named in reports and the manifest."""
+        if self.shown is not None:
+            return self.shown
         return " + ".join(str(p) for p in self.paths)
 
 
@@ -64,6 +72,7 @@ class InputStats:
     links_seen: int = 0  # link elements/rows/edges seen before any rule
     links_counted: int = 0  # rows yielded in LINK_SCHEMA batches
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
+    columns: dict[str, str] = field(default_factory=dict)  # links-csv: role -> header name read
 
     def skip(self, reason: str, n: int = 1) -> None:
         """Count ``n`` skipped items for ``reason`` (a short stable snake_case string)."""
@@ -79,4 +88,5 @@ class InputStats:
             "links_seen": self.links_seen,
             "links_counted": self.links_counted,
             "skipped": dict(sorted(self.skipped.items())),
+            **({"columns": dict(self.columns)} if self.columns else {}),
         }

@@ -38,7 +38,6 @@ from linkgap.urls import (
     HREF_ABSOLUTE,
     HREF_NOT_HTTP,
     classify_href,
-    clean_href,
     join_href,
     normalize_url,
     resolve_href,
@@ -285,11 +284,11 @@ class LinkCollector:
             self.stats.skip(source)
             return False
         src_url, src_domain = source
-        absolute = clean_href(target_url)
-        if not absolute.lower().startswith(("http://", "https://")):
-            # Rows carry absolute URLs; "example.com/x" is not read as a relative path.
-            scheme = absolute.split("/", 1)[0]
-            self.stats.skip("not_http_target" if ":" in scheme else "bad_url")
+        # Rows carry absolute URLs: "example.com/x" is not read as a relative path, and a
+        # scheme-relative "//host/x" has no scheme to take (it fails as a bad URL).
+        kind, absolute = classify_href(target_url, "")
+        if kind != HREF_ABSOLUTE:
+            self.stats.skip("not_http_target" if kind == HREF_NOT_HTTP else "bad_url")
             return False
         target = self._external_target(absolute)
         if isinstance(target, str):

@@ -10,9 +10,9 @@ and each file's format is found from its name, then its content:
   are ``warc``, unless their first records are
   ``metadata`` records holding JSON, which makes them ``wat``;
 - ``*.csv``, ``*.csv.gz``, ``*.parquet``, ``*.pq`` are ``links-csv`` (their
-  header must name ``source_url`` and ``target_url``);
+  header must name a source and a target column, ``linkgap.ingest.link_columns``);
 - any other name is recognised by content: a WARC record, a Parquet file, a
-  CSV header naming ``source_url`` and ``target_url``.
+  CSV header (any of its delimiters) naming a source column.
 
 With an explicit format every file is read as that format; for ``cc-graph``
 the files are taken as (vertices, edges) pairs in the order given.
@@ -30,9 +30,10 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from linkgap.errors import BuildFailed
 from linkgap.ingest.base import InputSpec
-from linkgap.ingest.links_csv import REQUIRED_COLUMNS, read_header
+from linkgap.ingest.link_columns import ColumnMap, detect_delimiter, detect_encoding
+from linkgap.ingest.links_csv import check_columns, column_map, read_header
 
-__all__ = ["FORMATS", "detect_format", "expand_paths", "plan_inputs"]
+__all__ = ["FORMATS", "detect_format", "expand_paths", "format_from_name", "plan_inputs"]
 
 #: The input formats a build can read (``--input-format`` also takes ``auto``).
 FORMATS = ("warc", "wat", "links-csv", "cc-graph")
@@ -132,10 +133,9 @@ def _sniff(path: Path) -> str | None:
         return "links-csv"
     if head.startswith(b"WARC/") or magic in (_ZSTD_MAGIC, _LZ4_MAGIC):
         return _warc_kind(path)
-    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
-    columns = [c.strip().strip('"').lower() for c in first.split(",")]
-    if all(c in columns for c in REQUIRED_COLUMNS):
+    if _looks_like_links_header(head):
         return "links-csv"
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
     fields = first.split("\t")
     if len(fields) in (2, 3) and fields[0].strip().isdigit():
         if len(fields) == 3 or not fields[1].strip().isdigit():
@@ -144,12 +144,21 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def detect_format(path: Path) -> str:
-    """The format of one file: a FORMATS name, or ``cc-graph vertices`` / ``cc-graph edges``.
+def _looks_like_links_header(head: bytes) -> bool:
+    """True when the first line names a source column (SPEC 12 aliases, any delimiter)."""
+    encoding = detect_encoding(head[:4])
+    first = head.decode(encoding, "replace").splitlines()[0] if head else ""
+    first = first.lstrip("\ufeff")
+    names = [c.strip().strip('"') for c in first.split(detect_delimiter(first))]
+    return ColumnMap.from_header(names).source is not None
 
-    Raises BuildFailed when the format cannot be told.
+
+def format_from_name(name: str) -> str | None:
+    """The format a file name says (``warc`` may still turn out ``wat``), or None.
+
+    One of FORMATS or ``cc-graph vertices`` / ``cc-graph edges``.
     """
-    name = path.name.lower()
+    name = name.lower()
     if name.endswith(_VERTICES_SUFFIXES):
         return _CC_VERTICES
     if name.endswith(_EDGES_SUFFIXES):
@@ -157,10 +166,21 @@ def detect_format(path: Path) -> str:
     if name.endswith((".wat.gz", ".wat")):
         return "wat"
     if name.endswith((".warc.gz", ".warc", ".warc.zst", ".warc.lz4")):
-        return _warc_or_wat(path)
+        return "warc"
     if name.endswith((".csv", ".csv.gz", ".parquet", ".pq")):
         return "links-csv"
-    found = _sniff(path)
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """The format of one file: a FORMATS name, or ``cc-graph vertices`` / ``cc-graph edges``.
+
+    Raises BuildFailed when the format cannot be told.
+    """
+    by_name = format_from_name(path.name)
+    if by_name == "warc":
+        return _warc_or_wat(path)
+    found = by_name or _sniff(path)
     if found is None:
         raise BuildFailed(
             f"cannot tell the format of {path}: name it .warc.gz, .wat.gz, .csv or .parquet, "
@@ -169,17 +189,12 @@ def detect_format(path: Path) -> str:
     return found
 
 
-def _check_links_header(path: Path) -> None:
+def _check_links_header(path: Path, link_target: str | None) -> None:
     try:
         names = read_header(path)
     except Exception as exc:  # noqa: BLE001 - any parse failure means "not a links file"
         raise BuildFailed(f"cannot read {path} as a links file: {exc}") from exc
-    if not all(c in names for c in REQUIRED_COLUMNS):
-        shown = ",".join(names[:8]) if names else "(nothing)"
-        raise BuildFailed(
-            f"{path}: not a links file: its header is {shown!r} but must name the columns "
-            f"source_url and target_url (optional: rel, anchor, seen_at)"
-        )
+    check_columns(path, column_map(names), link_target)
 
 
 def _cc_prefix(path: Path, suffixes: tuple[str, ...]) -> tuple[Path, str]:
@@ -207,8 +222,12 @@ def _explicit_cc_pairs(files: list[Path]) -> list[InputSpec]:
     return specs
 
 
-def plan_inputs(paths: list[str], input_format: str = "auto") -> list[InputSpec]:
+def plan_inputs(paths: list[str], input_format: str = "auto",
+                link_target: str | None = None) -> list[InputSpec]:
     """The inputs of a build, in the order given: globs expanded, formats detected, pairs made.
+
+    ``link_target`` (``index build --target``) is the domain that links files
+    without a target column link to.
 
     Raises BuildFailed (with a message for the user) for no inputs, a missing
     or unreadable file, an empty glob, an unknown or undetectable format, a
@@ -224,7 +243,8 @@ def plan_inputs(paths: list[str], input_format: str = "auto") -> list[InputSpec]
     if input_format != "auto":
         if input_format == "links-csv":
             for path in files:
-                _check_links_header(path)
+                _check_links_header(path, link_target)
+            return [InputSpec(input_format, (path,), link_target=link_target) for path in files]
         return [InputSpec(input_format, (path,)) for path in files]
 
     detected = [(path, detect_format(path)) for path in files]
@@ -253,8 +273,10 @@ def plan_inputs(paths: list[str], input_format: str = "auto") -> list[InputSpec]
             continue
         else:
             if fmt == "links-csv":
-                _check_links_header(path)
-            specs.append(InputSpec(fmt, (path,)))
+                _check_links_header(path, link_target)
+                specs.append(InputSpec(fmt, (path,), link_target=link_target))
+            else:
+                specs.append(InputSpec(fmt, (path,)))
     for path, fmt in detected:
         if fmt == _CC_EDGES and path not in paired:
             if not path.name.lower().endswith(_EDGES_SUFFIXES):

@@ -15,7 +15,6 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from linkgap.errors import (
 from linkgap.service import faults
 from linkgap.service import keys as keymod
 from linkgap.service.dburl import parse_database_url
+from linkgap.service.reads import MISSING, ReadPath
 from linkgap.service.store import (
     RUN_STATUSES,
     AccountRecord,
@@ -74,7 +74,6 @@ IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: A run whose lease expired this many times (its worker died each time) fails, refunded.
 MAX_EXPIRED_LEASES = 3
-RESULT_CACHE_SIZE = 8
 #: Worker threads look for expired leases this often (each look is a database read).
 REAP_INTERVAL_S = 1.0
 #: Rate-limit hits are kept this long (the window is a minute; the rest is slack).
@@ -115,6 +114,15 @@ def _check_count(value: Any, param: str, minimum: int = 0) -> int:
     return value
 
 
+def _principal(parsed: tuple[str, str] | None, rec: KeyRecord | None) -> Principal:
+    """The principal of a parsed key whose record is ``rec``; Unauthorized unless the
+    secret matches and the key is not revoked (all failures alike)."""
+    if (parsed is None or rec is None or rec.revoked_at is not None
+            or not keymod.secret_matches(parsed[1], rec.secret_hash)):
+        raise Unauthorized("a valid API key is required (Authorization: Bearer <key>)")
+    return Principal(rec.account_id, rec.id)
+
+
 def _error_body(exc: LinkgapError) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message}
 
@@ -130,9 +138,9 @@ class LinkgapService:
         self.index_path = Path(settings.index)
         self._index: BacklinkIndex | None = None
         self._index_lock = threading.Lock()
-        self._results: OrderedDict[str, GapResult] = OrderedDict()
-        self._results_lock = threading.Lock()
         self._last_reap = float("-inf")
+        # Keys, completed runs and their results, read without the database when hot.
+        self.reads = ReadPath(self.store, int(settings.result_cache_mb) * 2**20)
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
             lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
@@ -240,6 +248,19 @@ class LinkgapService:
         rec = self._account_named(name)
         return self._account_view(self.store.add_topup(rec.id, amount, iso_z(self._now())))
 
+    def pricing(self) -> dict[str, int]:
+        """What runs and look-ups cost on this server, and how large a run may be, so a
+        client can show the price before it asks: a run costs
+        ``max(1, ceil(k × limit / run_cost_divisor))`` credits."""
+        from linkgap.gap import MAX_COMPETITORS
+
+        return {
+            "run_cost_divisor": int(self.settings.run_cost_divisor),
+            "metrics_cost": int(self.settings.metrics_cost),
+            "max_run_limit": int(self.settings.max_run_limit),
+            "max_competitors": MAX_COMPETITORS,
+        }
+
     def account(self, account_id: str) -> AccountView:
         """The account with this id and its balance; NotFound when unknown."""
         rec = self.store.account_by_id(account_id)
@@ -282,6 +303,7 @@ class LinkgapService:
         rec = self.store.revoke_key(parsed, iso_z(self._now())) if parsed else None
         if rec is None:
             raise NotFound(f"no key with id {key_id!r}")
+        self.reads.forget_key(rec.id)  # other processes see it within reads.KEY_TTL_S
         account = self.store.account_by_id(rec.account_id)
         return self._key_view(rec, account.name if account else rec.account_id)
 
@@ -289,12 +311,15 @@ class LinkgapService:
         """The account a key acts for; Unauthorized for a missing, malformed, unknown or
         revoked key (all alike, so a caller learns nothing about which)."""
         parsed = keymod.parse_key(raw_key)
-        rec = self.store.key_by_id(parsed[0]) if parsed else None
-        ok = (parsed is not None and rec is not None
-              and keymod.secret_matches(parsed[1], rec.secret_hash) and rec.revoked_at is None)
-        if not ok or rec is None:
-            raise Unauthorized("a valid API key is required (Authorization: Bearer <key>)")
-        return Principal(rec.account_id, rec.id)
+        return _principal(parsed, self.reads.key(parsed[0]) if parsed else None)
+
+    def authenticate_cached(self, raw_key: str | None) -> Principal | None:
+        """:meth:`authenticate` from memory only: None when that needs the database."""
+        parsed = keymod.parse_key(raw_key)
+        if parsed is None:
+            return _principal(None, None)
+        rec = self.reads.cached_key(parsed[0])
+        return None if rec is MISSING else _principal(parsed, rec)
 
     # runs -------------------------------------------------------------------
     @staticmethod
@@ -364,7 +389,7 @@ class LinkgapService:
         return view, cost
 
     def _owned_run(self, account_id: str, run_id: str) -> RunRecord:
-        rec = self.store.get_run(run_id) if isinstance(run_id, str) else None
+        rec = self.reads.run(run_id) if isinstance(run_id, str) else None
         if rec is None or rec.account_id != account_id:
             raise NotFound("run not found")
         return rec
@@ -400,22 +425,17 @@ class LinkgapService:
         if rec.status != "completed":
             raise RunNotCompleted(f"run {rec.id} is {rec.status}, not completed",
                                   details={"status": rec.status})
-        with self._results_lock:
-            cached = self._results.get(rec.id)
-            if cached is not None:
-                self._results.move_to_end(rec.id)
-                return cached
-        from linkgap.gap import GapResult
+        return self.reads.result(rec.id)
 
-        data = self.store.run_result(rec.id)
-        if data is None:  # pragma: no cover - a completed run always has its result
-            raise NotFound("run result not found")
-        result = GapResult.from_ipc(data)
-        with self._results_lock:
-            self._results[rec.id] = result
-            while len(self._results) > RESULT_CACHE_SIZE:
-                self._results.popitem(last=False)
-        return result
+    def cached_run_result(self, account_id: str, run_id: str) -> GapResult | None:
+        """:meth:`run_result` from memory only: None when that needs the database (or the
+        answer is an error)."""
+        rec = self.reads.cached_run(run_id)
+        if rec is None or rec.account_id != account_id:
+            return None
+        if self._status(rec, self._expired_before()) == "expired":
+            return None  # the route answers 410
+        return self.reads.cached_result(rec.id)
 
     # domain metrics ---------------------------------------------------------
     def domain_metrics(self, account_id: str, domains: list[str], *,

@@ -97,8 +97,8 @@
     mode: ["Mode", "mode"],
     min_overlap: ["Minimum overlap", "min-overlap"],
     limit: ["Limit", "limit"],
-    min_authority: ["Minimum authority", "f-min-authority"],
-    max_spam: ["Maximum spam", "f-max-spam"],
+    min_authority: ["Minimum domain rating", "f-min-authority"],
+    max_spam: ["Maximum spam score", "f-max-spam"],
     dofollow: ["Dofollow", "f-dofollow"],
     competitor: ["Competitor", "f-competitor"],
     q: ["Search", "f-q"],
@@ -108,9 +108,24 @@
     page: ["Page", null]
   };
 
-  /** A server message as the end of a sentence: trimmed, with a full stop. */
+  // The API's parameter and field names, as the page calls them: a person reads the
+  // page's words, never `min_overlap`.
+  var WORDS = {
+    min_overlap: "“Minimum overlap”", min_authority: "“Minimum domain rating”",
+    max_spam: "“Maximum spam score”", per_page: "“Per page”", domain_rating: "domain rating",
+    spam_score: "spam score", referring_domains: "referring domains",
+    competitor_overlap: "overlap", competitor_count: "number of competitors"
+  };
+  var WORD_RE = new RegExp("\\b(" + Object.keys(WORDS).join("|") + ")\\b", "g");
+
+  function inWords(text) {
+    return String(text || "").replace(WORD_RE, function (name) { return WORDS[name]; });
+  }
+  window.linkgapInWords = inWords;  // exposed for the page's tests
+
+  /** A server message as the end of a sentence: in the page's words, with a full stop. */
   function clause(text) {
-    text = String(text || "").trim();
+    text = inWords(text).trim();
     if (!text) return "";
     return /[.!?]$/.test(text) ? text : text + ".";
   }
@@ -207,6 +222,14 @@
   }
 
   function describeInvalid(e, context) {
+    if (e.code === "competitors_not_indexed" && Array.isArray(e.details.missing)) {
+      var missing = e.details.missing.map(uni);
+      return (missing.length === 1 ? "The competitor " + missing[0] + " is"
+        : "The competitors " + missing.join(", ") + " are") +
+        " not in the backlink index, so no prospect can be found. Check the spelling" +
+        (missing.length === 1 ? "" : "s") + ". The run was not started and no credits were " +
+        "charged.";
+    }
     var param = e.param || "";
     var m = /^([a-z_]+)\[(\d+)\]$/.exec(param);
     var base = m ? m[1] : param;
@@ -292,7 +315,9 @@
     prospectsSeq: 0,
     summarySeq: 0,
     runsPage: 1,
-    pendingCreate: null // {body, key}: reuse the Idempotency-Key when a failed start is retried
+    pendingCreate: null, // {body, key}: reuse the Idempotency-Key when a failed start is retried
+    pricing: null,      // GET /v1/account's pricing: the run cost shown before starting
+    available: null     // credits available to the key's account
   };
 
   function show(el, on) { el.hidden = !on; }
@@ -346,6 +371,10 @@
       if (c.resets_at) title.push("the monthly quota resets " + when(c.resets_at));
       el.title = title.join("; ");
       show(el, true);
+      state.pricing = res.body.data.pricing || null;
+      state.available = typeof c.available === "number" ? c.available : null;
+      if (state.pricing) $("limit").max = String(state.pricing.max_run_limit);
+      updateCost();
       return res.body.data;
     });
   }
@@ -385,11 +414,15 @@
     stopPolling();
     state.run = null;
     show($("credits"), false);
+    state.pricing = null;
+    state.available = null;
+    updateCost();
     clearChildren($("runs-list"));
     show($("more-runs"), false);
     show($("run-panel"), false);
     show($("prospects-panel"), false);
     show($("welcome"), true);
+    announce("run", null);
     $("key-status").textContent = "The key has been forgotten by this tab.";
     $("key-status").className = "status-line";
     if (location.hash) history.replaceState(null, "", location.pathname + location.search);
@@ -402,6 +435,58 @@
     showError(errorEl, { message: "Enter your API key first (at the top of this column)." });
     $("api-key").focus();
     return false;
+  }
+
+  /* --------------------------------------------------------------- run cost */
+  /** What the server will count as one competitor: the same name without scheme, user,
+   * port, path, "www." or trailing dot, in lower case. (The server also folds a
+   * subdomain into its registrable domain; the page cannot know the suffix list, so a
+   * list with sub.rival.com and rival.com may cost less than shown, never more.) */
+  function competitorKey(text) {
+    return text.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+      .replace(/^[^\/?#]*@/, "").split(/[\/?#]/)[0].replace(/:\d*$/, "")
+      .replace(/\.$/, "").replace(/^www\./, "");
+  }
+
+  function distinctCompetitors(text) {
+    var seen = {};
+    parseCompetitors(text).forEach(function (c) { seen[competitorKey(c)] = true; });
+    return Object.keys(seen).length;
+  }
+
+  /** The credits a run costs, as the API states: max(1, ceil(k × limit / D)). */
+  function runCost(k, limit, divisor) {
+    return Math.max(1, Math.ceil(k * limit / divisor));
+  }
+  window.linkgapRunCost = runCost;  // exposed for the page's tests
+
+  /** Show, under the run form, what the run being filled in will cost. */
+  function updateCost() {
+    var el = $("run-cost");
+    var pricing = state.pricing;
+    var k = distinctCompetitors($("competitors").value);
+    var limit = intField("limit");
+    var limitValue = limit.value === null ? 100 : limit.value;
+    if (!pricing || !getKey() || !k || limit.bad || limitValue < 10 ||
+        limitValue > pricing.max_run_limit || k > pricing.max_competitors) {
+      show(el, false);
+      return;
+    }
+    var cost = runCost(k, limitValue, pricing.run_cost_divisor);
+    el.textContent = "";
+    el.appendChild(document.createTextNode("This run will cost "));
+    el.appendChild(h("strong", { text: plural(cost, "credit", "credits") }));
+    el.appendChild(document.createTextNode(
+      ": " + plural(k, "competitor", "competitors") + " × limit " + fmt(limitValue) + " ÷ " +
+      fmt(pricing.run_cost_divisor) + ", rounded up (at least 1)." +
+      (state.available !== null ? " You have " + fmt(state.available) + " available." : "")));
+    var short = state.available !== null && cost > state.available;
+    if (short) {
+      el.appendChild(document.createTextNode(" That is not enough: choose a smaller limit or " +
+        "fewer competitors, or ask your linkgap operator for a top-up."));
+    }
+    el.className = short ? "cost short" : "cost";
+    show(el, true);
   }
 
   /* ------------------------------------------------------------- run create */
@@ -524,6 +609,7 @@
     resetFilters(run);
     renderRun(run, chargedNow);
     markCurrentRun();
+    announce("run", run);
     if (run.status === "queued" || run.status === "running") {
       show($("prospects-panel"), false);
       schedulePoll();
@@ -677,8 +763,8 @@
   }
 
   function badFilter() {
-    var checks = [["min_authority", "f-min-authority", "Minimum authority"],
-                  ["max_spam", "f-max-spam", "Maximum spam"]];
+    var checks = [["min_authority", "f-min-authority", FIELDS.min_authority[0]],
+                  ["max_spam", "f-max-spam", FIELDS.max_spam[0]]];
     for (var i = 0; i < checks.length; i++) {
       var el = $(checks[i][1]);
       if (el.validity && el.validity.badInput) {
@@ -696,6 +782,7 @@
     debounceTimer = setTimeout(function () {
       state.page = 1;
       loadProspects();
+      announce("filters", state.run);
     }, typing ? 350 : 0);
   }
 
@@ -709,6 +796,7 @@
     }
     state.page = 1;
     loadProspects();
+    announce("filters", state.run);
   }
 
   function renderSortHeaders() {
@@ -994,6 +1082,23 @@
     if (m && getKey() && (!state.run || state.run.id !== m[1])) openRun(m[1]);
   }
 
+  /* ------------------------------------------------------------ extensions */
+  // The page's other scripts (compare.js, suggest.js) build on these helpers and
+  // hear about the open run through "linkgap:run" and "linkgap:filters" events.
+  function announce(what, run) {
+    document.dispatchEvent(new CustomEvent("linkgap:" + what, { detail: { run: run } }));
+  }
+  window.linkgapPage = {
+    api: api, h: h, fmt: fmt, uni: uni, plural: plural, when: when, show: show,
+    showError: showError, clearChildren: clearChildren, getKey: getKey,
+    filterParams: filterParams, fields: FIELDS,
+    currentRun: function () { return state.run; },
+    sortParams: function () {
+      return { sort: $("f-sort").value, order: $("f-order").value,
+               per_page: $("f-per-page").value };
+    }
+  };
+
   /* -------------------------------------------------------------------- init */
   function init() {
     // Sortable headers become buttons, so they work from the keyboard.
@@ -1011,6 +1116,8 @@
     $("forget-key").addEventListener("click", forgetKey);
     $("run-form").addEventListener("submit", onRunSubmit);
     $("mode").addEventListener("change", onModeChange);
+    $("competitors").addEventListener("input", updateCost);
+    $("limit").addEventListener("input", updateCost);
     $("refresh-runs").addEventListener("click", function () {
       loadRuns(true);
       if (getKey()) loadAccount().catch(function () {});

@@ -1,0 +1,162 @@
+"""Embedded vs Spark ``index build`` on the same inputs: wall time, rate, peak memory, ratio.
+
+    nice python bench/bench_spark.py --sizes 1M/20M                  # cc-graph, generated
+    nice python bench/bench_spark.py --sizes 1M/20M,4M/80M --master 'local[2]'
+    nice python bench/bench_spark.py --wat-files 32 --wat-domains 20000   # many WAT files
+
+Each build runs ``linkgap index build`` in a child process; its wall time
+and the peak resident memory of its whole process tree (sampled from /proc)
+are the command's own: for ``--engine spark`` that includes the Spark JVM and
+its Python workers, the session start (~10 s) and the finalise step.
+cc-graph inputs come from ``gen_graph.py`` (one vertices/edges pair: Spark
+reads it in one task); ``--wat-files`` writes the generated demo
+web as N WAT files (one Spark task each), the case Spark parallelises.
+Prints one JSON line per build and a ratio line per input (spark / embedded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gen_graph import write_graph  # noqa: E402
+
+_SUFFIX = {"K": 1_000, "M": 1_000_000, "G": 1_000_000_000}
+
+
+def _count(text: str) -> int:
+    text = text.strip().upper()
+    if text[-1] in _SUFFIX:
+        return int(float(text[:-1]) * _SUFFIX[text[-1]])
+    return int(text)
+
+
+def _graph_inputs(root: Path, size: str) -> tuple[list[str], int]:
+    domains, edges = (_count(part) for part in size.split("/"))
+    folder = root / f"graph-{size.replace('/', '-')}"
+    vertices, edges_file = folder / "graph-vertices.txt.gz", folder / "graph-edges.txt.gz"
+    if not (vertices.exists() and edges_file.exists()):
+        print(f"generating {domains:,} domains / {edges:,} edges in {folder}", file=sys.stderr)
+        write_graph(folder, "graph", domains, edges)
+    return [str(vertices), str(edges_file)], edges
+
+
+def _wat_inputs(root: Path, files: int, domains: int) -> tuple[list[str], int]:
+    from linkgap.demo_web import generate_web, write_wat
+
+    folder = root / f"wat-{files}x{domains}"
+    paths = [folder / f"part-{i:05d}.wat.gz" for i in range(files)]
+    web = generate_web(n_domains=domains)
+    if not all(p.exists() for p in paths):
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, path in enumerate(paths):
+            write_wat(path, web.links[i::files], internal_links=20)
+    return [str(p) for p in paths], len(web.links)
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (from /proc), in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, frontier = 0, [pid]
+    while frontier:
+        current = frontier.pop()
+        total += rss.get(current, 0)
+        frontier += children.get(current, [])
+    return total
+
+
+def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
+               memory_limit: str | None) -> dict[str, float]:
+    """One ``linkgap index build`` in a child process: wall time and the peak resident
+    memory of its whole process tree (the Spark JVM included), sampled every 0.2 s."""
+    linkgap = Path(sys.executable).with_name("linkgap")
+    command = [str(linkgap), "index", "build", "--index", str(index_dir), "--engine", engine]
+    if engine == "spark":
+        command += ["--spark-master", master]
+    if memory_limit:
+        command += ["--memory-limit", memory_limit]
+    command += inputs
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{engine} build failed:\n{err.read().decode()[-3000:]}")
+    return {"seconds": seconds, "peak_rss_mib": peak / 1024}
+
+
+def _measure(label: str, inputs: list[str], units: int, unit: str, args: argparse.Namespace,
+             root: Path) -> None:
+    results = {}
+    for engine in ("embedded", "spark"):
+        index_dir = root / f"index-{engine}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        run = _run_build(inputs, index_dir, engine, args.master, args.memory_limit)
+        results[engine] = run
+        print(json.dumps({
+            "input": label, "engine": engine,
+            "master": args.master if engine == "spark" else None,
+            unit: units, "seconds": round(run["seconds"], 1),
+            f"{unit}_per_second": round(units / run["seconds"]),
+            "peak_rss_mib": round(run["peak_rss_mib"]),
+            "memory_limit": args.memory_limit,
+        }), flush=True)
+        shutil.rmtree(index_dir, ignore_errors=True)
+    ratio = results["spark"]["seconds"] / results["embedded"]["seconds"]
+    print(json.dumps({"input": label, "spark_over_embedded_time": round(ratio, 2)}), flush=True)
+
+
+def main() -> None:
+    """Command line: measure each input with both engines."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1M/20M",
+                        help="comma-separated cc-graph sizes DOMAINS/EDGES, e.g. 1M/20M,4M/80M "
+                             "('' for none)")
+    parser.add_argument("--wat-files", type=int, default=0,
+                        help="also measure this many generated WAT files (0: none)")
+    parser.add_argument("--wat-domains", type=int, default=20_000,
+                        help="domains of the generated web the WAT files hold")
+    parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
+    parser.add_argument("--memory-limit", default="2GB",
+                        help="--memory-limit of both builds (default 2GB)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder for generated inputs, kept between runs "
+                             "(default: a temporary folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lg-bench-spark-") as tmp:
+        root = args.data or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        for size in filter(None, args.sizes.split(",")):
+            inputs, edges = _graph_inputs(root, size)
+            _measure(f"cc-graph {size}", inputs, edges, "edges", args, Path(tmp))
+        if args.wat_files:
+            inputs, links = _wat_inputs(root, args.wat_files, args.wat_domains)
+            _measure(f"{args.wat_files} WAT files", inputs, links, "links", args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

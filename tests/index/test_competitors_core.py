@@ -1,0 +1,118 @@
+"""linkgap.index.competitors against a brute-force computation over Python sets, on
+random graphs, with and without the referring-domain cap (a small cap here; 50,000
+by default)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from linkgap.index.competitors import DEFAULT_CAP, link_competitors, transpose_csr
+
+
+def in_csr(pairs: set[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The in-link CSR (sources ascending per target) of (source, target) pairs."""
+    by_target: dict[int, list[int]] = {}
+    for s, t in pairs:
+        by_target.setdefault(t, []).append(s)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    src: list[int] = []
+    for t in range(n):
+        src += sorted(by_target.get(t, []))
+        indptr[t + 1] = len(src)
+    return indptr, np.asarray(src, dtype=np.int32)
+
+
+def random_graph(seed: int, n: int = 300, edges: int = 3000
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[tuple[int, int]]]:
+    """(in_indptr, in_src, pagerank, edge set) of a random graph with hubs and ties."""
+    rng = random.Random(seed)
+    pairs: set[tuple[int, int]] = set()
+    hubs = rng.sample(range(n), 8)
+    while len(pairs) < edges:
+        s = rng.randrange(n)
+        t = rng.choice(hubs) if rng.random() < 0.3 else rng.randrange(n)
+        if s != t:
+            pairs.add((s, t))
+    indptr, src = in_csr(pairs, n)
+    # PageRank-like strengths with many exact ties (the cap breaks them by id).
+    pagerank = np.array([rng.choice([0.1, 0.2, 0.3, rng.random()]) for _ in range(n)])
+    return indptr, src, pagerank, pairs
+
+
+def brute_force(pairs: set[tuple[int, int]], pagerank: np.ndarray, target: int, limit: int,
+                cap: int) -> list[tuple[int, int, float]]:
+    referrers: dict[int, set[int]] = {}
+    for s, t in pairs:
+        referrers.setdefault(t, set()).add(s)
+    mine = sorted(referrers.get(target, set()))
+    if len(mine) > cap:
+        mine = sorted(sorted(mine, key=lambda r: (-pagerank[r], r))[:cap])
+    used = set(mine)
+    rows = []
+    for other, theirs in referrers.items():
+        if other == target:
+            continue
+        shared = len(used & theirs)
+        if shared:
+            rows.append((other, shared, shared / (len(used) + len(theirs) - shared)))
+    rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
+    return rows[:limit]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("cap", [DEFAULT_CAP, 7, 1])
+def test_equal_to_brute_force(seed: int, cap: int) -> None:
+    indptr, src, pagerank, pairs = random_graph(seed)
+    out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=257)
+    rng = random.Random(seed)
+    rd = np.diff(indptr)
+    targets = [int(np.argmax(rd)), int(np.argmin(rd))] + rng.sample(range(len(rd)), 6)
+    for target in targets:
+        for limit in (1, 5, 20, 1000):
+            got = link_competitors(indptr, src, out_indptr, out_dst, pagerank, target,
+                                   limit=limit, cap=cap)
+            want = brute_force(pairs, pagerank, target, limit, cap)
+            assert [(int(i), int(s)) for i, s in zip(got.ids, got.shared, strict=True)] == \
+                [(o, s) for o, s, _ in want], (seed, target, limit)
+            assert got.jaccard.tolist() == [j for _, _, j in want]
+            assert got.total_referring_domains == int(rd[target])
+            assert got.capped == (rd[target] > cap)
+            assert got.referring_domains == min(int(rd[target]), cap)
+
+
+def test_the_cap_keeps_the_strongest_referrers() -> None:
+    # T=0 is linked to by 1..6; 1..6 each link to their own domain 10+i as well, and the
+    # strongest three (by PageRank) are 4, 5, 6.
+    pairs = {(i, 0) for i in range(1, 7)} | {(i, 10 + i) for i in range(1, 7)}
+    n = 20
+    indptr, in_src = in_csr(pairs, n)
+    pagerank = np.array([0.01 * i for i in range(n)])
+    out_indptr, out_dst = transpose_csr(indptr, in_src)
+    got = link_competitors(indptr, in_src, out_indptr, out_dst, pagerank, 0, cap=3)
+    assert got.capped and got.referring_domains == 3 and got.total_referring_domains == 6
+    assert sorted(got.ids.tolist()) == [14, 15, 16]
+    assert got.jaccard.tolist() == [1 / 3] * 3
+    # Equal strengths: the lowest ids (first names) are kept.
+    even = link_competitors(indptr, in_src, out_indptr, out_dst, np.full(n, 0.05), 0, cap=2)
+    assert sorted(even.ids.tolist()) == [11, 12]
+
+
+def test_a_domain_without_referring_domains_has_no_competitors() -> None:
+    indptr, src, pagerank, _ = random_graph(1, n=3000, edges=500)
+    out_indptr, out_dst = transpose_csr(indptr, src)
+    lonely = int(np.flatnonzero(np.diff(indptr) == 0)[0])
+    got = link_competitors(indptr, src, out_indptr, out_dst, pagerank, lonely)
+    assert len(got) == 0 and got.referring_domains == 0 and not got.capped
+
+
+def test_transpose_is_the_out_link_csr_with_ascending_targets() -> None:
+    indptr, src, _, pairs = random_graph(3, n=120, edges=900)
+    for chunk in (1, 13, 10_000):
+        out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=chunk)
+        assert out_dst.dtype == np.int32
+        for s in range(120):
+            row = out_dst[out_indptr[s]:out_indptr[s + 1]].tolist()
+            assert row == sorted(t for (a, t) in pairs if a == s)

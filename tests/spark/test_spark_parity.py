@@ -1,0 +1,147 @@
+"""The Spark engine builds the same index as the embedded one (SPEC 10).
+
+Every file of a version folder (names, CSR, every metric) must be the same
+bytes, and the manifests the same but for version id and build time: the
+per-input counts, the totals, the PSL mode and the metric parameters. The
+builds share one local[2] session; the corpus has several files of every
+format, with pairs repeating across files and formats and damage that is
+skipped and counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.corpus import all_inputs
+
+from linkgap import BacklinkIndex
+from linkgap.errors import BuildFailed
+from linkgap.index.build import BuildReport, build_index
+from linkgap.index.staging import MARKER
+from linkgap.index.versions import read_current, version_dir
+
+# A Spark session can take minutes to start on a busy machine: a longer budget than the
+# suite's 300 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+def version_files(index_dir: Path) -> dict[str, bytes]:
+    """Every file of the published version but its manifest, by name."""
+    folder = version_dir(index_dir, read_current(index_dir) or "")
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def comparable_manifest(index_dir: Path) -> dict[str, Any]:
+    """The published manifest without what differs between any two builds."""
+    manifest = BacklinkIndex.open(index_dir).manifest.as_dict()
+    for key in ("version", "built_at"):
+        manifest.pop(key)
+    return manifest
+
+
+def assert_same_index(left: Path, right: Path) -> None:
+    """Same files, byte for byte, and the same manifest but for version id and time."""
+    a, b = version_files(left), version_files(right)
+    assert sorted(a) == sorted(b)
+    differing = [name for name in a if a[name] != b[name]]
+    assert differing == [], f"files that differ: {differing}"
+    assert comparable_manifest(left) == comparable_manifest(right)
+
+
+@pytest.fixture(scope="module")
+def embedded(corpus: dict[str, list[str]], tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, BuildReport]:
+    index_dir = tmp_path_factory.mktemp("embedded") / "index"
+    return index_dir, build_index(index_dir, all_inputs(corpus))
+
+
+@pytest.fixture(scope="module")
+def spark_built(spark: Any, corpus: dict[str, list[str]],
+                tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
+    from linkgap.spark import spark_build_index
+
+    index_dir = tmp_path_factory.mktemp("spark") / "index"
+    return index_dir, spark_build_index(index_dir, all_inputs(corpus), master="local[2]")
+
+
+def test_spark_build_equals_the_embedded_build(embedded: tuple[Path, BuildReport],
+                                               spark_built: tuple[Path, BuildReport]) -> None:
+    assert_same_index(embedded[0], spark_built[0])
+    counts = spark_built[1].manifest.counts
+    assert counts["domains"] > 20 and counts["links"] > counts["edges"] > 100
+    assert counts["occurrences"] > counts["links"]  # pairs repeat across files and formats
+
+
+def test_per_input_counts_are_the_same(embedded: tuple[Path, BuildReport],
+                                       spark_built: tuple[Path, BuildReport]) -> None:
+    mine = [s.as_dict() for s in spark_built[1].inputs]
+    theirs = [s.as_dict() for s in embedded[1].inputs]
+    assert mine == theirs
+    formats = {d["format"] for d in mine}
+    assert formats == {"warc", "wat", "links-csv", "cc-graph"}
+    skipped = {reason for d in mine for reason in d["skipped"]}
+    assert {"truncated_record", "broken_json", "bad_csv_row", "vertex_not_domain",
+            "internal_link"} <= skipped
+    # no staging or work files are left in the index directory
+    assert sorted(p.name for p in spark_built[0].iterdir()) == [".build.lock", "CURRENT",
+                                                                "versions"]
+
+
+def test_stage_only_then_finalise_equals_the_one_step_build(
+        spark: Any, corpus: dict[str, list[str]], spark_built: tuple[Path, BuildReport],
+        tmp_path: Path) -> None:
+    from linkgap.spark import spark_stage
+
+    out = tmp_path / "staged"
+    staged = spark_stage(str(out), all_inputs(corpus), master="local[2]")
+    assert (out / MARKER).is_file() and not (out / "_work").exists()
+    assert staged.totals.edges == spark_built[1].manifest.counts["edges"]
+    report = build_index(tmp_path / "index", [str(out)])  # detected as domain-edges
+    assert_same_index(spark_built[0], tmp_path / "index")
+    assert [s.as_dict() for s in report.inputs] == [s.as_dict() for s in spark_built[1].inputs]
+
+
+def test_cc_graph_through_a_stage_dir_url(spark: Any, corpus: dict[str, list[str]],
+                                          tmp_path: Path) -> None:
+    from linkgap.spark import spark_build_index
+
+    graph = corpus["cc-graph"]
+    build_index(tmp_path / "embedded", graph)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    spark_build_index(tmp_path / "spark", graph, master="local[2]",
+                      stage_dir=scratch.as_uri())
+    assert_same_index(tmp_path / "embedded", tmp_path / "spark")
+    assert list(scratch.iterdir()) == []  # the job's folder in the stage dir is removed
+
+
+def test_an_unreadable_input_fails_and_keeps_the_published_version(
+        spark: Any, corpus: dict[str, list[str]], embedded: tuple[Path, BuildReport]) -> None:
+    from linkgap.spark import spark_build_index
+
+    index_dir = embedded[0]
+    before = read_current(index_dir)
+    with pytest.raises(BuildFailed, match="cannot read input file nosuch://host/x.warc.gz"):
+        spark_build_index(index_dir, [corpus["warc"][0], "nosuch://host/x.warc.gz"],
+                          master="local[2]")
+    assert read_current(index_dir) == before
+    assert not list(index_dir.glob("tmp-*"))
+
+
+def test_no_valid_link_fails_like_the_embedded_build(spark: Any, tmp_path: Path) -> None:
+    from support.crawlfiles import write_links_csv
+
+    from linkgap.spark import spark_build_index
+
+    path = write_links_csv(tmp_path / "internal.csv", [
+        ("https://a.com/x", "https://www.a.com/y", "", "", "")])
+    with pytest.raises(BuildFailed) as embedded_error:
+        build_index(tmp_path / "e", [str(path)])
+    with pytest.raises(BuildFailed) as spark_error:
+        spark_build_index(tmp_path / "s", [str(path)], master="local[2]")
+    assert spark_error.value.message == embedded_error.value.message
+    assert "no valid links" in spark_error.value.message
+    assert read_current(tmp_path / "s") is None
