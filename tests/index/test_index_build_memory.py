@@ -102,9 +102,13 @@ def test_pagerank_read_from_the_file_equals_pagerank_in_memory(tmp_path: Path) -
         streamed = m.pagerank(indptr, source, out, block_edges=700)
     finally:
         source.close()
-    whole = m.pagerank(indptr, src, out, block_edges=700)
+    # The streamed path is the SciPy block loop: the same loop over the whole array gives
+    # the same bits; the compiled iteration (used for in-memory arrays) agrees closely.
+    whole = m.pagerank(indptr, src, out, block_edges=700, engine="scipy")
     assert streamed.iterations == whole.iterations
     assert np.array_equal(streamed.pagerank, whole.pagerank)
+    compiled = m.pagerank(indptr, src, out, block_edges=700)
+    np.testing.assert_allclose(compiled.pagerank, whole.pagerank, rtol=1e-4)
 
 
 def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
@@ -116,7 +120,10 @@ def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
     assert manifest.build is not None and manifest.build["pagerank_ids"] == "streamed"
     x, y = BacklinkIndex.open(tmp_path / "memory"), BacklinkIndex.open(tmp_path / "streamed")
     assert x.manifest.build["pagerank_ids"] == "in memory"  # type: ignore[index]
-    assert np.array_equal(x.pagerank, y.pagerank)
+    # Streamed ids go through the SciPy block loop, in-memory ones through the compiled
+    # iteration: PageRank agrees to float32 precision, and the metrics users see agree.
+    np.testing.assert_allclose(x.pagerank, y.pagerank, rtol=1e-4)
+    assert np.array_equal(x.domain_rating, y.domain_rating)
 
 
 def _start_build(index: Path, temp: Path, csv: Path) -> subprocess.Popen[bytes]:
