@@ -102,9 +102,11 @@ def test_pagerank_read_from_the_file_equals_pagerank_in_memory(tmp_path: Path) -
         streamed = m.pagerank(indptr, source, out, block_edges=700)
     finally:
         source.close()
-    whole = m.pagerank(indptr, src, out, block_edges=700)
+    whole = m.pagerank(indptr, src, out, block_edges=700, engine="scipy")  # the same loop
     assert streamed.iterations == whole.iterations
     assert np.array_equal(streamed.pagerank, whole.pagerank)
+    compiled = m.pagerank(indptr, src, out)  # the compiled engine, for ids in memory
+    assert np.allclose(streamed.pagerank, compiled.pagerank, rtol=2e-5, atol=0)
 
 
 def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
@@ -116,7 +118,9 @@ def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
     assert manifest.build is not None and manifest.build["pagerank_ids"] == "streamed"
     x, y = BacklinkIndex.open(tmp_path / "memory"), BacklinkIndex.open(tmp_path / "streamed")
     assert x.manifest.build["pagerank_ids"] == "in memory"  # type: ignore[index]
-    assert np.array_equal(x.pagerank, y.pagerank)
+    # ids in memory may run the compiled iteration, streamed ones the SciPy loop:
+    # they agree to the digits kept, give or take one in the last
+    assert np.allclose(x.pagerank, y.pagerank, rtol=2e-5, atol=0)
 
 
 def _start_build(index: Path, temp: Path, csv: Path) -> subprocess.Popen[bytes]:
