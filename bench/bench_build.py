@@ -6,7 +6,7 @@
 Prints the time of each build stage (reading + normalising, aggregation,
 writing the CSR, metrics, publishing), the overall rate in input edges per
 second, and the peak resident memory of the process (DuckDB runs in-process,
-so its memory is counted; ``--memory-limit`` caps DuckDB's share). The build
+so its memory is counted; ``--memory-limit`` is the build's budget). The build
 is the same code ``linkgap index build`` runs.
 """
 
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_graph import write_graph  # noqa: E402
 
 from linkgap.index.build import build_index  # noqa: E402
+from linkgap.index.reader import BacklinkIndex  # noqa: E402
 
 
 class StageTimer:
@@ -63,7 +64,8 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None,
                         help="index folder (default: a temporary folder, removed after)")
     parser.add_argument("--memory-limit", default=None,
-                        help="DuckDB memory budget, e.g. 2GB (default: 40%% of RAM)")
+                        help="the build's memory limit, e.g. 2GB (default: half of RAM)")
+    parser.add_argument("--temp-dir", default=None, help="folder for spill files")
     args = parser.parse_args()
 
     vertices = args.graph / f"{args.prefix}-vertices.txt.gz"
@@ -78,9 +80,11 @@ def main() -> None:
         timer = StageTimer()
         started = time.perf_counter()
         report = build_index(index_dir, [str(vertices), str(edges)], "cc-graph",
-                             progress=timer, memory_limit=args.memory_limit)
+                             progress=timer, memory_limit=args.memory_limit,
+                             temp_dir=args.temp_dir)
         seconds = time.perf_counter() - started
         stages = timer.finish()
+        disk = BacklinkIndex.open(index_dir).disk_usage()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     stats = report.inputs[0]
     input_edges = stats.links_seen or stats.records
@@ -94,6 +98,11 @@ def main() -> None:
         "peak_rss_mib": round(peak_kib / 1024),
         "stages_seconds": stages,
         "pagerank_iterations": report.manifest.metrics["pagerank"]["iterations"],
+        "bytes_per_edge": disk["bytes_per_edge"],
+        "index_bytes_per_edge": disk["index_bytes_per_edge"],
+        "index_bytes": disk["index_bytes"],
+        "peak_spill_bytes": report.spilled_bytes,
+        "pagerank_ids": (report.manifest.build or {}).get("pagerank_ids"),
     }
     print(json.dumps(result, indent=2))
 

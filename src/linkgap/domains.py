@@ -31,6 +31,9 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 import idna
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from publicsuffixlist import PublicSuffixList
 
 from linkgap.errors import InvalidDomain
@@ -282,6 +285,125 @@ class DomainNormalizer:
                 text, "is a public suffix or a single label, not a registrable domain"
             )
         return domain
+
+    def registrable_array(self, hosts: pa.Array) -> pa.Array:
+        """``registrable`` for a whole column of canonical hosts at once (null where None).
+
+        Gives exactly what ``registrable`` gives for each host, with a few
+        array operations per label depth instead of Python work per host
+        (about 1 µs a host instead of 5). Hosts must be canonical
+        (``canonical_host``); nulls stay null.
+        """
+        tables = _PslArrays.of(self)
+        if isinstance(hosts, pa.ChunkedArray):
+            hosts = hosts.combine_chunks()
+        if len(hosts) <= _ARRAY_CHUNK:
+            return tables.registrable(hosts)
+        # chunks bound the temporaries (a gather index of 8 bytes per name byte)
+        return pa.concat_arrays([tables.registrable(hosts.slice(i, _ARRAY_CHUNK))
+                                 for i in range(0, len(hosts), _ARRAY_CHUNK)])
+
+
+_ARRAY_CHUNK = 1 << 20
+
+#: Kind bits of a suffix in the rule table: an exception (``!x``), the parent of a
+#: wildcard (``*.x``), a plain rule (``x``). One suffix may be several.
+_EXC, _WILD, _PLAIN = 1, 2, 4
+
+
+class _PslArrays:
+    """The rules of one ``PublicSuffixList`` as Arrow lookup tables, for whole columns.
+
+    It follows ``publicsuffixlist``'s own algorithm (``_countpublic``): from
+    the longest suffix a host can have (at most ``maxlabel + 1`` labels) to
+    the shortest, the first suffix that is an exception, the parent of a
+    wildcard or a rule decides the length of the public suffix; with none,
+    the default rule ``*`` makes it one label.
+    """
+
+    _cache: dict[int, _PslArrays] = {}
+
+    def __init__(self, psl: PublicSuffixList) -> None:
+        kinds: dict[str, int] = {}
+        for rule in psl._publicsuffix:
+            if rule.startswith("!"):
+                kinds[rule[1:]] = kinds.get(rule[1:], 0) | _EXC
+            elif rule.startswith("*."):
+                kinds[rule[2:]] = kinds.get(rule[2:], 0) | _WILD
+            else:
+                kinds[rule] = kinds.get(rule, 0) | _PLAIN
+        self.keys = pa.array(list(kinds), pa.large_string())
+        self.kinds = np.array(list(kinds.values()), dtype=np.uint8)
+        self.maxlabel = int(psl._maxlabel)
+
+    @classmethod
+    def of(cls, normalizer: DomainNormalizer) -> _PslArrays:
+        key = id(normalizer._psl)
+        tables = cls._cache.get(key)
+        if tables is None:
+            tables = cls._cache[key] = cls(normalizer._psl)
+        return tables
+
+    def registrable(self, hosts: pa.Array) -> pa.Array:
+        if isinstance(hosts, pa.ChunkedArray):
+            hosts = hosts.combine_chunks()
+        arr = hosts.cast(pa.large_string())
+        k = len(arr)
+        if k == 0:
+            return pa.array([], pa.string())
+        bufs = arr.buffers()
+        offs = np.frombuffer(bufs[1], np.int64, k + 1, arr.offset * 8)
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        valid = np.asarray(arr.is_valid())
+        base = int(offs[0])
+        b = data[base : int(offs[-1])]
+        starts, ends = offs[:-1] - base, offs[1:] - base
+        dots = np.flatnonzero(b == ord("."))
+        first_dot = np.searchsorted(dots, starts)  # index of each host's first dot
+        end_dot = np.searchsorted(dots, ends)  # one past its last dot
+        labels = end_dot - first_dot + 1
+        publen = np.ones(k, dtype=np.int64)  # the default rule "*"
+        decided = ~valid
+        top = int(labels[valid].max()) if valid.any() else 0
+        for depth in range(min(self.maxlabel + 1, top), 0, -1):
+            cand = np.flatnonzero(~decided & (labels >= depth))
+            if len(cand) == 0:
+                continue
+            sfx = _suffixes(b, dots, starts[cand], ends[cand], first_dot[cand],
+                            end_dot[cand] - depth)
+            pos = pc.index_in(sfx, value_set=self.keys).fill_null(-1)
+            pos_np = np.asarray(pos)
+            kind = np.where(pos_np >= 0, self.kinds[np.maximum(pos_np, 0)], 0)
+            exc = (kind & _EXC) > 0
+            wild = ((kind & _WILD) > 0) & ~exc
+            hit = kind > 0
+            length = np.where(exc, depth - 1,
+                              np.where(wild & (labels[cand] > depth), depth + 1, depth))
+            publen[cand[hit]] = length[hit]
+            decided[cand[hit]] = True
+        ok = valid & (labels >= 2) & (labels >= publen + 1)
+        out = _suffixes(b, dots, starts, ends, first_dot, end_dot - (publen + 1), ok)
+        return out.cast(pa.string())
+
+
+def _suffixes(b: np.ndarray, dots: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+              first_dot: np.ndarray, dot_before: np.ndarray,
+              keep: np.ndarray | None = None) -> pa.LargeStringArray:
+    """The tail of each name after the dot ``dots[dot_before]`` (the whole name when that
+    dot is before the name's first); null where ``keep`` is False."""
+    begin = np.where(dot_before >= first_dot, dots[np.clip(dot_before, 0, max(len(dots) - 1,
+                                                                               0))] + 1
+                     if len(dots) else starts, starts)
+    lengths = ends - begin if keep is None else np.where(keep, ends - begin, 0)
+    new_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    gather = np.repeat(begin - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+    values = pa.py_buffer(np.ascontiguousarray(b[gather]))
+    if keep is None:
+        return pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(new_offsets), values)
+    validity = pa.py_buffer(np.packbits(keep, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(new_offsets), values,
+                                            validity, null_count=int((~keep).sum()))
 
 
 def to_unicode(domain: str) -> str:

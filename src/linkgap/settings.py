@@ -235,8 +235,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "build_memory_limit", "LINKGAP_BUILD_MEMORY_LIMIT", lambda s: None, SIZE,
-        "Memory the index build's aggregation may use before it spills to disk, in DuckDB's "
-        "notation such as 4GB.", "40% of physical memory", flag="--memory-limit",
+        "Memory an index build may use (its peak stays within this plus about 1 GB; the "
+        "aggregation spills to disk beyond it), such as 512MB, 4GB or 2GiB.",
+        "half of physical memory", flag="--memory-limit",
+    ),
+    Setting(
+        "build_temp_dir", "LINKGAP_BUILD_TEMP_DIR", lambda s: None, PATH,
+        "Folder for an index build's spill files.",
+        "inside the build folder in the index directory", flag="--temp-dir",
     ),
     Setting(
         "spark_master", "LINKGAP_SPARK_MASTER", lambda s: None, TEXT,

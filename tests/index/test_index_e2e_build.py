@@ -23,6 +23,7 @@ from linkgap import BacklinkIndex
 from linkgap.cli import main
 from linkgap.errors import BuildFailed
 from linkgap.index.build import build_index
+from linkgap.index.format import days_to_dates
 
 pytestmark = pytest.mark.slow
 
@@ -63,9 +64,11 @@ def test_build_merges_formats_and_counts_each_pair_once(tmp_path: Path) -> None:
     sl = index.in_links_of(index.id_of("b.com"))  # type: ignore[arg-type]
     assert index.names_of(index.in_src[sl]) == ["a.com", "d.com", "e.com"]
     assert index.in_dofollow[sl].tolist() == [1, 1, 0]
-    a_first, a_last = index.in_first_seen[sl][0], index.in_last_seen[sl][0]
-    assert a_first == int(datetime(2024, 2, 1, tzinfo=UTC).timestamp())
-    assert a_last == int(datetime(2024, 5, 1, tzinfo=UTC).timestamp())
+    # seen times are day codes (docs/index-format.md): days since 1970-01-01 plus 1
+    a_first, a_last = days_to_dates(index.in_first_seen[sl])[0], days_to_dates(
+        index.in_last_seen[sl])[0]
+    assert a_first == np.datetime64(datetime(2024, 2, 1, tzinfo=UTC).date())
+    assert a_last == np.datetime64(datetime(2024, 5, 1, tzinfo=UTC).date())
     c = index.domain("c.com")
     assert c is not None and (c.backlinks, c.referring_domains) == (2, 2)
     assert index.domain("a.com").outlinks == 2  # type: ignore[union-attr]

@@ -85,9 +85,14 @@ def test_in_link_csr_by_target(index: BacklinkIndex) -> None:
     assert index.names_of(index.in_src[sl]) == ["a.com", "c.com", "d.com"]
     assert index.in_links[sl].tolist() == [2, 1, 1]
     assert index.in_dofollow[sl].tolist() == [1, 0, 1]
+    assert index.in_dofollow_links[sl].tolist() == [1, 0, 1]
     assert index.in_indptr[-1] == len(index.in_src) == 6
     assert index.in_src.dtype == np.int32
-    assert index.in_first_seen[sl].tolist() == [-1, -1, -1]
+    assert index.in_dofollow.dtype == np.uint8
+    assert index.in_links.dtype == np.uint32
+    assert index.in_dofollow_links.dtype == np.uint16
+    assert index.in_first_seen.dtype == index.in_last_seen.dtype == np.uint16
+    assert index.in_first_seen[sl].tolist() == [0, 0, 0]  # 0: no date known
 
 
 def _dense_pagerank(n: int, edges: list[tuple[int, int]], d: float = 0.85) -> np.ndarray:
@@ -211,8 +216,9 @@ def test_dedup_across_inputs_seen_dates_and_dictionary_columns(tmp_path: Path) -
     sl = index.in_links_of(y)
     assert index.in_links[sl].tolist() == [2]
     assert index.in_dofollow[sl].tolist() == [1]
-    assert index.in_first_seen[sl].tolist() == [int(t1.timestamp())]
-    assert index.in_last_seen[sl].tolist() == [int(t3.timestamp())]
+    # day codes: days since 1970-01-01 plus 1
+    assert index.in_first_seen[sl].tolist() == [int(t1.timestamp()) // 86400 + 1]
+    assert index.in_last_seen[sl].tolist() == [int(t3.timestamp()) // 86400 + 1]
     assert index.domain_rating[y] > 0
 
 

@@ -7,8 +7,11 @@ skipped per input on stderr (with a progress bar while it runs); ``info`` and
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,7 +34,8 @@ DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
-    "dofollow_links", "skipped", "inputs",
+    "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
+    "index_bytes_per_edge", "inputs",
 )
 
 
@@ -99,8 +103,13 @@ def build(
                              "(alice.github.io counts as github.io).")] = False,
     memory_limit: Annotated[str | None, typer.Option(
         "--memory-limit", metavar="SIZE", show_default=False,
-        help="Memory the aggregation may use before spilling to disk, e.g. 4GB "
-             "(default: LINKGAP_BUILD_MEMORY_LIMIT, else 40% of physical memory).")] = None,
+        help="Memory the build may use (peak: this plus about 1 GB; the aggregation spills "
+             "to disk beyond it), e.g. 4GB (default: LINKGAP_BUILD_MEMORY_LIMIT, else half "
+             "of physical memory).")] = None,
+    temp_dir: Annotated[Path | None, typer.Option(
+        "--temp-dir", metavar="DIR", show_default=False,
+        help="Folder for the embedded build's spill files (default: LINKGAP_BUILD_TEMP_DIR, "
+             "else inside the build folder in the index directory).")] = None,
     engine: Annotated[Engine, typer.Option(
         "--engine", help="embedded: read and aggregate in this process; spark: in Spark "
                          "tasks (pip install 'linkgap[spark]'), finalising here.")
@@ -124,11 +133,14 @@ def build(
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     settings = Settings({"index": index, "build_memory_limit": memory_limit,
-                         "spark_master": spark_master})
+                         "spark_master": spark_master, "build_temp_dir": temp_dir})
     index_dir = Path(settings.index)
     if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
         flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
         raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if engine is Engine.spark and temp_dir:
+        raise typer.BadParameter("--temp-dir is where the embedded engine spills; Spark keeps "
+                                 "its own (spark.local.dir)", param_hint="'--temp-dir'")
     if engine is Engine.spark and input_format is InputFormat.domain_edges:
         raise typer.BadParameter("a domain-edges folder is finalised by the embedded engine: "
                                  "drop --engine spark", param_hint="'--engine'")
@@ -153,7 +165,7 @@ def build(
             f"{staged.seconds:.1f} s; publish it with: linkgap index build {staged.out}")
         return
     say(f"building the index in {index_dir}")
-    with progress.progress:
+    with progress.progress, _terminate_as_interrupt():
         if engine is Engine.spark:
             from linkgap.spark import spark_build_index
 
@@ -166,13 +178,19 @@ def build(
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
-                                 link_target=target)
+                                 temp_dir=settings.build_temp_dir, link_target=target)
     _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
         f"{count(c['edges'], 'domain edge')}, {count(c['links'], 'distinct link')} "
         f"({c['dofollow_links']:,} dofollow) from {count(c['occurrences'], 'link occurrence')}, "
         f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
+    build_info = report.manifest.build or {}
+    if build_info.get("memory_limit"):
+        from linkgap.index.budget import format_size
+
+        say(f"memory limit {format_size(int(build_info['memory_limit']))}, spilled at most "
+            f"{format_size(report.spilled_bytes)} to disk")
     if report.previous_version:
         say(f"previous version {report.previous_version} kept")
     _warm_gap_kernel(index_dir)
@@ -199,6 +217,23 @@ def _say_inputs(inputs: list[InputStats]) -> None:
             say(f"columns read from {st.input.label}: {mapped}")
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the build like Ctrl-C: its folders are removed on the way out."""
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (an embedding application): leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Show the published index version: build time, PSL mode, counts and inputs."""
     from linkgap.index.reader import BacklinkIndex
@@ -213,6 +248,8 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
         "psl_version": m.psl.get("version"),
         **{k: m.counts.get(k, 0) for k in ("domains", "edges", "links", "dofollow_links",
                                            "skipped")},
+        "format": m.format,
+        **backlinks.disk_usage(),
     }
     if fmt is OutputFormat.json:
         emit([{**row, "inputs": m.inputs, "metrics": m.metrics}], fmt)

@@ -1,55 +1,72 @@
-"""Link occurrences → distinct page links → domain edges, in DuckDB.
+"""Link occurrences → distinct links → domain edges, in DuckDB, out of core.
 
-The aggregation is plain SQL over a few tables so that the same step can run
-on Spark for a cluster build:
+Three kinds of input arrive, and all become one stream of aggregated domain
+edges sorted by (target, source) for the finalise step
+(``linkgap.index.finalize``):
 
-``links``    one row per link occurrence as the readers yield it: the pair key
-             (see below), source_domain, target_domain, dofollow, seen;
-``domains``  every domain of a link, sorted by canonical name; id = position;
-``link_ids`` ``links`` with domain ids instead of names;
-``pairs``    one row per distinct (source_url, target_url): dofollow if any
-             occurrence is, first and last ``seen`` (a subquery, not stored);
-``edges``    one row per (source id, target id): links, dofollow links, first
-             and last ``seen``, read out sorted by (target, source).
+``links``        page links, one row per occurrence as the readers yield them
+                 (LINK_SCHEMA): the pair key (below), both domains, dofollow,
+                 seen. Distinct (source URL, target URL) pairs are grouped
+                 into domain edges in SQL.
+``host_edges``   web-graph edges (cc-graph inputs) as four integers: target
+                 and source domain, target and source host. Hosts and domains
+                 are interned once per distinct name (``host_dict``,
+                 ``domain_dict``), so an edge costs 16 bytes, never a string.
+                 Repeats of a host pair count once: the final sort brings them
+                 together and the stream drops them.
+``named_edges``  domain edges aggregated elsewhere (a Spark stage), by name.
 
-A link is identified by the 128-bit MD5 of its two normalised URLs
+Domains get provisional ids in ``domain_dict`` as they are met; the final ids
+are positions in canonical-name order, assigned when the names are sorted
+(out of core, by DuckDB) and applied with a join in the final sort.
+
+A page link is identified by the 128-bit MD5 of its two normalised URLs
 (``md5_number(length(source_url) || ':' || source_url || target_url)``; the
 length prefix keeps the split between the URLs unambiguous). Grouping on a
 16-byte key instead of two URL strings keeps the aggregation small and fast;
 two different pairs would have to collide in 128 bits to merge, which at ten
 billion pairs has a probability near 1e-19.
 
-DuckDB works in memory up to ``memory_limit`` (default: 40% of physical
-memory) and spills to a temp directory inside the build's folder beyond it,
-so memory stays bounded whatever the input size.
+DuckDB's memory is capped by the build's ``MemoryBudget``; beyond it DuckDB
+spills to the temp folder (inside the build folder unless ``--temp-dir``).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkgap.errors import InvalidInput
+from linkgap.errors import BuildFailed
+from linkgap.index.budget import MemoryBudget
 
-__all__ = ["LinkAggregator", "AggregateCounts"]
+__all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 
 #: Rows gathered in Python before one INSERT (bounded memory, few round trips).
 _FLUSH_ROWS = 500_000
+#: Rows per batch read back from DuckDB.
+_READ_ROWS = 1 << 20
+_ID_LIMIT = 2**31 - 1
+_NO_FIRST = np.iinfo(np.int64).max
 
-_CREATE_LINKS = """
-CREATE TABLE links (
-    pair UHUGEINT NOT NULL,
-    source_domain VARCHAR NOT NULL,
-    target_domain VARCHAR NOT NULL,
-    dofollow BOOLEAN NOT NULL,
-    seen BIGINT
+_CREATE = (
+    """CREATE TABLE links (
+        pair UHUGEINT NOT NULL, source_domain VARCHAR NOT NULL,
+        target_domain VARCHAR NOT NULL, dofollow BOOLEAN NOT NULL, seen BIGINT)""",
+    "CREATE TABLE domain_dict (name VARCHAR NOT NULL, id INTEGER NOT NULL)",
+    "CREATE TABLE host_dict (name VARCHAR NOT NULL, id INTEGER NOT NULL, domain INTEGER NOT NULL)",
+    "CREATE TABLE host_edges (dd INTEGER, sd INTEGER, dh INTEGER, sh INTEGER)",
+    """CREATE TABLE named_edges (
+        source_domain VARCHAR, target_domain VARCHAR, links BIGINT, dofollow_links BIGINT,
+        first_seen BIGINT, last_seen BIGINT)""",
 )
-"""
 
 # Internal links are dropped here too (readers already do): a builder fed by a
 # careless producer must still never count them.
@@ -62,65 +79,75 @@ FROM incoming
 WHERE source_domain::VARCHAR <> target_domain::VARCHAR
 """
 
-# Canonical names compare byte-wise (DuckDB's default binary collation): the
-# order the reader's binary search relies on. Id = position in that order.
-_DOMAINS = """
-CREATE TABLE domains AS
-SELECT (row_number() OVER (ORDER BY name) - 1)::BIGINT AS id, name
-FROM (SELECT DISTINCT source_domain AS name FROM links
-      UNION SELECT DISTINCT target_domain FROM links)
-"""
-
-# Domain names become ids before the big aggregations, so those group on
-# fixed-width keys (a 16-byte pair key, then two integer ids), not strings.
-_LINK_IDS = """
-CREATE TABLE link_ids AS
-SELECT l.pair, s.id AS src, t.id AS dst, l.dofollow, l.seen
-FROM links l
-JOIN domains s ON l.source_domain = s.name
-JOIN domains t ON l.target_domain = t.name
-"""
-
-_PAIRS = """
-SELECT any_value(src) AS src, any_value(dst) AS dst, bool_or(dofollow) AS dofollow,
-       min(seen) AS first_seen, max(seen) AS last_seen
-FROM link_ids
-GROUP BY pair
-"""
-
-_EDGES = f"""
-CREATE TABLE edges AS
-SELECT dst, src,
-       count(*)::BIGINT AS links,
-       count_if(dofollow)::BIGINT AS dofollow_links,
+# Page links → domain edges with provisional ids: distinct pairs (dofollow if
+# any occurrence is, first and last seen), then per (target, source).
+_PAGE_EDGES = """
+CREATE TABLE page_edges AS
+SELECT dst, src, count(*)::BIGINT AS links, count_if(dofollow)::BIGINT AS dofollow_links,
        coalesce(min(first_seen), -1)::BIGINT AS first_seen,
        coalesce(max(last_seen), -1)::BIGINT AS last_seen
-FROM ({_PAIRS}) AS pairs
+FROM (
+    SELECT any_value(s.id) AS src, any_value(t.id) AS dst, bool_or(l.dofollow) AS dofollow,
+           min(l.seen) AS first_seen, max(l.seen) AS last_seen
+    FROM links l
+    JOIN domain_dict s ON l.source_domain = s.name
+    JOIN domain_dict t ON l.target_domain = t.name
+    GROUP BY l.pair
+)
 GROUP BY dst, src
 """
 
-_SORTED_EDGES = "SELECT * FROM edges ORDER BY dst, src"
+_NAMED_EDGES = """
+INSERT INTO page_edges
+SELECT t.id, s.id, e.links, e.dofollow_links, coalesce(e.first_seen, -1),
+       coalesce(e.last_seen, -1)
+FROM named_edges e
+JOIN domain_dict s ON e.source_domain = s.name
+JOIN domain_dict t ON e.target_domain = t.name
+WHERE e.source_domain <> e.target_domain AND e.links > 0
+"""
 
 
-def default_memory_limit() -> str:
-    """DuckDB's memory budget for a build: 40% of physical memory (the rest spills to disk)."""
+def spill_bytes(folder: Path) -> int:
+    """Bytes of the files in DuckDB's temp folder right now."""
+    total = 0
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return "2GB"
-    return f"{max(256, int(total * 0.4) >> 20)}MB"
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    total += entry.stat().st_size
+    except FileNotFoundError:
+        pass
+    return total
 
 
+@dataclass
 class AggregateCounts:
-    """Totals of an aggregation: occurrences read, distinct links, edges, domains."""
+    """Totals of an aggregation: occurrences read, distinct links, edges, domains.
 
-    def __init__(self, occurrences: int, links: int, dofollow_links: int, edges: int,
-                 domains: int) -> None:
-        self.occurrences = occurrences
-        self.links = links
-        self.dofollow_links = dofollow_links
-        self.edges = edges
-        self.domains = domains
+    The embedded engine counts ``links``, ``dofollow_links`` and ``edges``
+    while finalising (repeated web-graph edges meet only in the final sort),
+    so it gives -1 for them here; a staging folder gives them all, and the
+    finaliser checks them.
+    """
+
+    occurrences: int
+    links: int
+    dofollow_links: int
+    edges: int
+    domains: int
+
+
+@dataclass
+class EdgeChunk:
+    """Aggregated domain edges sorted by (target, source), final ids, exact int64 counts."""
+
+    dst: np.ndarray
+    src: np.ndarray
+    links: np.ndarray
+    dofollow_links: np.ndarray
+    first_seen: np.ndarray  # epoch seconds, -1 when unknown
+    last_seen: np.ndarray
 
 
 def _prepare(batch: pa.RecordBatch | pa.Table) -> pa.Table:
@@ -148,34 +175,46 @@ def _plain_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 class LinkAggregator:
-    """Collects link batches and turns them into sorted domains and domain edges."""
+    """Collects links, web-graph edges and named domain edges; streams sorted domain edges."""
 
-    def __init__(self, workdir: Path, *, memory_limit: str | None = None,
+    def __init__(self, spill_dir: Path, budget: MemoryBudget, *,
                  threads: int | None = None) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        spill = workdir / "spill"
-        spill.mkdir(exist_ok=True)
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        self.spill_dir = spill_dir
+        self.budget = budget
         # An in-memory database: no checkpoint on close; tables larger than
-        # memory_limit are offloaded to the temp directory inside the build folder.
+        # DuckDB's share of the budget are offloaded to the temp folder.
         self._con = duckdb.connect(":memory:")
-        self._con.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
+        self._con.execute(f"SET temp_directory = '{_sql_str(str(spill_dir))}'")
         self._con.execute("SET preserve_insertion_order = false")
-        limit = memory_limit or default_memory_limit()
-        try:
-            self._con.execute(f"SET memory_limit = '{_sql_str(limit)}'")
-        except duckdb.Error:
-            self._con.close()
-            raise InvalidInput(
-                f"memory limit {limit!r} is not a size such as 512MB or 4GB",
-                param="memory_limit",
-            ) from None
+        budget.attach(self._con)
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute(_CREATE_LINKS)
+        for statement in _CREATE:
+            self._con.execute(statement)
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self._next_domain = 0
+        self._next_host = 0
+        self._used = np.zeros(0, dtype=bool)  # provisional domain id → in a counted edge
+        self._page_rows = 0
+        self._named_rows = 0
+        self._host_rows = 0
         self.occurrences = 0
-        self._finished = False
+        self.peak_spill = 0
+        self._closed = False
+        self._final_of: np.ndarray | None = None
+        # DuckDB spills and frees temp files inside a query: a watcher samples the folder.
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_spill, name="linkgap-spill-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _watch_spill(self) -> None:
+        while not self._stop.wait(0.05):
+            self._check_spill()
+
+    # -- input ---------------------------------------------------------------
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Append one LINK_SCHEMA batch (string or dictionary-encoded string columns)."""
@@ -192,43 +231,325 @@ class LinkAggregator:
         incoming = pa.concat_tables(self._pending, promote_options="permissive")
         self._pending = []
         self._pending_rows = 0
-        self._con.register("incoming", incoming)
-        try:
-            self._con.execute(_INSERT_LINKS)
-        finally:
-            self._con.unregister("incoming")
+        self._run_with("incoming", incoming, _INSERT_LINKS)
+        self._page_rows += incoming.num_rows
         self.occurrences += incoming.num_rows
 
+    def intern_domains(self, names: pa.Array) -> np.ndarray:
+        """Provisional ids (int32) of distinct canonical domain names, new ones added."""
+        ids = self._intern("domain_dict", names, self._next_domain)
+        self._next_domain = self._dict_size("domain_dict")
+        if len(self._used) < self._next_domain:
+            grown = np.zeros(max(self._next_domain, 2 * len(self._used)), dtype=bool)
+            grown[: len(self._used)] = self._used
+            self._used = grown
+        return ids
+
+    def intern_hosts(self, names: pa.Array, domain_ids: np.ndarray) -> np.ndarray:
+        """Ids (int32) of distinct canonical host names; ``domain_ids`` = their domains' ids."""
+        extra = pa.array(np.asarray(domain_ids, dtype=np.int32))
+        ids = self._intern("host_dict", names, self._next_host, extra)
+        self._next_host = self._dict_size("host_dict")
+        return ids
+
+    def add_host_edges(self, dd: np.ndarray, sd: np.ndarray, dh: np.ndarray,
+                       sh: np.ndarray) -> None:
+        """Append web-graph edges as interned ids (target/source domain, target/source host).
+
+        Each distinct host pair counts as one dofollow link without a date.
+        """
+        if len(dd) == 0:
+            return
+        self._used[dd] = True
+        self._used[sd] = True
+        table = pa.table({"dd": pa.array(dd, pa.int32()), "sd": pa.array(sd, pa.int32()),
+                          "dh": pa.array(dh, pa.int32()), "sh": pa.array(sh, pa.int32())})
+        self._run_with("incoming_edges", table, "INSERT INTO host_edges SELECT * FROM "
+                       "incoming_edges")
+        self._host_rows += len(dd)
+        self.occurrences += len(dd)
+
+    def hold(self, name: str, nbytes: int) -> None:
+        """A reader holds ``nbytes`` of arrays: DuckDB's share shrinks by as much."""
+        if nbytes:
+            self.budget.reserve(name, nbytes)
+        else:
+            self.budget.release(name)
+
+    def add_domain_edges(self, table: pa.Table | pa.RecordBatch) -> None:
+        """Append domain edges aggregated elsewhere: ``source_domain, target_domain, links,
+        dofollow_links, first_seen, last_seen`` (canonical names; seen in epoch seconds or null).
+
+        Their links add to those of any other input on the same edge.
+        """
+        if table.num_rows == 0:
+            return
+        self._run_with("incoming_named", table,
+                       "INSERT INTO named_edges SELECT source_domain, target_domain, links, "
+                       "dofollow_links, first_seen, last_seen FROM incoming_named")
+        self._named_rows += table.num_rows
+        self.occurrences += int(pc.sum(table.column("links")).as_py() or 0)
+
+    # -- aggregation -----------------------------------------------------------
+
     def finish(self) -> AggregateCounts:
-        """Run the pair, edge and domain aggregations; returns the totals."""
+        """Group the page links into domain edges; returns the totals so far."""
         self._flush()
         con = self._con
-        con.execute(_DOMAINS)
-        con.execute(_LINK_IDS)
-        con.execute("DROP TABLE links")
-        con.execute(_EDGES)
-        con.execute("DROP TABLE link_ids")
-        row = con.execute("SELECT sum(links), sum(dofollow_links) FROM edges").fetchall()[0]
-        links, dofollow_links = int(row[0] or 0), int(row[1] or 0)
-        edges = _scalar(con, "SELECT count(*) FROM edges")
-        domains = _scalar(con, "SELECT count(*) FROM domains")
-        self._finished = True
-        return AggregateCounts(self.occurrences, links, dofollow_links, edges, domains)
+        if self._page_rows:
+            self._mark_used_names(
+                "SELECT source_domain AS name FROM links UNION SELECT target_domain FROM links")
+            con.execute(_PAGE_EDGES)
+            con.execute("DROP TABLE links")
+            self._check_spill()
+        else:
+            con.execute("CREATE TABLE page_edges (dst INTEGER, src INTEGER, links BIGINT, "
+                        "dofollow_links BIGINT, first_seen BIGINT, last_seen BIGINT)")
+        if self._named_rows:
+            self._mark_used_names("SELECT source_domain AS name FROM named_edges UNION "
+                                  "SELECT target_domain FROM named_edges")
+            con.execute(_NAMED_EDGES)
+            con.execute("DROP TABLE named_edges")
+        return AggregateCounts(self.occurrences, -1, -1, -1, int(self._used.sum()))
 
-    def iter_names(self, rows: int = 1_000_000) -> Iterator[pa.Array]:
-        """Domain names in id order, as Arrow string arrays of up to ``rows`` names."""
-        reader = self._con.sql("SELECT name FROM domains ORDER BY id").to_arrow_reader(rows)
+    def _mark_used_names(self, names_sql: str) -> None:
+        con = self._con
+        con.execute(f"CREATE TEMP TABLE new_names AS SELECT DISTINCT name FROM ({names_sql})")
+        con.execute(
+            f"INSERT INTO domain_dict SELECT name, {self._next_domain} + "
+            "(row_number() OVER () - 1)::INTEGER FROM new_names "
+            "WHERE name NOT IN (SELECT name FROM domain_dict)")
+        self._next_domain = self._dict_size("domain_dict")
+        self._check_ids(self._next_domain, "domains")
+        ids = con.sql("SELECT d.id FROM new_names n JOIN domain_dict d USING (name)").fetchnumpy()
+        con.execute("DROP TABLE new_names")
+        grown = np.zeros(self._next_domain, dtype=bool)
+        grown[: min(len(self._used), self._next_domain)] = self._used[: self._next_domain]
+        grown[ids["id"].astype(np.int64)] = True
+        self._used = grown
+
+    def iter_names(self, rows: int = _READ_ROWS) -> Iterator[pa.Array]:
+        """Names of the domains in the index in canonical-name order: their final ids.
+
+        Canonical names compare byte-wise (DuckDB's default binary collation):
+        the order the reader's binary search relies on. Sorting is DuckDB's,
+        out of core; the map from provisional to final ids (4 bytes per name)
+        is kept for :meth:`iter_edges`.
+        """
+        used = self._used
+        final_of = np.full(self._next_domain, -1, dtype=np.int32)
+        self.budget.reserve("final ids", final_of.nbytes)
+        self._final_of = final_of
+        done = 0
+        reader = self._con.sql("SELECT name, id FROM domain_dict ORDER BY name"
+                               ).to_arrow_reader(rows)
         for batch in reader:
-            yield batch.column(0)
+            ids = batch.column(1).to_numpy().astype(np.int64)
+            keep = used[ids]
+            names = batch.column(0)
+            if not keep.all():
+                names, ids = names.filter(pa.array(keep)), ids[keep]
+            final_of[ids] = np.arange(done, done + len(ids), dtype=np.int32)
+            done += len(ids)
+            if len(ids):
+                yield names
 
-    def iter_edges(self, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
-        """Edges by (target id, source id): dst, src, links, dofollow_links, first/last seen."""
-        reader = self._con.sql(_SORTED_EDGES).to_arrow_reader(rows)
-        yield from reader
+    def iter_edges(self, rows: int = _READ_ROWS) -> Iterator[EdgeChunk]:
+        """Every domain edge once, sorted by (target, source) in final ids, exact counts."""
+        if self._final_of is None:
+            raise RuntimeError("iter_edges needs the final ids: run iter_names first")
+        final_of = self._final_of
+        con = self._con
+        known = np.flatnonzero(final_of >= 0)
+        idmap = pa.table({"tmp": pa.array(known.astype(np.int32)),
+                          "fin": pa.array(final_of[known].astype(np.int32))})
+        con.register("idmap_in", idmap)
+        try:
+            con.execute("CREATE TABLE idmap AS SELECT * FROM idmap_in")
+        finally:
+            con.unregister("idmap_in")
+        self._final_of = final_of = np.zeros(0, dtype=np.int32)
+        self.budget.release("final ids")
+        del idmap, known
+        has_page = _scalar(con, "SELECT count(*) FROM page_edges") > 0
+        if self._host_rows and not has_page and self._hosts_are_domains():
+            # every host is its own domain: a repeated domain pair is a repeated host pair
+            sql = ("SELECT m1.fin AS dst, m2.fin AS src FROM host_edges "
+                   "JOIN idmap m1 ON dd = m1.tmp JOIN idmap m2 ON sd = m2.tmp "
+                   "ORDER BY dst, src")
+        elif not has_page:
+            sql = ("SELECT m1.fin AS dst, m2.fin AS src, dh, sh FROM host_edges "
+                   "JOIN idmap m1 ON dd = m1.tmp JOIN idmap m2 ON sd = m2.tmp "
+                   "ORDER BY dst, src, dh, sh")
+        else:
+            sql = ("SELECT m1.fin AS dst, m2.fin AS src, dh, sh, links, dofollow_links, "
+                   "first_seen, last_seen FROM ("
+                   "  SELECT dd, sd, dh, sh, 1::BIGINT AS links, 1::BIGINT AS dofollow_links, "
+                   "         -1::BIGINT AS first_seen, -1::BIGINT AS last_seen FROM host_edges"
+                   "  UNION ALL"
+                   "  SELECT dst, src, -1, -1, links, dofollow_links, first_seen, last_seen "
+                   "  FROM page_edges) e "
+                   "JOIN idmap m1 ON e.dd = m1.tmp JOIN idmap m2 ON e.sd = m2.tmp "
+                   "ORDER BY dst, src, dh, sh")
+        combiner = _EdgeCombiner()
+        for batch in con.sql(sql).to_arrow_reader(rows):
+            chunk = combiner.add(batch)
+            if chunk is not None:
+                yield chunk
+        last = combiner.finish()
+        if last is not None:
+            yield last
+
+    def _hosts_are_domains(self) -> bool:
+        return bool(_scalar(self._con, "SELECT count(*) = count(DISTINCT domain) FROM host_dict"))
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _run_with(self, name: str, table: pa.Table | pa.RecordBatch, sql: str) -> None:
+        self._con.register(name, table)
+        try:
+            self._con.execute(sql)
+        finally:
+            self._con.unregister(name)
+        self._check_spill()
+
+    def _intern(self, table: str, names: pa.Array, next_id: int,
+                extra: pa.Array | None = None) -> np.ndarray:
+        """Ids of distinct ``names`` in a dictionary table, adding the new ones."""
+        n = len(names)
+        if n == 0:
+            return np.zeros(0, dtype=np.int32)
+        cols = {"pos": pa.array(np.arange(n, dtype=np.int64)), "name": names}
+        if extra is not None:
+            cols["extra"] = extra
+        incoming = pa.table(cols)
+        con = self._con
+        con.register("incoming_names", incoming)
+        try:
+            extra_sql = ", extra" if extra is not None else ""
+            con.execute(
+                f"INSERT INTO {table} SELECT name, {next_id} + (row_number() OVER () - 1)"
+                f"::INTEGER{extra_sql} FROM incoming_names "
+                f"WHERE name NOT IN (SELECT name FROM {table})")
+            self._check_ids(self._dict_size(table), table)
+            found = con.sql(f"SELECT i.pos, t.id FROM incoming_names i JOIN {table} t "
+                            "USING (name)").fetchnumpy()
+        finally:
+            con.unregister("incoming_names")
+        ids = np.empty(n, dtype=np.int32)
+        ids[found["pos"]] = found["id"]
+        return ids
+
+    def _dict_size(self, table: str) -> int:
+        return _scalar(self._con, f"SELECT count(*) FROM {table}")
+
+    @staticmethod
+    def _check_ids(count: int, what: str) -> None:
+        if count >= _ID_LIMIT:
+            raise BuildFailed(f"more than {_ID_LIMIT:,} {what}: too many for one index")
+
+    def _check_spill(self) -> None:
+        self.peak_spill = max(self.peak_spill, spill_bytes(self.spill_dir))
 
     def close(self) -> None:
-        """Close the DuckDB connection (the work files are removed with the build folder)."""
+        """Close the DuckDB connection (its temp files go with it); closing twice is fine."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._watcher.join()
+        self._check_spill()
+        self.budget.attach(None)
+        self.budget.release("final ids")
         self._con.close()
+
+
+class _EdgeCombiner:
+    """Sorted rows (dst, src[, dh, sh[, links, dofollow_links, first, last]]) → one row per edge.
+
+    Rows with the same (dst, src, dh, sh) and a host pair (dh ≥ 0) are one
+    link given twice and count once; the links of the other rows of an edge
+    add up. The last edge of a batch may go on in the next one, so it is
+    held back (as running totals) until then.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int, int, int] | None = None  # last row seen
+        self.carry: list[int] | None = None  # dst, src, links, dofollow, first, last
+
+    def add(self, batch: pa.RecordBatch) -> EdgeChunk | None:
+        k = batch.num_rows
+        if k == 0:
+            return None
+        cols = [batch.column(i).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+                for i in range(batch.num_columns)]
+        dst, src = cols[0], cols[1]
+        if len(cols) >= 4:
+            dh, sh = cols[2], cols[3]
+        else:
+            dh = sh = np.zeros(k, dtype=np.int64)
+        if len(cols) == 8:
+            links, dfl, first, last = cols[4], cols[5], cols[6].copy(), cols[7]
+        else:
+            links = dfl = np.ones(k, dtype=np.int64)
+            first = np.full(k, -1, dtype=np.int64)
+            last = first
+        same = np.empty(k, dtype=bool)
+        same[1:] = (dst[1:] == dst[:-1]) & (src[1:] == src[:-1]) & (dh[1:] == dh[:-1]) & (
+            sh[1:] == sh[:-1])
+        same[0] = self.key == (int(dst[0]), int(src[0]), int(dh[0]), int(sh[0]))
+        self.key = (int(dst[-1]), int(src[-1]), int(dh[-1]), int(sh[-1]))
+        dup = same & (dh >= 0)
+        if dup.any():
+            keep = ~dup
+            dst, src, links, dfl, first, last = (a[keep] for a in (dst, src, links, dfl, first,
+                                                                   last))
+            if len(dst) == 0:
+                return None
+        first = np.where(first < 0, _NO_FIRST, first)
+        k = len(dst)
+        starts_mask = np.empty(k, dtype=bool)
+        starts_mask[1:] = (dst[1:] != dst[:-1]) | (src[1:] != src[:-1])
+        starts_mask[0] = True
+        if starts_mask.all():  # one row per edge already (a web graph): nothing to reduce
+            g_dst, g_src, g_links, g_dfl, g_first, g_last = dst, src, links, dfl, first, last
+        else:
+            starts = np.flatnonzero(starts_mask)
+            g_dst, g_src = dst[starts], src[starts]
+            g_links = np.add.reduceat(links, starts)
+            g_dfl = np.add.reduceat(dfl, starts)
+            g_first = np.minimum.reduceat(first, starts)
+            g_last = np.maximum.reduceat(last, starts)
+        c = self.carry
+        if c is not None and c[0] == g_dst[0] and c[1] == g_src[0]:
+            g_links, g_dfl, g_first, g_last = (a.copy() for a in (g_links, g_dfl, g_first,
+                                                                   g_last))
+            g_links[0] += c[2]
+            g_dfl[0] += c[3]
+            g_first[0] = min(g_first[0], c[4])
+            g_last[0] = max(g_last[0], c[5])
+            c = None
+        out = None
+        if c is not None:
+            out = [np.concatenate(([v], arr[:-1])) for v, arr in
+                   zip(c, (g_dst, g_src, g_links, g_dfl, g_first, g_last), strict=True)]
+        elif len(g_dst) > 1:
+            out = [arr[:-1] for arr in (g_dst, g_src, g_links, g_dfl, g_first, g_last)]
+        self.carry = [int(arr[-1]) for arr in (g_dst, g_src, g_links, g_dfl, g_first, g_last)]
+        return _chunk(out) if out is not None else None
+
+    def finish(self) -> EdgeChunk | None:
+        if self.carry is None:
+            return None
+        out = [np.array([v], dtype=np.int64) for v in self.carry]
+        self.carry = None
+        return _chunk(out)
+
+
+def _chunk(cols: list[np.ndarray]) -> EdgeChunk:
+    first = cols[4]
+    first = np.where(first == _NO_FIRST, -1, first)
+    return EdgeChunk(cols[0], cols[1], cols[2], cols[3], first, cols[5])
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

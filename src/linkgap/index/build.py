@@ -1,17 +1,20 @@
-"""``index build``: link batches → a new published index version.
+"""``index build``: inputs → a new published index version.
 
-Steps (each streams; none holds the graph in Python objects):
+Steps (each streams; none holds the graph in Python objects, and the whole
+build stays within ``--memory-limit`` plus about 1 GB, see
+``linkgap.index.budget``):
 
-1. append every LINK_SCHEMA batch to a DuckDB table inside the build folder;
-2. aggregate in SQL (``linkgap.index.aggregate``): distinct (source URL,
-   target URL) pairs → domain edges → domains sorted by canonical name;
-3. write the names and the in-link CSR as ``.npy`` memory maps
-   (``linkgap.index.csr``);
-4. compute the metrics over the CSR (``linkgap.index.metrics``, ``spam``);
-5. write ``manifest.json`` and publish atomically (``linkgap.index.versions``).
+1. aggregate (``linkgap.index.aggregate``, DuckDB): page links are appended
+   as LINK_SCHEMA batches and grouped into domain edges in SQL; web-graph
+   (cc-graph) edges arrive as interned integer ids; DuckDB spills to a temp
+   folder inside the build folder, or under ``--temp-dir``;
+2. finalise (``linkgap.index.finalize``): sorted names, the compact CSR
+   written in chunks, PageRank over it in row blocks, DR, rank, spam;
+3. write ``manifest.json`` and publish atomically (``linkgap.index.versions``).
 
-A build that fails at any step removes its folder; the published version
-stays as it was.
+A build that fails or is interrupted at any step removes its folder and its
+temp folder; the published version stays as it was. A build that is killed
+outright leaves them behind, and the next build removes them.
 """
 
 from __future__ import annotations
@@ -26,22 +29,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
+import duckdb
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
 from linkgap.errors import BuildFailed
-from linkgap.index import metrics as m
 from linkgap.index.aggregate import AggregateCounts, LinkAggregator
-from linkgap.index.csr import write_in_csr, write_names
-from linkgap.index.spam import SIGNALS, compute_spam
+from linkgap.index.budget import MemoryBudget
+from linkgap.index.finalize import FinalizeResult, finalize
+from linkgap.index.format import FORMAT_VERSION
 from linkgap.index.staging import is_staging_dir, open_staging
 from linkgap.index.versions import (
     build_lock,
     clean_stale_builds,
+    drop_spill_dir,
     new_build_dir,
     next_version_id,
     publish,
+    spill_dir_for,
     version_dir,
 )
 from linkgap.ingest.base import InputSpec, InputStats
@@ -59,20 +64,22 @@ __all__ = [
     "aggregate_batches",
     "build_from_aggregate",
     "build_from_batches",
-    "build_from_staging",
+    "build_from_domain_edges",
     "build_from_links",
+    "build_from_staging",
     "build_index",
 ]
 
 #: ``--input-format`` of a staging folder of aggregated domain edges (``linkgap.index.staging``).
 DOMAIN_EDGES = "domain-edges"
 
-#: Layout version of a version folder (``manifest.json`` ``format``).
-FORMAT_VERSION = 1
-
 #: ``progress(stage, done, total)``: a stage name ("reading <input>", "aggregating",
 #: "writing", "metrics", "publishing"), items done, total when known.
 ProgressCallback = Callable[[str, int, "int | None"], None]
+
+#: Puts a build's inputs into the aggregator (batches, web-graph edges, domain edges).
+Feed = Callable[[LinkAggregator], None]
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -85,10 +92,11 @@ class Manifest:
     counts: dict[str, int]
     metrics: dict[str, Any]
     format: int = FORMAT_VERSION
+    build: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The manifest as stored in ``manifest.json``."""
-        return {
+        data = {
             "format": self.format,
             "version": self.version,
             "built_at": self.built_at,
@@ -97,6 +105,9 @@ class Manifest:
             "counts": dict(self.counts),
             "metrics": dict(self.metrics),
         }
+        if self.build is not None:
+            data["build"] = dict(self.build)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -108,7 +119,8 @@ class Manifest:
             inputs=list(data.get("inputs", [])),
             counts={k: int(v) for k, v in data["counts"].items()},
             metrics=dict(data.get("metrics", {})),
-            format=int(data.get("format", FORMAT_VERSION)),
+            format=int(data.get("format", 1)),
+            build=dict(data["build"]) if isinstance(data.get("build"), dict) else None,
         )
 
     @property
@@ -132,6 +144,11 @@ class BuildReport:
         """The published version id."""
         return self.manifest.version
 
+    @property
+    def spilled_bytes(self) -> int:
+        """Most bytes the aggregation had spilled to its temp folder at once."""
+        return int((self.manifest.build or {}).get("peak_spill_bytes", 0))
+
 
 def _noop(stage: str, done: int, total: int | None) -> None:
     return None
@@ -145,6 +162,7 @@ def build_from_batches(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
 ) -> Manifest:
     """Build and publish a version from LINK_SCHEMA batches; returns its manifest.
 
@@ -153,37 +171,80 @@ def build_from_batches(
     remains; the published version is then left untouched.
     """
     report = progress or _noop
-    return build_from_aggregate(Path(index_dir), aggregate_batches(batches, memory_limit, report),
-                                inputs_stats, icann_only=icann_only, progress=report)[0]
+    step = aggregate_batches(batches, memory_limit, report, temp_dir)
+    return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
+                                progress=report)[0]
+
+
+def build_from_domain_edges(
+    index_dir: str | Path,
+    tables: Iterable[pa.Table | pa.RecordBatch],
+    *,
+    inputs_stats: Sequence[InputStats] = (),
+    icann_only: bool = False,
+    progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
+) -> Manifest:
+    """Finalise and publish domain edges aggregated elsewhere, given by name.
+
+    Each table has ``source_domain, target_domain`` (canonical names),
+    ``links, dofollow_links`` (int64) and ``first_seen, last_seen`` (epoch
+    seconds, null or -1 when unknown); rows of one edge add up. The names
+    must have been normalised in the ``icann_only`` mode given here. (A
+    staging folder, whose edges carry final ids already, goes through
+    :func:`build_from_staging` instead.)
+    """
+    report = progress or _noop
+
+    def feed(aggregator: LinkAggregator) -> None:
+        for table in tables:
+            aggregator.add_domain_edges(table)
+            report("reading", aggregator.occurrences, None)
+
+    step = aggregate_feed(feed, memory_limit, temp_dir, report)
+    return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
+                                progress=report)[0]
 
 
 class AggregatedEdges(Protocol):
-    """Domain edges ready to finalise: names in id order, edges sorted by (dst, src)."""
+    """Domain edges ready to finalise: names in id order, edges sorted by (dst, src).
+
+    ``iter_edges`` yields record batches (or ``EdgeChunk`` s) with the
+    columns ``dst, src, links, dofollow_links, first_seen, last_seen``
+    (int64; seen in epoch seconds, -1 unknown), each edge once. It may only
+    be called after ``iter_names`` has run to its end.
+    """
 
     def iter_names(self) -> Iterator[pa.Array]: ...
 
-    def iter_edges(self) -> Iterator[pa.RecordBatch]: ...
+    def iter_edges(self) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
 
 
 #: ``aggregate(work_folder)`` → the build's domain edges and their totals. The
-#: embedded engine aggregates in DuckDB (:func:`aggregate_batches`); the Spark
+#: embedded engine aggregates in DuckDB (:func:`aggregate_feed`); the Spark
 #: engine and staged folders hand over Parquet (``linkgap.index.staging``).
+#: Totals of -1 (links, edges) are counted while finalising.
 AggregateStep = Callable[[Path], tuple[AggregatedEdges, AggregateCounts]]
 
 
-def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
-                      progress: ProgressCallback) -> AggregateStep:
-    """The embedded engine's aggregation step: LINK_SCHEMA batches through DuckDB."""
+def aggregate_feed(feed: Feed, memory_limit: str | None, temp_dir: str | Path | None,
+                   progress: ProgressCallback) -> AggregateStep:
+    """The embedded engine's aggregation step: ``feed`` fills a DuckDB ``LinkAggregator``.
+
+    The memory limit is checked here, before anything is built. The
+    aggregator spills into ``spill/`` of the build folder, or under
+    ``temp_dir``; it carries the build's memory budget to the finaliser.
+    """
+    budget = MemoryBudget.from_text(memory_limit)  # a bad size fails before anything is made
+
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
-        aggregator = LinkAggregator(work, memory_limit=memory_limit)
+        spill = spill_dir_for(work.parent, Path(temp_dir) if temp_dir else None)
+        aggregator = LinkAggregator(spill, budget)
         try:
-            rows = 0
-            for batch in batches:
-                aggregator.add(batch)
-                rows += batch.num_rows
-                progress("reading", rows, None)
+            feed(aggregator)
             progress("aggregating", 0, None)
             return aggregator, aggregator.finish()
         except BaseException:
@@ -192,67 +253,108 @@ def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | Non
     return step
 
 
+def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
+                      progress: ProgressCallback,
+                      temp_dir: str | Path | None = None) -> AggregateStep:
+    """The embedded engine's aggregation step over LINK_SCHEMA batches."""
+    def feed(aggregator: LinkAggregator) -> None:
+        rows = 0
+        for batch in batches:
+            aggregator.add(batch)
+            rows += batch.num_rows
+            progress("reading", rows, None)
+    return aggregate_feed(feed, memory_limit, temp_dir, progress)
+
+
 def build_from_aggregate(
     index_dir: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats], *,
     icann_only: bool, progress: ProgressCallback, psl_version: str | None = None,
+    memory_limit: str | None = None,
 ) -> tuple[Manifest, str | None]:
     """Aggregate (under the build lock, in a fresh build folder), finalise and publish.
 
     Returns the manifest and the version it replaced. Whatever fails, the
-    build folder is removed and the published version stays as it was; a
-    killed build leaves its ``tmp-*`` folder for the next build to remove.
+    build folder and its temp folder are removed and the published version
+    stays as it was; a killed build leaves them for the next build to remove.
+    ``memory_limit`` is the finaliser's budget when the aggregation brings
+    none (the embedded one carries its own).
     """
+    fallback = MemoryBudget.from_text(memory_limit)
     with build_lock(index_dir):
         clean_stale_builds(index_dir)
         tmp = new_build_dir(index_dir)
         try:
             manifest = _build_into(tmp, aggregate, inputs_stats, icann_only, progress,
-                                   psl_version)
+                                   psl_version, fallback)
             progress("publishing", 0, None)
             previous = publish(index_dir, tmp, manifest.version)
         except BaseException:
+            drop_spill_dir(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return manifest, previous
 
 
 def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats],
-                icann_only: bool, progress: ProgressCallback,
-                psl_version: str | None) -> Manifest:
+                icann_only: bool, progress: ProgressCallback, psl_version: str | None,
+                fallback: MemoryBudget) -> Manifest:
     work = folder / "work"
-    edges, totals = aggregate(work)
+    budget = fallback
     try:
-        if totals.links == 0:
-            raise BuildFailed(_no_links_message(inputs_stats))
-        progress("writing", 0, totals.edges)
-        write_names(folder, edges.iter_names(), totals.domains)
-        write_in_csr(folder, edges.iter_edges(), totals.domains, totals.edges)
-    finally:
-        edges.close()
-    shutil.rmtree(work, ignore_errors=True)
-    progress("metrics", 0, None)
-    metric_info = _write_metrics(folder)
-    now = datetime.now(UTC)
-    normalizer_mode = "icann" if icann_only else "all"
-    manifest = Manifest(
-        version=next_version_id(folder.parent),
-        built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        psl={"mode": normalizer_mode, "version": psl_version or psl_snapshot_version()},
-        inputs=[s.as_dict() for s in inputs_stats],
-        counts={
-            "domains": totals.domains,
-            "edges": totals.edges,
-            "links": totals.links,
-            "dofollow_links": totals.dofollow_links,
-            "occurrences": totals.occurrences,
-            "skipped": sum(sum(s.skipped.values()) for s in inputs_stats),
-        },
-        metrics=metric_info,
-    )
+        edges, totals = aggregate(work)
+        budget = getattr(edges, "budget", None) or fallback
+        try:
+            if totals.domains == 0 or totals.links == 0:
+                raise BuildFailed(_no_links_message(inputs_stats))
+            result = finalize(folder, edges, totals.domains, budget, progress)
+        finally:
+            edges.close()
+    except duckdb.OutOfMemoryException as exc:
+        raise BuildFailed(
+            "the build needs more memory than its --memory-limit allows even with spilling "
+            "to disk; give it a larger limit (the previous index version is unchanged): "
+            f"{str(exc).splitlines()[0]}") from None
+    for key, counted in (("links", result.totals.links), ("edges", result.totals.edges),
+                         ("dofollow_links", result.totals.dofollow_links)):
+        given = getattr(totals, key)
+        if given >= 0 and given != counted:  # a staging folder's marker disagrees with its parts
+            raise BuildFailed(f"the aggregated edges hold {counted:,} {key.replace('_', ' ')}, "
+                              f"their totals say {given:,}: the input is damaged")
+    drop_spill_dir(folder)
+    peak_spill = int(getattr(edges, "peak_spill", 0))
+    manifest = _manifest(folder, result, totals.occurrences, inputs_stats, icann_only,
+                         budget, peak_spill, psl_version)
     with open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.as_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
     return manifest
+
+
+def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
+              inputs_stats: Sequence[InputStats], icann_only: bool, budget: MemoryBudget,
+              peak_spill: int, psl_version: str | None) -> Manifest:
+    now = datetime.now(UTC)
+    return Manifest(
+        version=next_version_id(folder.parent),
+        built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        psl={"mode": "icann" if icann_only else "all",
+             "version": psl_version or psl_snapshot_version()},
+        inputs=[s.as_dict() for s in inputs_stats],
+        counts={
+            "domains": result.domains,
+            "edges": result.totals.edges,
+            "links": result.totals.links,
+            "dofollow_links": result.totals.dofollow_links,
+            "occurrences": occurrences,
+            "skipped": sum(sum(s.skipped.values()) for s in inputs_stats),
+        },
+        metrics=result.metrics,
+        build={
+            "memory_limit": budget.limit,
+            "peak_spill_bytes": peak_spill,
+            "pagerank_ids": result.pagerank_mode,
+        },
+    )
 
 
 def _no_links_message(inputs_stats: Sequence[InputStats]) -> str:
@@ -266,64 +368,6 @@ def _no_links_message(inputs_stats: Sequence[InputStats]) -> str:
     ) + "; the previous index version is unchanged"
 
 
-def _write_metrics(folder: Path) -> dict[str, Any]:
-    """Compute every per-domain metric from the CSR in ``folder`` and save it there."""
-    indptr = np.load(folder / "in_indptr.npy", mmap_mode="r")
-    src = np.load(folder / "in_src.npy", mmap_mode="r")
-    links = np.load(folder / "in_links.npy", mmap_mode="r")
-    dofollow = np.load(folder / "in_dofollow.npy", mmap_mode="r")
-    counts = m.compute_counts(indptr, src, links, dofollow)
-    scratch_path = folder / "work-pagerank-src.npy"
-    e_df = int(counts.dofollow_referring_domains.sum())
-    scratch = None
-    if e_df and e_df != len(src):
-        scratch = np.lib.format.open_memmap(scratch_path, mode="w+", dtype=src.dtype,
-                                            shape=(e_df,))
-    df_indptr, df_src = m.dofollow_graph(indptr, src, dofollow,
-                                         counts.dofollow_referring_domains, scratch)
-    pr = m.pagerank(df_indptr, df_src, counts.dofollow_linked_domains)
-    del scratch, df_src
-    scratch_path.unlink(missing_ok=True)
-    dr = m.domain_rating(pr.pagerank, counts.dofollow_referring_domains)
-    rank = m.rank_by_pagerank(pr.pagerank)
-    names = np.memmap(folder / "names.bytes", dtype=np.uint8, mode="r")
-    offsets = np.load(folder / "names.offsets.npy", mmap_mode="r")
-    spam_score, spam_signals = compute_spam(counts, names, offsets)
-    del names
-    arrays = {
-        "backlinks": counts.backlinks,
-        "referring_domains": counts.referring_domains,
-        "linked_domains": counts.linked_domains,
-        "outlinks": counts.outlinks,
-        "pagerank": pr.pagerank,
-        "domain_rating": dr,
-        "rank": rank,
-        "spam_score": spam_score,
-        "spam_signals": spam_signals,
-    }
-    for name, arr in arrays.items():
-        np.save(folder / f"{name}.npy", arr)
-    return {
-        "pagerank": {
-            "damping": m.DAMPING,
-            "tolerance": m.TOLERANCE,
-            "max_iterations": m.MAX_ITERATIONS,
-            "iterations": pr.iterations,
-            "delta": pr.delta,
-            "converged": pr.converged,
-            "significant_digits": m.PAGERANK_DIGITS,
-            "graph": "binary dofollow domain graph",
-        },
-        "domain_rating": {
-            "formula": "clamp(round_half_up(scale * ln(pagerank * domains) + offset), 1, 100); "
-            "0 without a dofollow referring domain",
-            "scale": m.DR_SCALE,
-            "offset": m.DR_OFFSET,
-        },
-        "spam": {"signals": [{"name": s.name, "points": s.points} for s in SIGNALS]},
-    }
-
-
 # ----------------------------------------------------------------------------
 # Building from files (the ingest readers) and from plain tuples (tests, demos)
 
@@ -335,6 +379,7 @@ def build_index(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    temp_dir: str | Path | None = None,
     link_target: str | None = None,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
@@ -347,10 +392,11 @@ def build_index(
     BuildFailed for a missing or unreadable input, or when no valid link
     remains; the published version is then untouched.
     """
-    from linkgap.ingest import plan_inputs, read_input  # the readers may load heavy parsers
+    from linkgap.ingest import plan_inputs  # the readers may load heavy parsers
 
     if input_format == DOMAIN_EDGES or any(is_staging_dir(Path(p)) for p in paths):
-        return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress)
+        return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress,
+                                  memory_limit=memory_limit)
     started = time.monotonic()
     report_progress = progress or _noop
     specs = plan_inputs(list(paths), input_format, link_target=link_target)
@@ -359,18 +405,16 @@ def build_index(
     normalizer = shared_normalizer(icann_only)
     stats = [InputStats(spec) for spec in specs]
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def feed(aggregator: LinkAggregator) -> None:
         for spec, st in zip(specs, stats, strict=True):
             stage = f"reading {spec.label}"
             report_progress(stage, 0, None)
             try:
-                for batch in read_input(spec, normalizer, st):
-                    yield batch
-                    report_progress(stage, st.links_counted, None)
+                _feed_input(aggregator, spec, normalizer, st, stage, report_progress)
             except OSError as exc:
                 raise BuildFailed(f"cannot read {spec.label}: {exc}") from exc
 
-    step = aggregate_batches(batches(), memory_limit, report_progress)
+    step = aggregate_feed(feed, memory_limit, temp_dir, report_progress)
     manifest, previous = build_from_aggregate(Path(index_dir), step, stats,
                                               icann_only=icann_only, progress=report_progress)
     return _report(index_dir, manifest, stats, previous, started)
@@ -387,12 +431,35 @@ def _report(index_dir: str | Path, manifest: Manifest, stats: list[InputStats],
     )
 
 
+def _feed_input(aggregator: LinkAggregator, spec: InputSpec, normalizer: DomainNormalizer,
+                stats: InputStats, stage: str, progress: ProgressCallback) -> None:
+    """One input into the aggregator: web graphs as interned ids, the rest as link batches."""
+    from linkgap.ingest import read_input
+    from linkgap.ingest.cc_graph import feed_cc_graph
+
+    if spec.format == "cc-graph" and len(spec.paths) == 2:
+        for path in spec.paths:  # the checks read_input makes
+            if not path.is_file():
+                raise BuildFailed(f"input file not found: {path}")
+        try:
+            for _ in feed_cc_graph(spec, normalizer, stats, aggregator):
+                progress(stage, stats.links_counted, None)
+        except PermissionError as exc:
+            raise BuildFailed(f"cannot read input file {exc.filename or spec.label}: {exc}"
+                              ) from exc
+        return
+    for batch in read_input(spec, normalizer, stats):
+        aggregator.add(batch)
+        progress(stage, stats.links_counted, None)
+
+
 def build_from_staging(
     index_dir: str | Path,
     paths: Sequence[str],
     *,
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
 ) -> BuildReport:
     """Finalise a staging folder of domain edges (``--stage-only``) into a published version.
 
@@ -418,7 +485,8 @@ def build_from_staging(
 
     manifest, previous = build_from_aggregate(
         Path(index_dir), step, staged.inputs, icann_only=staged_icann,
-        progress=progress or _noop, psl_version=staged.psl.get("version"))
+        progress=progress or _noop, psl_version=staged.psl.get("version"),
+        memory_limit=memory_limit)
     return _report(index_dir, manifest, staged.inputs, previous, started)
 
 

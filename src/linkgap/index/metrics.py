@@ -15,6 +15,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -154,34 +155,99 @@ def dofollow_graph(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray,
     return df_indptr, out
 
 
-def _block_matrices(indptr: np.ndarray, src: np.ndarray, n: int,
-                    block_edges: int) -> list[tuple[int, int, sp.csr_matrix]]:
-    """One float32 CSR matrix per row block, sharing the (memory-mapped) source ids."""
-    blocks = row_blocks(indptr, block_edges)  # consecutive, covering rows 0..n
-    widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in blocks), default=0)
-    ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
-    out = []
-    for r0, r1 in blocks:
-        lo, hi = int(indptr[r0]), int(indptr[r1])
-        ptr_dtype = np.int32 if hi - lo < 2**31 and n < 2**31 else np.int64
-        ptr = (np.asarray(indptr[r0 : r1 + 1]) - lo).astype(ptr_dtype)
-        matrix = sp.csr_matrix((ones[: hi - lo], src[lo:hi], ptr), shape=(r1 - r0, n), copy=False)
-        out.append((r0, r1, matrix))
-    return out
+class FileSource:
+    """Source ids of a CSR in a ``.npy`` file, read block by block with ``pread``.
+
+    Never mapped whole: a block's ids are read into a fresh array and freed
+    after use, so PageRank's resident memory does not grow with the graph
+    (the operating system's page cache still serves repeated reads).
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as fh:
+            major, _minor = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                           else np.lib.format.read_array_header_2_0)
+            shape, _fortran, dtype = read_header(fh)
+            self.offset = fh.tell()
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.shape = (int(shape[0]),)
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def block(self, lo: int, hi: int) -> np.ndarray:
+        """Ids ``lo:hi`` as a new array."""
+        out = np.empty(hi - lo, dtype=self.dtype)
+        view = out.data.cast("B")
+        done = 0
+        start = self.offset + lo * self.dtype.itemsize
+        while done < len(view):
+            got = os.preadv(self._fd, [view[done:]], start + done)
+            if got <= 0:
+                raise OSError(f"{self.path} ends early")
+            done += got
+        return out
+
+    def load(self) -> np.ndarray:
+        """All ids in memory."""
+        return self.block(0, self.shape[0])
+
+    def close(self) -> None:
+        """Close the file."""
+        os.close(self._fd)
+
+
+def _block_matrix(indptr: np.ndarray, src: np.ndarray, r0: int, r1: int, n: int,
+                  ones: np.ndarray) -> sp.csr_matrix:
+    lo, hi = int(indptr[r0]), int(indptr[r1])
+    ptr_dtype = np.int32 if hi - lo < 2**31 and n < 2**31 else np.int64
+    ptr = (np.asarray(indptr[r0 : r1 + 1]) - lo).astype(ptr_dtype)
+    return sp.csr_matrix((ones[: hi - lo], src, ptr), shape=(r1 - r0, n), copy=False)
+
+
+class _Blocks:
+    """The row blocks of the in-link matrix, built once (ids in memory) or per use (from a file)."""
+
+    def __init__(self, indptr: np.ndarray, src: np.ndarray | FileSource, n: int,
+                 block_edges: int) -> None:
+        self.indptr = indptr
+        self.src = src
+        self.n = n
+        self.ranges = row_blocks(indptr, block_edges)  # consecutive, covering rows 0..n
+        widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in self.ranges), default=0)
+        self.ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
+        self.cached: list[sp.csr_matrix] | None = None
+        if not isinstance(src, FileSource):
+            self.cached = [self._matrix(i) for i in range(len(self.ranges))]
+
+    def _matrix(self, i: int) -> sp.csr_matrix:
+        r0, r1 = self.ranges[i]
+        lo, hi = int(self.indptr[r0]), int(self.indptr[r1])
+        ids = self.src.block(lo, hi) if isinstance(self.src, FileSource) else self.src[lo:hi]
+        return _block_matrix(self.indptr, ids, r0, r1, self.n, self.ones)
+
+    def matrix(self, i: int) -> sp.csr_matrix:
+        return self.cached[i] if self.cached is not None else self._matrix(i)
 
 
 def _threads() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_THREADS))
 
 
-def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
+def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.ndarray, *,
              damping: float = DAMPING, tolerance: float = TOLERANCE,
              max_iterations: int = MAX_ITERATIONS,
              block_edges: int = BLOCK_EDGES, threads: int | None = None,
              engine: str = "auto") -> PageRankResult:
     """PageRank of the binary graph given as an in-link CSR (rows = targets).
 
-    ``out_degree[s]`` is the number of distinct targets of ``s``. The mass of
+    ``src`` is an array (kept whole, e.g. loaded or memory-mapped) or a
+    :class:`FileSource` (read block by block in every iteration, for graphs
+    whose ids do not fit the memory budget). ``out_degree[s]`` is the number
+    of distinct targets of ``s``. The mass of
     domains without out-links (dangling) is spread uniformly, as is the
     teleport share ``1 - damping``. Products run in float32 block by block,
     blocks on ``threads`` threads (default: the cores, at most MAX_THREADS);
@@ -189,7 +255,8 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     normalised to sum 1 and rounded to ``PAGERANK_DIGITS`` significant digits.
 
     ``engine``: "auto" runs the compiled iteration of ``linkgap.index.pagerank``
-    when numba is available (``block_edges`` and ``threads`` then do not apply),
+    when numba is available and ``src`` is an array (``block_edges`` and ``threads``
+    then do not apply),
     "scipy" this module's SciPy loop; both agree to the digits kept.
     """
     if engine not in ("auto", "scipy"):
@@ -197,7 +264,8 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     if engine == "auto":
         from linkgap.index import pagerank as compiled
 
-        if compiled.available():
+        # A FileSource is read block by block to bound memory: the SciPy loop does that.
+        if compiled.available() and isinstance(src, np.ndarray):
             return compiled.pagerank(indptr, src, out_degree, damping=damping,
                                      tolerance=tolerance, max_iterations=max_iterations)
     n = len(indptr) - 1
@@ -212,7 +280,7 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
         block_edges = min(block_edges, -(-edges // workers))
     else:
         workers = 1
-    blocks = _block_matrices(indptr_a, src, n, block_edges)
+    blocks = _Blocks(indptr_a, src, n, block_edges)
     has_out = out_degree > 0
     inv_out = np.zeros(n, dtype=np.float32)
     inv_out[has_out] = 1.0 / out_degree[has_out]
@@ -224,9 +292,10 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     d32 = np.float32(damping)
     teleport = np.float32(0.0)
 
-    def step(block: tuple[int, int, sp.csr_matrix]) -> None:
+    def step(i: int) -> None:
         # one block of rows, updated in place: product, damping, teleport, change
-        r0, r1, matrix = block
+        r0, r1 = blocks.ranges[i]
+        matrix = blocks.matrix(i)
         out = y[r0:r1]
         out[:] = matrix @ x
         out *= d32
@@ -242,10 +311,10 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
             np.multiply(r, inv_out, out=x)
             teleport = np.float32((1.0 - damping + damping * float(np.dot(r, dangling))) / n)
             if pool is not None:
-                list(pool.map(step, blocks))
+                list(pool.map(step, range(len(blocks.ranges))))
             else:
-                for block in blocks:  # the blocks cover every row
-                    step(block)
+                for i in range(len(blocks.ranges)):  # the blocks cover every row
+                    step(i)
             np.abs(diff, out=diff)
             # one float32 pairwise sum over the whole vector: the same whatever
             # the blocks, and ample for a 1e-6 test

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from linkgap.errors import IndexUnavailable
 from linkgap.index.build import Manifest, shared_normalizer
+from linkgap.index.format import EDGE_COLUMNS, check_format
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
 
@@ -43,6 +44,7 @@ _ARRAYS = (
     "in_src",
     "in_links",
     "in_dofollow",
+    "in_dofollow_links",
     "in_first_seen",
     "in_last_seen",
 )
@@ -91,6 +93,7 @@ class BacklinkIndex:
     in_src: np.ndarray
     in_links: np.ndarray
     in_dofollow: np.ndarray
+    in_dofollow_links: np.ndarray
     in_first_seen: np.ndarray
     in_last_seen: np.ndarray
 
@@ -98,7 +101,9 @@ class BacklinkIndex:
         """Map the version in ``folder``; use ``BacklinkIndex.open`` instead."""
         self.path = index_dir
         with open(folder / "manifest.json", encoding="utf-8") as fh:
-            self.manifest = Manifest.from_dict(json.load(fh))
+            raw = json.load(fh)
+        check_format(raw, folder)  # an old layout is refused before any array is mapped
+        self.manifest = Manifest.from_dict(raw)
         self.version = self.manifest.version
         self.folder = folder
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
@@ -238,6 +243,24 @@ class BacklinkIndex:
         """
         domain_id = self.id_of(self.normalize(text))
         return None if domain_id is None else self.metrics_of(domain_id)
+
+    def disk_usage(self) -> dict[str, int | float]:
+        """Bytes on disk: of the per-edge arrays, of the whole version, and each per edge."""
+        edges = int(self.in_indptr[-1]) if self.num_domains else 0
+        edge_files = {f"{c.name}.npy" for c in EDGE_COLUMNS}
+        per_edge = total = 0
+        for entry in self.folder.iterdir():
+            if entry.is_file():
+                size = entry.stat().st_size
+                total += size
+                if entry.name in edge_files:
+                    per_edge += size - 128  # less the .npy header
+        return {
+            "edge_bytes": per_edge,
+            "index_bytes": total,
+            "bytes_per_edge": round(per_edge / edges, 2) if edges else 0.0,
+            "index_bytes_per_edge": round(total / edges, 2) if edges else 0.0,
+        }
 
     def in_links_of(self, domain_id: int) -> slice:
         """The slice of the in-link arrays holding the in-links of ``domain_id``."""

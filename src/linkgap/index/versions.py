@@ -5,7 +5,10 @@
     INDEX_DIR/
       CURRENT                 the published version id (replaced with os.replace)
       versions/<version_id>/  one complete version, never modified after publication
-      tmp-<random>/           a build in progress (readers ignore it)
+      tmp-<random>/           a build in progress (readers ignore it); its DuckDB
+                              temp folder is tmp-<random>/spill, or
+                              <--temp-dir>/linkgap-tmp-<random> (named in
+                              tmp-<random>/TEMP_DIR so the next build finds it)
       .build.lock             held (flock) by the one build running, never by readers
 
 Publication: the build's folder is fsynced, renamed to ``versions/<id>``, and
@@ -31,11 +34,13 @@ __all__ = [
     "VERSIONS",
     "build_lock",
     "clean_stale_builds",
+    "drop_spill_dir",
     "new_build_dir",
     "new_version_id",
     "next_version_id",
     "publish",
     "read_current",
+    "spill_dir_for",
     "version_dir",
 ]
 
@@ -43,6 +48,8 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 _TMP_PREFIX = "tmp-"
 _LOCK = ".build.lock"
+_TEMP_MARKER = "TEMP_DIR"
+_SPILL_PREFIX = "linkgap-"
 
 
 def new_version_id(now: datetime | None = None) -> str:
@@ -93,12 +100,50 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def clean_stale_builds(index_dir: Path) -> list[str]:
-    """Remove ``tmp-*`` folders left by interrupted builds (call under the build lock)."""
+    """Remove ``tmp-*`` folders left by interrupted builds, and their temp folders elsewhere.
+
+    Call under the build lock.
+    """
     removed = []
     for entry in Path(index_dir).glob(f"{_TMP_PREFIX}*"):
-        shutil.rmtree(entry, ignore_errors=True)
+        marker = entry / _TEMP_MARKER
+        if marker.is_file():
+            spill = Path(marker.read_text(encoding="utf-8").strip())
+            # only ever a folder this module named, never what a damaged marker says
+            if spill.name == f"{_SPILL_PREFIX}{entry.name}":
+                shutil.rmtree(spill, ignore_errors=True)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
         removed.append(entry.name)
     return removed
+
+
+def spill_dir_for(build_dir: Path, temp_dir: Path | None) -> Path:
+    """The folder a build's DuckDB spills to: inside the build folder, or under ``temp_dir``.
+
+    A folder under ``temp_dir`` is named after the build and recorded in the
+    build folder, so that the build after a killed one removes it too.
+    """
+    if temp_dir is None:
+        spill = build_dir / "spill"
+    else:
+        spill = Path(temp_dir).resolve() / f"{_SPILL_PREFIX}{build_dir.name}"
+        (build_dir / _TEMP_MARKER).write_text(str(spill) + "\n", encoding="utf-8")
+    spill.mkdir(parents=True, exist_ok=True)
+    return spill
+
+
+def drop_spill_dir(build_dir: Path) -> None:
+    """Remove a build's temp folder, wherever it is, and its record in the build folder."""
+    marker = build_dir / _TEMP_MARKER
+    if marker.is_file():
+        spill = Path(marker.read_text(encoding="utf-8").strip())
+        if spill.name == f"{_SPILL_PREFIX}{build_dir.name}":
+            shutil.rmtree(spill, ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    shutil.rmtree(build_dir / "spill", ignore_errors=True)
 
 
 def new_build_dir(index_dir: Path) -> Path:

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -44,11 +45,15 @@ from linkgap.domains import DomainNormalizer, canonical_host
 from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
 from linkgap.ingest.streams import LenientReader
 
-__all__ = ["VertexMap", "load_vertices", "read_cc_graph", "reversed_to_host"]
+__all__ = [
+    "HostEdgeSink", "VertexMap", "feed_cc_graph", "load_vertices", "read_cc_graph",
+    "reversed_to_host",
+]
 
 URL_PREFIX = "ccgraph:"
 _BLOCK_BYTES = 16 << 20
 _READ_BYTES = 4 << 20
+_NAME_CHUNK = 1 << 20  # vertex names normalised per round
 # A name every label of which is already canonical ASCII (lowercase letters,
 # digits, "-", "_"; 1-63 characters; not Punycode): canonical_host returns
 # such a name unchanged unless its last label is all digits. Checking this
@@ -77,11 +82,16 @@ class VertexMap:
     """Vertex id → (row in ``hosts``, id in ``domains``); -1 where the vertex is unknown/skipped."""
 
     ids: np.ndarray  # sorted vertex ids (int64) when ``dense`` is False
-    row_of: np.ndarray  # int64 row into ``urls``, -1 = skipped vertex
+    row_of: np.ndarray  # int32 row into ``hosts``, -1 = skipped vertex
     domain_of: np.ndarray  # int32 index into ``domains``, -1 = skipped vertex
     dense: bool  # True: row_of/domain_of are indexed by the id itself
-    urls: pa.Array  # "ccgraph:<canonical host>" per kept vertex
+    hosts: pa.Array  # canonical host per kept vertex
     domains: pa.Array  # distinct canonical domains
+
+    @cached_property
+    def urls(self) -> pa.Array:
+        """``ccgraph:<canonical host>`` per kept vertex (the LINK_SCHEMA URLs)."""
+        return pc.binary_join_element_wise(URL_PREFIX, self.hosts, "")
 
     def lookup(self, vid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(known, row, domain)`` arrays for vertex ids ``vid`` (row/domain -1 when not kept)."""
@@ -101,28 +111,51 @@ class VertexMap:
         return known, row, dom
 
 
-def _canonical_hosts(hosts: pa.Array) -> list[str | None]:
-    """Canonical form of each host; plain names pass through, the rest go through canonical_host."""
+def _canonical_hosts(hosts: pa.Array) -> pa.Array:
+    """Canonical form of each host (null where there is none), as an Arrow column.
+
+    Plain names pass through as they are (one regex over the column); only
+    the others (Unicode, Punycode, odd characters, numeric last labels) go
+    through ``canonical_host`` one by one.
+    """
     plain = pc.and_(
         pc.match_substring_regex(hosts, _PLAIN_NAME),
         pc.invert(pc.match_substring_regex(hosts, _NEEDS_CHECK)),
     )
-    plain = pc.and_(plain, pc.less_equal(pc.utf8_length(hosts), 253))
-    plain_np = plain.fill_null(False).to_numpy(zero_copy_only=False)
-    names = hosts.to_pylist()
+    plain = pc.and_(plain, pc.less_equal(pc.utf8_length(hosts), 253)).fill_null(False)
+    hosts = hosts.cast(pa.string())
+    if pc.all(plain).as_py() is not False:
+        return hosts
+    odd = np.flatnonzero(~np.asarray(plain))
     raw_canonical = canonical_host.__wrapped__  # skip the LRU
-    return [
-        name if ok else (raw_canonical(name) if name is not None else None)
-        for name, ok in zip(names, plain_np, strict=True)
-    ]
+    fixed = [raw_canonical(name) if name is not None else None
+             for name in hosts.take(pa.array(odd)).to_pylist()]
+    return pc.replace_with_mask(hosts, pc.invert(plain), pa.array(fixed, pa.string()))
 
 
-def registrable_domains(
-    canonical: list[str | None], normalizer: DomainNormalizer
-) -> list[str | None]:
-    """The registrable domain of each canonical host (None where there is none)."""
-    registrable = normalizer.registrable
-    return [registrable(name) if name is not None else None for name in canonical]
+def registrable_domains(canonical: pa.Array, normalizer: DomainNormalizer) -> pa.Array:
+    """The registrable domain of each canonical host (null where there is none), vectorised."""
+    return normalizer.registrable_array(canonical)
+
+
+def _vertex_domains(names: pa.Array, normalizer: DomainNormalizer,
+                    chunk: int = _NAME_CHUNK) -> tuple[pa.Array, pa.Array]:
+    """Reversed vertex names → (canonical host, registrable domain), a chunk at a time.
+
+    Chunks keep the temporary arrays of the string kernels small whatever
+    the number of vertices.
+    """
+    hosts: list[pa.Array] = []
+    domains: list[pa.Array] = []
+    for start in range(0, len(names), chunk):
+        part = reversed_to_host(pc.utf8_lower(names.slice(start, chunk)))
+        canonical = _canonical_hosts(part)
+        hosts.append(canonical)
+        domains.append(registrable_domains(canonical, normalizer))
+    if not hosts:
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    return (pa.concat_arrays(hosts).cast(pa.string()),
+            pa.concat_arrays(domains).cast(pa.string()))
 
 
 def _csv_batches(
@@ -173,39 +206,41 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     if bad_lines:
         stats.skip("bad_vertex_line", bad_lines)
     ids = pc.cast(id_text.filter(good), pa.int64()).to_numpy()
-    hosts = reversed_to_host(pc.utf8_lower(name_text.filter(good)))
+    names = name_text.filter(good)
+    del table, id_text, name_text, good
     stats.records += len(ids)
 
     # Keep the first line of a repeated id.
     unique_ids, first_index = np.unique(ids, return_index=True)
-    if len(unique_ids) < len(ids):
-        stats.skip("duplicate_vertex", len(ids) - len(unique_ids))
-    hosts = hosts.take(pa.array(first_index))
-
-    canonical = _canonical_hosts(hosts)
-    domains = pa.array(registrable_domains(canonical, normalizer), pa.string())
+    del ids
+    if len(unique_ids) < len(names):
+        stats.skip("duplicate_vertex", len(names) - len(unique_ids))
+    if len(first_index) != len(names) or np.any(np.diff(first_index) != 1):
+        names = names.take(pa.array(first_index))  # rows in id order, first of a repeat
+    del first_index
+    canonical, domains = _vertex_domains(names, normalizer)
+    del names
     kept_mask = domains.is_valid()
     kept = kept_mask.to_numpy(zero_copy_only=False)
     skipped = domains.null_count
     if skipped:
         stats.skip("vertex_not_domain", skipped)
 
-    kept_hosts = pa.array(canonical, pa.string()).filter(kept_mask)
+    kept_hosts = canonical.filter(kept_mask)
     encoded = domains.filter(kept_mask).dictionary_encode()
-    urls = pc.binary_join_element_wise(URL_PREFIX, kept_hosts, "")
-    row = np.full(len(unique_ids), -1, np.int64)
-    row[kept] = np.arange(int(kept.sum()), dtype=np.int64)
+    row = np.full(len(unique_ids), -1, np.int32)
+    row[kept] = np.arange(int(kept.sum()), dtype=np.int32)
     dom = np.full(len(unique_ids), -1, np.int32)
     dom[kept] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
 
     max_id = int(unique_ids[-1]) if len(unique_ids) else -1
     if 0 <= max_id < 4 * len(unique_ids) + 1024 and (len(unique_ids) == 0 or unique_ids[0] >= 0):
-        dense_row = np.full(max_id + 1, -1, np.int64)
+        dense_row = np.full(max_id + 1, -1, np.int32)
         dense_dom = np.full(max_id + 1, -1, np.int32)
         dense_row[unique_ids] = row
         dense_dom[unique_ids] = dom
-        return VertexMap(unique_ids, dense_row, dense_dom, True, urls, encoded.dictionary)
-    return VertexMap(unique_ids, row, dom, False, urls, encoded.dictionary)
+        return VertexMap(unique_ids, dense_row, dense_dom, True, kept_hosts, encoded.dictionary)
+    return VertexMap(unique_ids, row, dom, False, kept_hosts, encoded.dictionary)
 
 
 def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -250,9 +285,13 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
         stats.skip("bad_edge_line", bad_lines + bad_ids)
 
 
-def _edge_batches(
+def _kept_edges(
     vmap: VertexMap, src: np.ndarray, dst: np.ndarray, stats: InputStats
-) -> Iterator[pa.RecordBatch]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(source row, target row, source domain, target domain) of the edges that count.
+
+    Unknown, skipped and internal edges are counted in ``stats`` and dropped.
+    """
     stats.links_seen += len(src)
     src_known, src_row, src_dom = vmap.lookup(src)
     dst_known, dst_row, dst_dom = vmap.lookup(dst)
@@ -268,14 +307,21 @@ def _edge_batches(
         n = int(mask.sum())
         if n:
             stats.skip(reason, n)
-    rows = np.flatnonzero(keep)
-    for start in range(0, len(rows), BATCH_ROWS):
-        part = rows[start : start + BATCH_ROWS]
-        n = len(part)
+    return src_row[keep], dst_row[keep], src_dom[keep], dst_dom[keep]
+
+
+def _edge_batches(
+    vmap: VertexMap, src: np.ndarray, dst: np.ndarray, stats: InputStats
+) -> Iterator[pa.RecordBatch]:
+    src_row, dst_row, src_dom, dst_dom = _kept_edges(vmap, src, dst, stats)
+    urls = vmap.urls
+    for start in range(0, len(src_row), BATCH_ROWS):
+        part = slice(start, start + BATCH_ROWS)
+        n = len(src_row[part])
         batch = pa.record_batch(
             [
-                vmap.urls.take(pa.array(src_row[part])),
-                vmap.urls.take(pa.array(dst_row[part])),
+                urls.take(pa.array(src_row[part])),
+                urls.take(pa.array(dst_row[part])),
                 vmap.domains.take(pa.array(src_dom[part])),
                 vmap.domains.take(pa.array(dst_dom[part])),
                 pa.array(np.ones(n, dtype=bool)),
@@ -296,3 +342,55 @@ def read_cc_graph(
     vmap = load_vertices(vertices_path, normalizer, stats)
     for src, dst in _edge_blocks(edges_path, stats):
         yield from _edge_batches(vmap, src, dst, stats)
+
+
+class HostEdgeSink(Protocol):
+    """Where ``feed_cc_graph`` puts a graph: interned names, then integer edges."""
+
+    def intern_domains(self, names: pa.Array) -> np.ndarray: ...
+
+    def intern_hosts(self, names: pa.Array, domain_ids: np.ndarray) -> np.ndarray: ...
+
+    def add_host_edges(self, dd: np.ndarray, sd: np.ndarray, dh: np.ndarray,
+                       sh: np.ndarray) -> None: ...
+
+    def hold(self, name: str, nbytes: int) -> None:
+        """The reader keeps ``nbytes`` of arrays in memory from now on (0: no more)."""
+
+
+def feed_cc_graph(
+    spec: InputSpec, normalizer: DomainNormalizer, stats: InputStats, sink: HostEdgeSink
+) -> Iterator[int]:
+    """Put a (vertices, edges) pair into ``sink`` as interned ids; yields after each block.
+
+    The same edges and counts as ``read_cc_graph``, without a string per edge:
+    every distinct host and domain name is interned once, and each edge that
+    counts becomes four integers (target/source domain id, target/source host
+    id). Yields the edges counted so far.
+    """
+    vertices_path, edges_path = spec.paths
+    vmap = load_vertices(vertices_path, normalizer, stats)
+    domain_ids = sink.intern_domains(vmap.domains)
+    hosts = vmap.hosts.dictionary_encode()
+    row_domain = np.full(len(vmap.hosts), -1, dtype=np.int32)
+    valid = vmap.row_of >= 0
+    row_domain[vmap.row_of[valid]] = vmap.domain_of[valid]
+    host_index = hosts.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    host_domain = np.full(len(hosts.dictionary), -1, dtype=np.int32)
+    host_domain[host_index] = domain_ids[row_domain]
+    host_ids = sink.intern_hosts(hosts.dictionary, host_domain)
+    row_host = host_ids[host_index]
+    # From here on only the id arrays are needed: the names are interned.
+    vmap = VertexMap(vmap.ids, vmap.row_of, vmap.domain_of, vmap.dense,
+                     pa.array([], pa.string()), pa.array([], pa.string()))
+    del hosts, host_index, host_domain, row_domain, valid, host_ids
+    pa.default_memory_pool().release_unused()
+    held = sum(a.nbytes for a in (vmap.ids, vmap.row_of, vmap.domain_of, row_host, domain_ids))
+    sink.hold("cc-graph vertex map", held)
+    for src, dst in _edge_blocks(edges_path, stats):
+        src_row, dst_row, src_dom, dst_dom = _kept_edges(vmap, src, dst, stats)
+        sink.add_host_edges(domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row],
+                            row_host[src_row])
+        stats.links_counted += len(src_row)
+        yield stats.links_counted
+    sink.hold("cc-graph vertex map", 0)

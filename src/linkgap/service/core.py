@@ -138,9 +138,9 @@ class LinkgapService:
         self.index_path = Path(settings.index)
         self._index: BacklinkIndex | None = None
         self._index_lock = threading.Lock()
-        self._last_reap = float("-inf")
         # Keys, completed runs and their results, read without the database when hot.
         self.reads = ReadPath(self.store, int(settings.result_cache_mb) * 2**20)
+        self._last_reap = float("-inf")
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
             lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
