@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -45,8 +43,6 @@ def test_api_md_examples_run(tmp_path: Path) -> None:
         work = tmp_path / "work"
         work.mkdir()
         env = {**cli_env(home / "demo"), "LINKGAP_KEY": key.group(0)}
-        # The examples call `linkgap` as an installed user would: the venv's bin on PATH.
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                               text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr + done.stdout
