@@ -43,6 +43,11 @@ class GapResult:
     dofollow_mask: np.ndarray
     score: np.ndarray
     limit: int | None = None
+    #: The run-time filters ``{min_authority, max_spam, dofollow}`` (None: not set) and
+    #: the excluded domains (canonical), applied before ``limit`` (SPEC 12).
+    filters: dict[str, Any] = field(default_factory=lambda: {
+        "min_authority": None, "max_spam": None, "dofollow": None})
+    exclude: list[str] = field(default_factory=list)
     #: Per-result caches used by ``linkgap.prospects`` (sort permutations, pages).
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -118,6 +123,7 @@ class GapResult:
         return {
             "target": self.target, "competitors": list(self.competitors), "mode": self.mode,
             "min_overlap": self.min_overlap, "k": self.k, "limit": self.limit,
+            "filters": dict(self.filters), "exclude": list(self.exclude),
             "total_found": self.total_found, "prospect_count": len(self),
             "warnings": [dict(w) for w in self.warnings], "index_version": self.index_version,
         }
