@@ -16,13 +16,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from linkgap.domains import DOMAIN_INPUT_MAX_LENGTH, DOMAIN_INPUT_PATTERN
+from linkgap.gap.filters import MAX_EXCLUDE
 
 __all__ = [
     "DOMAIN_INPUT_SCHEMA",
     "QUERY_BOUNDS",
     "Account", "AccountEnvelope", "DomainMetricsBody", "DomainMetricsEnvelope",
     "DomainMetricsRow", "ErrorEnvelope", "GapRunBody", "HealthEnvelope", "Meta",
-    "PageMeta", "Prospect", "ProspectPage", "Run", "RunEnvelope", "RunList",
+    "PageMeta", "Prospect", "ProspectPage", "Run", "RunEnvelope", "RunFilters",
+    "RunFiltersBody", "RunList",
     "Summary", "SummaryEnvelope",
 ]
 
@@ -52,6 +54,21 @@ class _StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class RunFiltersBody(_StrictBody):
+    """Run-time filters of ``POST /v1/backlinks/gap``: applied before ``limit``, so the run
+    keeps the best ``limit`` prospects that pass them (SPEC 12)."""
+
+    min_authority: int | None = Field(
+        None, description="Only prospects with domain_rating ≥ this.",
+        json_schema_extra={"minimum": 0, "maximum": 100})
+    max_spam: int | None = Field(
+        None, description="Only prospects with spam_score ≤ this.",
+        json_schema_extra={"minimum": 0, "maximum": 100})
+    dofollow: bool | None = Field(
+        None, description="true: only prospects with a dofollow link to a competitor; "
+                          "false: only those whose links to the competitors are all nofollow.")
+
+
 class GapRunBody(_StrictBody):
     """Body of ``POST /v1/backlinks/gap``."""
 
@@ -71,6 +88,15 @@ class GapRunBody(_StrictBody):
     limit: int = Field(100, description="Prospects kept, best first by score "
                                         "(10..LINKGAP_MAX_RUN_LIMIT).",
                        json_schema_extra={"minimum": 10})
+    filters: RunFiltersBody | None = Field(
+        None, description="Run-time filters, applied before limit; total_found counts "
+                          "after them.")
+    exclude: list[DomainText] | None = Field(
+        None, description="Up to 100 domains: a domain linking to any of them (any rel), "
+                          "or one of them itself, is not a prospect. Applied before limit; "
+                          "your own domain is ignored, a competitor is refused.",
+        examples=[["mysister.com", "partner.org"]],
+        json_schema_extra={"maxItems": MAX_EXCLUDE})
 
 
 class DomainMetricsBody(_StrictBody):
@@ -108,6 +134,14 @@ class Notice(BaseModel):
     message: str
 
 
+class RunFilters(BaseModel):
+    """The run-time filters a run applied (null: not filtered on this)."""
+
+    min_authority: int | None = Field(json_schema_extra={"minimum": 0, "maximum": 100})
+    max_spam: int | None = Field(json_schema_extra={"minimum": 0, "maximum": 100})
+    dofollow: bool | None
+
+
 class Run(BaseModel):
     """A gap run; every field is always present, null while unknown."""
 
@@ -119,9 +153,13 @@ class Run(BaseModel):
     min_overlap: int | None
     competitor_count: int
     limit: int
+    filters: RunFilters = Field(description="The run-time filters, applied before limit.")
+    exclude: list[str] = Field(description="The excluded domains (canonical), applied "
+                                           "before limit.")
     created_at: str = Field(description="ISO-8601 UTC, ending in Z.")
     prospect_count: int | None = Field(description="Prospects kept.")
-    total_found: int | None = Field(description="Prospects found in all.")
+    total_found: int | None = Field(description="Prospects found in all, after the "
+                                                "run-time filters and exclusions.")
     credits_charged: int | None
     started_at: str | None
     finished_at: str | None

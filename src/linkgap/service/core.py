@@ -123,6 +123,14 @@ def _principal(parsed: tuple[str, str] | None, rec: KeyRecord | None) -> Princip
     return Principal(rec.account_id, rec.id)
 
 
+def _run_filters(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's filters as it echoes them: every field present, None where not set (runs
+    queued before run-time filters existed have none)."""
+    from linkgap.gap import RunFilters
+
+    return {**RunFilters().as_dict(), **(stored or {})}
+
+
 def _error_body(exc: LinkgapError) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message}
 
@@ -335,7 +343,8 @@ class LinkgapService:
             id=rec.id, status=self._status(rec, expired_before), domain=rec.domain,
             competitors=list(rec.competitors),
             mode=rec.mode, min_overlap=rec.min_overlap, competitor_count=len(rec.competitors),
-            limit=rec.limit, created_at=rec.created_at, prospect_count=rec.prospect_count,
+            limit=rec.limit, filters=_run_filters(rec.filters), exclude=list(rec.exclude),
+            created_at=rec.created_at, prospect_count=rec.prospect_count,
             total_found=rec.total_found,
             credits_charged=0 if rec.refunded else rec.credits_charged,
             started_at=rec.started_at, finished_at=rec.finished_at,
@@ -353,7 +362,9 @@ class LinkgapService:
 
     def create_run(self, account_id: str, *, domain: str, competitors: list[str],
                    mode: str = "union", min_overlap: int | None = None,
-                   limit: int = 100, idempotency: IdempotentRequest | None = None,
+                   limit: int = 100, filters: dict[str, Any] | None = None,
+                   exclude: list[str] | None = None,
+                   idempotency: IdempotentRequest | None = None,
                    ) -> tuple[RunView, int]:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
 
@@ -371,6 +382,7 @@ class LinkgapService:
         req = validate_gap_request(
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
+            filters=filters, exclude=exclude,
         )
         # A run that cannot find anything (misspelt competitors) is refused, not charged.
         competitor_ids(index, req.competitors, req.mode, req.min_overlap)
@@ -380,7 +392,7 @@ class LinkgapService:
             id="run_" + secrets.token_hex(16), account_id=account_id, status="queued",
             domain=req.domain, competitors=req.competitors, mode=req.mode,
             min_overlap=req.min_overlap, limit=req.limit, created_at=iso_z(now),
-            credits_charged=cost,
+            credits_charged=cost, filters=req.filters, exclude=req.exclude,
         )
         view = self._run_view(rec)
         self.store.insert_run(rec, month_period(now),
@@ -558,7 +570,7 @@ class LinkgapService:
         try:
             index = self.index()
             result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,
-                                 rec.limit)
+                                 rec.limit, filters=rec.filters, exclude=rec.exclude)
             data = result.to_ipc(compression="zstd")
         except LinkgapError as exc:
             if exc.operator_detail:

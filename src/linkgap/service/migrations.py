@@ -309,11 +309,26 @@ CREATE INDEX rate_hits_by_age ON rate_hits(at);
 DELETE FROM idempotency WHERE state = 'in_flight'
 """
 
+# Version 3: run-time filters and exclusions (SPEC 12). runs.filters holds the run's
+# ``{min_authority, max_spam, dofollow}`` as JSON, runs.exclude_domains its excluded domains
+# as a JSON list; runs queued before this version have NULL in both (no filter, nothing
+# excluded).
+_V3_SQLITE = """
+ALTER TABLE runs ADD COLUMN filters TEXT;
+ALTER TABLE runs ADD COLUMN exclude_domains TEXT
+"""
+
+_V3_POSTGRESQL = """
+ALTER TABLE runs ADD COLUMN filters TEXT;
+ALTER TABLE runs ADD COLUMN exclude_domains TEXT
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts, keys, credits ledger, runs and results, metrics cache, "
                  "idempotency keys", _V1_SQLITE, _V1_POSTGRESQL),
     Migration(2, "run leases and attempts, round-robin queue, shared rate limits, retention "
                  "('expired' runs), schema_version table", _V2_SQLITE, _V2_POSTGRESQL),
+    Migration(3, "runs: run-time filters and excluded domains", _V3_SQLITE, _V3_POSTGRESQL),
 )
 
 #: The schema version this linkgap reads and writes.

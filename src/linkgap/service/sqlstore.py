@@ -79,7 +79,8 @@ def _run(row: Row) -> RunRecord:
         prospect_count=row["prospect_count"], total_found=row["total_found"],
         warnings=_json(row["warnings"]), error=_json(row["error"]), attempts=row["attempts"],
         lease_owner=row["lease_owner"], lease_expires_at=row["lease_expires_at"],
-        expired_leases=row["expired_leases"],
+        expired_leases=row["expired_leases"], filters=_json(row["filters"]),
+        exclude=_json(row["exclude_domains"]) or [],
     )
 
 
@@ -323,12 +324,13 @@ class SQLStore:
             self._x(conn,
                     'INSERT INTO runs (id, account_id, status, domain, competitors, mode, '
                     'min_overlap, "limit", created_at, credits_charged, charge_quota, '
-                    f'charge_topup, charge_period, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '
-                    f'?, ?, ?, {self._NEXT_SEQ})',
+                    'charge_topup, charge_period, filters, exclude_domains, seq) VALUES (?, ?, '
+                    f'?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self._NEXT_SEQ})',
                     (run.id, run.account_id, run.status, run.domain,
                      json.dumps(run.competitors), run.mode, run.min_overlap, run.limit,
                      run.created_at, run.credits_charged, charge.from_quota, charge.from_topup,
-                     charge.period))
+                     charge.period, None if run.filters is None else json.dumps(run.filters),
+                     json.dumps(list(run.exclude))))
             if idempotency is not None:
                 self._answer_key(conn, run.account_id, idempotency, run.credits_charged)
             self._notify_queued(conn)

@@ -100,6 +100,10 @@ class RunRecord:
     lease_owner: str | None = None
     lease_expires_at: str | None = None
     expired_leases: int = 0
+    #: Run-time filters ``{min_authority, max_spam, dofollow}`` (None: none) and the
+    #: excluded domains, applied before ``limit`` (SPEC 12).
+    filters: dict[str, Any] | None = None
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

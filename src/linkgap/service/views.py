@@ -93,7 +93,7 @@ class StoredResponse:
 
 RUN_FIELDS = (
     "id", "status", "domain", "competitors", "mode", "min_overlap", "competitor_count", "limit",
-    "created_at", "prospect_count", "total_found", "credits_charged", "started_at",
+    "filters", "exclude", "created_at", "prospect_count", "total_found", "credits_charged", "started_at",
     "finished_at", "index_version", "warnings", "error",
 )
 
@@ -111,6 +111,8 @@ class RunView:
     min_overlap: int
     competitor_count: int
     limit: int
+    filters: dict[str, Any]
+    exclude: list[str]
     created_at: str
     prospect_count: int | None
     total_found: int | None
@@ -125,4 +127,6 @@ class RunView:
         """Every SPEC run field, in SPEC order; unknown values are None."""
         out = {name: getattr(self, name) for name in RUN_FIELDS}
         out["competitors"] = list(self.competitors)
+        out["filters"] = dict(self.filters)
+        out["exclude"] = list(self.exclude)
         return out
