@@ -487,12 +487,19 @@ class Client:
         min_overlap: int | None = None,
         limit: int = 100,
         idempotency_key: str | None = None,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Start a gap run (``POST /v1/backlinks/gap``); returns the queued run.
 
-        The credits it cost are in ``client.last_meta["credits_charged"]``. An
-        ``Idempotency-Key`` is always sent (a fresh one unless given), so the
-        client's retries never start a second run.
+        ``filters`` (``min_authority``, ``max_spam``, ``dofollow``) and ``exclude``
+        (up to 100 domains: a domain linking to one of them is no prospect) apply
+        before ``limit``, so the run keeps the best ``limit`` prospects that pass
+        them; the run echoes both. The credits it cost are in
+        ``client.last_meta["credits_charged"]``. An ``Idempotency-Key`` is always
+        sent (a fresh one unless given), so the client's retries never start a
+        second run.
         """
         if isinstance(competitors, str):
             # A bare string would be sent as a list of its characters' worth of intent.
@@ -505,6 +512,11 @@ class Client:
         }
         if min_overlap is not None:
             body["min_overlap"] = min_overlap
+        if filters is not None:
+            body["filters"] = dict(filters)
+        if exclude is not None:
+            # A bare string would be sent as one name, not as a list of its characters.
+            body["exclude"] = [exclude] if isinstance(exclude, str) else list(exclude)
         key = idempotency_key or f"lgc-{uuid.uuid4()}"
         data: dict[str, Any] = self._json(
             "POST", "/v1/backlinks/gap", json=body, headers={"Idempotency-Key": key}
