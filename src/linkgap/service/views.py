@@ -93,8 +93,8 @@ class StoredResponse:
 
 RUN_FIELDS = (
     "id", "status", "domain", "competitors", "mode", "min_overlap", "competitor_count", "limit",
-    "filters", "exclude", "created_at", "prospect_count", "total_found", "credits_charged", "started_at",
-    "finished_at", "index_version", "warnings", "error",
+    "filters", "exclude", "created_at", "prospect_count", "total_found", "credits_charged",
+    "started_at", "finished_at", "index_version", "warnings", "error",
 )
 
 
