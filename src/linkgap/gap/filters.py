@@ -59,12 +59,14 @@ class RunFilters:
         return keep
 
 
-def _whole_0_100(value: object, param: str) -> int | None:
+def _whole_0_100(value: object, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | np.integer) \
             or not 0 <= int(value) <= 100:
-        raise InvalidInput(f"{param} must be a whole number between 0 and 100", param=param)
+        # The message names the filter as the prospects endpoint does; param says where.
+        raise InvalidInput(f"{name} must be a whole number between 0 and 100",
+                           param=f"filters.{name}")
     return int(value)
 
 
@@ -84,10 +86,10 @@ def validate_filters(filters: object) -> RunFilters:
                            f"{', '.join(FILTER_FIELDS)}", param=f"filters.{unknown[0]}")
     dofollow = filters.get("dofollow")
     if dofollow is not None and not isinstance(dofollow, bool | np.bool_):
-        raise InvalidInput("filters.dofollow must be true or false", param="filters.dofollow")
+        raise InvalidInput("dofollow must be true or false", param="filters.dofollow")
     return RunFilters(
-        min_authority=_whole_0_100(filters.get("min_authority"), "filters.min_authority"),
-        max_spam=_whole_0_100(filters.get("max_spam"), "filters.max_spam"),
+        min_authority=_whole_0_100(filters.get("min_authority"), "min_authority"),
+        max_spam=_whole_0_100(filters.get("max_spam"), "max_spam"),
         dofollow=None if dofollow is None else bool(dofollow),
     )
 

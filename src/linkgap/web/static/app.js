@@ -97,6 +97,10 @@
     mode: ["Mode", "mode"],
     min_overlap: ["Minimum overlap", "min-overlap"],
     limit: ["Limit", "limit"],
+    "filters.min_authority": ["Minimum domain rating", "run-min-authority"],
+    "filters.max_spam": ["Maximum spam score", "run-max-spam"],
+    "filters.dofollow": ["Dofollow", "run-dofollow"],
+    exclude: ["Exclude domains", "exclude"],
     min_authority: ["Minimum domain rating", "f-min-authority"],
     max_spam: ["Maximum spam score", "f-max-spam"],
     dofollow: ["Dofollow", "f-dofollow"],
@@ -505,7 +509,8 @@
     return { value: n };
   }
 
-  var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit"];
+  var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit",
+    "filters.min_authority", "filters.max_spam", "filters.dofollow", "exclude"];
 
   /** Mark the field named by `param` invalid (and focus it), clearing the other fields of
    * the same form: the run form's fields, or the prospect filters. */
@@ -536,13 +541,22 @@
     var mode = $("mode").value;
     var limit = intField("limit");
     var overlap = intField("min-overlap");
+    var minAuthority = intField("run-min-authority");
+    var maxSpam = intField("run-max-spam");
+    var dofollow = $("run-dofollow").value;
+    var exclude = parseCompetitors($("exclude").value);
     var local = null;
     if (!domain) local = ["domain", "Enter your domain, for example mysite.com."];
     else if (!competitors.length) local = ["competitors", "Enter at least one competitor."];
     else if (limit.bad) local = ["limit", "Limit must be a whole number."];
     else if (mode === "union" && overlap.bad) {
       local = ["min_overlap", "Minimum overlap must be a whole number."];
+    } else if (minAuthority.bad) {
+      local = ["filters.min_authority", "Minimum domain rating must be a whole number."];
+    } else if (maxSpam.bad) {
+      local = ["filters.max_spam", "Maximum spam score must be a whole number."];
     }
+    if (local && local[0].indexOf("filters.") === 0) $("run-narrow").open = true;
     if (local) {
       showError(errEl, { message: local[1] });
       markInvalid(local[0], "run");
@@ -551,6 +565,12 @@
     var body = { domain: domain, competitors: competitors, mode: mode };
     if (limit.value !== null) body.limit = limit.value;
     if (mode === "union" && overlap.value !== null) body.min_overlap = overlap.value;
+    var filters = {};
+    if (minAuthority.value !== null) filters.min_authority = minAuthority.value;
+    if (maxSpam.value !== null) filters.max_spam = maxSpam.value;
+    if (dofollow) filters.dofollow = dofollow === "true";
+    if (Object.keys(filters).length) body.filters = filters;
+    if (exclude.length) body.exclude = exclude;
 
     // A retry of the very same request (after a network failure) reuses its
     // Idempotency-Key, so the server never charges twice for one intended run.
@@ -574,7 +594,11 @@
     }, function (err) {
       if (err.status !== 0) state.pendingCreate = null;
       showError(errEl, err);
-      if (err.status === 422) markInvalid(err.param, "run");
+      if (err.status === 422) {
+        // A filter or exclusion the server refused: show the fields it is in.
+        if (/^(filters\.|exclude)/.test(err.param || "")) $("run-narrow").open = true;
+        markInvalid(err.param, "run");
+      }
     }).then(function () {
       button.disabled = false;
       button.textContent = "Find prospects";
@@ -622,6 +646,24 @@
     }
   }
 
+  /** The run-time filters and exclusions of a run, in words ("none" when it had none). */
+  function narrowing(run) {
+    var f = run.filters || {};
+    var parts = [];
+    if (f.min_authority !== null && f.min_authority !== undefined) {
+      parts.push("domain rating at least " + f.min_authority);
+    }
+    if (f.max_spam !== null && f.max_spam !== undefined) {
+      parts.push("spam score at most " + f.max_spam);
+    }
+    if (f.dofollow === true) parts.push("dofollow links only");
+    if (f.dofollow === false) parts.push("nofollow links only");
+    var ex = run.exclude || [];
+    if (ex.length) parts.push("excluding " + ex.map(uni).join(", ") + " and the sites linking to " +
+      (ex.length === 1 ? "it" : "them"));
+    return parts.length ? parts.join("; ") : "no filters, nothing excluded";
+  }
+
   function renderRun(run, chargedNow) {
     $("run-title").textContent = "Prospects for " + uni(run.domain);
     var badge = $("run-badge");
@@ -648,6 +690,7 @@
       ["Competitors", (run.competitors || []).map(uni).join(", ")],
       ["Mode", mode],
       ["Limit", fmt(run.limit)],
+      ["Before the limit", narrowing(run)],
       ["Credits charged", fmt(run.credits_charged)],
       ["Requested", when(run.created_at)]
     ];
