@@ -91,12 +91,12 @@ class GapRunBody(_StrictBody):
     filters: RunFiltersBody | None = Field(
         None, description="Run-time filters, applied before limit; total_found counts "
                           "after them.")
-    exclude: list[DomainText] | None = Field(
+    exclude: Annotated[list[DomainText], Field(json_schema_extra={"maxItems": MAX_EXCLUDE})
+                       ] | None = Field(
         None, description="Up to 100 domains: a domain linking to any of them (any rel), "
                           "or one of them itself, is not a prospect. Applied before limit; "
                           "your own domain is ignored, a competitor is refused.",
-        examples=[["mysister.com", "partner.org"]],
-        json_schema_extra={"maxItems": MAX_EXCLUDE})
+        examples=[["mysister.com", "partner.org"]])
 
 
 class DomainMetricsBody(_StrictBody):
