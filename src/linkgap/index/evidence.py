@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_EVIDENCE",
     "EVIDENCE_BATCH_ROWS",
     "EVIDENCE_FILES",
+    "LINK_CSV_FIELDS",
     "MAX_EVIDENCE",
     "SAMPLE_COLUMNS",
     "SAMPLE_ORDER",
@@ -60,6 +61,8 @@ __all__ = [
     "EvidenceFiles",
     "EvidenceWriter",
     "LinkSample",
+    "evidence_json",
+    "sample_json",
     "samples_of_table",
 ]
 
@@ -130,6 +133,33 @@ class EdgeEvidence:
     first_seen: datetime | None
     last_seen: datetime | None
     samples: list[LinkSample]  # at most the index's --evidence N, in the SPEC 12 order
+
+
+#: Columns a CSV with links adds after the prospect fields: one row per sample link.
+LINK_CSV_FIELDS = ("competitor", "source_url", "target_url", "anchor", "link_dofollow")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    from linkgap.service.timeutil import iso_z
+
+    return None if moment is None else iso_z(moment)
+
+
+def sample_json(sample: LinkSample) -> dict[str, Any]:
+    """A sample link as JSON: ``{source_url, target_url, anchor, dofollow, first_seen,
+    last_seen}`` (ISO-8601 UTC times, null when unknown)."""
+    return {"source_url": sample.source_url, "target_url": sample.target_url,
+            "anchor": sample.anchor, "dofollow": sample.dofollow,
+            "first_seen": _iso(sample.first_seen), "last_seen": _iso(sample.last_seen)}
+
+
+def evidence_json(competitor: str, evidence: EdgeEvidence) -> dict[str, Any]:
+    """One competitor's entry of a prospect's ``links`` (SPEC 12): ``{competitor,
+    links_total, dofollow_links, first_seen, last_seen, samples: [...]}``."""
+    return {"competitor": competitor, "links_total": evidence.links_total,
+            "dofollow_links": evidence.dofollow_links,
+            "first_seen": _iso(evidence.first_seen), "last_seen": _iso(evidence.last_seen),
+            "samples": [sample_json(s) for s in evidence.samples]}
 
 
 def samples_of_table(table: pa.Table) -> list[LinkSample]:
@@ -251,17 +281,27 @@ def _sample_columns(table: pa.Table) -> pa.Table:
     for field in SAMPLE_SCHEMA:
         col = table.column(field.name)
         if field.name in ("first_seen", "last_seen"):
-            if not pa.types.is_timestamp(col.type):
-                seconds = pc.cast(col, pa.int64())
-                # -1 is the aggregations' "unknown" as much as NULL is
-                seconds = pc.if_else(pc.less(seconds, 0), pa.scalar(None, pa.int64()), seconds)
-                col = pc.cast(seconds, _TS)
-            else:
-                col = pc.cast(col, _TS)
+            col = _seen_column(col)
         elif col.type != field.type:
             col = col.cast(field.type)
         columns[field.name] = col
     return pa.table(columns, schema=SAMPLE_SCHEMA)
+
+
+def _seen_column(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Seen times as timestamp[s, UTC]: NULL (or a negative "unknown") stays NULL.
+
+    The values under NULL slots are set to 0: an engine may leave anything
+    there, and the file of the same samples must be the same bytes.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    seconds = (pc.cast(col, pa.int64()) if not pa.types.is_timestamp(col.type)
+               else pc.cast(pc.cast(col, _TS), pa.int64()))
+    values = seconds.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    unknown = values < 0
+    values[unknown] = 0
+    return pa.array(values, type=pa.int64(), mask=unknown).cast(_TS)
 
 
 # ----------------------------------------------------------------------------
