@@ -34,8 +34,8 @@ DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
-    "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
-    "index_bytes_per_edge", "inputs",
+    "dofollow_links", "skipped", "format", "evidence_per_edge", "edge_bytes", "evidence_bytes",
+    "index_bytes", "bytes_per_edge", "evidence_bytes_per_edge", "index_bytes_per_edge", "inputs",
 )
 
 
@@ -261,6 +261,7 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
         **{k: m.counts.get(k, 0) for k in ("domains", "edges", "links", "dofollow_links",
                                            "skipped")},
         "format": m.format,
+        "evidence_per_edge": backlinks.evidence_per_edge,
         **backlinks.disk_usage(),
     }
     if fmt is OutputFormat.json:

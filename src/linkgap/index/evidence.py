@@ -284,8 +284,19 @@ def _sample_columns(table: pa.Table) -> pa.Table:
             col = _seen_column(col)
         elif col.type != field.type:
             col = col.cast(field.type)
-        columns[field.name] = col
+        columns[field.name] = _canonical(col)
     return pa.table(columns, schema=SAMPLE_SCHEMA)
+
+
+def _canonical(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One array without a validity buffer when it has no null: engines differ in
+    whether they allocate one, and the same samples must give the same bytes."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if col.null_count == 0 and col.buffers()[0] is not None:
+        col = pa.Array.from_buffers(col.type, len(col), [None, *col.buffers()[1:]],
+                                    offset=col.offset)
+    return col
 
 
 def _seen_column(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -301,7 +312,7 @@ def _seen_column(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     values = seconds.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     unknown = values < 0
     values[unknown] = 0
-    return pa.array(values, type=pa.int64(), mask=unknown).cast(_TS)
+    return _canonical(pa.array(values, type=pa.int64(), mask=unknown).cast(_TS))
 
 
 # ----------------------------------------------------------------------------
@@ -344,22 +355,35 @@ class EvidenceFiles:
 
     def table_of(self, target_ids: np.ndarray,
                  source_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-        """For each (target, source) pair: which pair each sample row is of, its rank, the rows."""
-        pair_of: list[np.ndarray] = []
-        rank: list[np.ndarray] = []
-        rows: list[np.ndarray] = []
-        for i, (t, s) in enumerate(zip(target_ids.tolist(), source_ids.tolist(), strict=True)):
-            lo, hi = self.rows_of(t, s)
-            if hi > lo:
-                pair_of.append(np.full(hi - lo, i, dtype=np.int64))
-                rank.append(np.arange(hi - lo, dtype=np.int16))
-                rows.append(np.arange(lo, hi, dtype=np.int64))
-        if not rows:
+        """For each (target, source) pair: which pair each sample row is of, its rank, the rows.
+
+        Pairs are grouped by target (a run's pairs have a few competitors as
+        targets): one vectorised binary search per target.
+        """
+        targets = np.asarray(target_ids, dtype=np.int64)
+        sources = np.asarray(source_ids, dtype=np.int64)
+        starts = np.zeros(len(targets), dtype=np.int64)
+        ends = np.zeros(len(targets), dtype=np.int64)
+        by_target = np.argsort(targets, kind="stable")
+        cuts = np.flatnonzero(np.diff(targets[by_target])) + 1
+        for at in np.split(by_target, cuts) if len(targets) else []:
+            t = int(targets[at[0]])
+            lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+            if lo == hi:
+                continue
+            srcs = self.src[lo:hi]
+            starts[at] = lo + np.searchsorted(srcs, sources[at], side="left")
+            ends[at] = lo + np.searchsorted(srcs, sources[at], side="right")
+        counts = ends - starts
+        if not counts.any():
             return (np.zeros(0, np.int64), np.zeros(0, np.int16), SAMPLE_SCHEMA.empty_table())
-        all_rows = np.concatenate(rows)
+        pair_of = np.repeat(np.arange(len(targets), dtype=np.int64), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        rank = (np.arange(len(pair_of), dtype=np.int64) - first).astype(np.int16)
+        all_rows = np.repeat(starts, counts) + rank.astype(np.int64)
         order = np.argsort(all_rows, kind="stable")
         table = self.read_rows(all_rows[order])
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
-        return np.concatenate(pair_of), np.concatenate(rank), table.take(pa.array(back))
+        return pair_of, rank, table.take(pa.array(back))
 

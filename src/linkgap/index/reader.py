@@ -20,7 +20,13 @@ import pyarrow as pa
 
 from linkgap.errors import IndexUnavailable
 from linkgap.index.build import Manifest, shared_normalizer
-from linkgap.index.evidence import EdgeEvidence, EvidenceFiles, LinkSample, samples_of_table
+from linkgap.index.evidence import (
+    EVIDENCE_FILES,
+    EdgeEvidence,
+    EvidenceFiles,
+    LinkSample,
+    samples_of_table,
+)
 from linkgap.index.format import DAY_UNKNOWN, EDGE_COLUMNS, check_format
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
@@ -268,20 +274,25 @@ class BacklinkIndex:
         return None if domain_id is None else self.metrics_of(domain_id)
 
     def disk_usage(self) -> dict[str, int | float]:
-        """Bytes on disk: of the per-edge arrays, of the whole version, and each per edge."""
+        """Bytes on disk: of the per-edge arrays, of the evidence files, of the whole
+        version, and each per edge."""
         edges = int(self.in_indptr[-1]) if self.num_domains else 0
         edge_files = {f"{c.name}.npy" for c in EDGE_COLUMNS}
-        per_edge = total = 0
+        per_edge = total = evidence = 0
         for entry in self.folder.iterdir():
             if entry.is_file():
                 size = entry.stat().st_size
                 total += size
                 if entry.name in edge_files:
                     per_edge += size - 128  # less the .npy header
+                elif entry.name in EVIDENCE_FILES:
+                    evidence += size
         return {
             "edge_bytes": per_edge,
+            "evidence_bytes": evidence,
             "index_bytes": total,
             "bytes_per_edge": round(per_edge / edges, 2) if edges else 0.0,
+            "evidence_bytes_per_edge": round(evidence / edges, 2) if edges else 0.0,
             "index_bytes_per_edge": round(total / edges, 2) if edges else 0.0,
         }
 
