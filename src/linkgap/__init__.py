@@ -16,7 +16,9 @@ __all__ = [
     "BacklinkIndex",
     "Client",
     "DomainMetrics",
+    "EdgeEvidence",
     "GapResult",
+    "LinkSample",
     "LinkgapError",
     "__version__",
 ]
@@ -24,6 +26,8 @@ __all__ = [
 _LAZY = {
     "BacklinkIndex": "linkgap.index.reader",
     "DomainMetrics": "linkgap.index.reader",
+    "EdgeEvidence": "linkgap.index.evidence",
+    "LinkSample": "linkgap.index.evidence",
     "GapResult": "linkgap.gap",
     "Client": "linkgap.client",
     "ApiError": "linkgap.client",
@@ -34,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from linkgap.client import ApiError, Client
     from linkgap.errors import LinkgapError
     from linkgap.gap import GapResult
+    from linkgap.index.evidence import EdgeEvidence, LinkSample
     from linkgap.index.reader import BacklinkIndex, DomainMetrics
 
 

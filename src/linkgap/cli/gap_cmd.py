@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,6 +28,9 @@ from linkgap.prospects import (
     to_csv,
 )
 from linkgap.settings import Settings
+
+if TYPE_CHECKING:
+    from linkgap.index.reader import BacklinkIndex
 
 __all__ = ["register"]
 
@@ -110,6 +113,10 @@ def gap(
     order: OrderOption = Order.desc,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
         OutputFormat.table,
+    links: Annotated[bool, typer.Option(
+        "--links", help="Also show the sample links behind each prospect, per competitor "
+                        "(linking page, target URL, anchor, dofollow, dates): a second table, "
+                        "a links field in JSON, one CSV row per sample link.")] = False,
 ) -> None:
     """Find domains that link to your competitors but not to you."""
     from linkgap.index.reader import BacklinkIndex
@@ -135,7 +142,9 @@ def gap(
     say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept"
         f"{_applied(result.filters, result.exclude, competitor_filter, dofollow, search)} "
         f"(index version {result.index_version})")
-    if fmt is OutputFormat.csv:
+    if links:
+        _emit_with_links(backlinks, result.target, rows, fmt)
+    elif fmt is OutputFormat.csv:
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
@@ -161,6 +170,62 @@ def _applied(filters: dict[str, object], exclude: list[str], competitor: str | N
     if exclude:
         parts.append(f"excluding {count(len(exclude), 'domain')} and their referrers")
     return f", after filters: {'; '.join(parts)}" if parts else ""
+
+
+def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str, Any]],
+                     fmt: OutputFormat) -> None:
+    """``--links``: each prospect's evidence per competitor (in run order), in ``fmt``."""
+    from linkgap.index.evidence import LINK_CSV_FIELDS, evidence_json
+
+    if backlinks.evidence_per_edge == 0:
+        say(f"index version {backlinks.version} keeps no sample links (built with "
+            "--evidence 0, before evidence existed, or from a web graph only)",
+            label="warning", style="yellow")
+    ids = {name: backlinks.id_of(name) for row in rows for name in row["competitors"]}
+    with_links = []
+    for row in rows:
+        prospect = backlinks.id_of(row["domain"])
+        entries = []
+        for competitor in row["competitors"]:
+            target_id = ids[competitor]
+            found = (backlinks.edge_evidence(prospect, target_id)
+                     if prospect is not None and target_id is not None else None)
+            if found is not None:
+                entries.append(evidence_json(competitor, found))
+        with_links.append({**row, "links": entries})
+    if fmt is OutputFormat.json:
+        emit(with_links, fmt)
+        return
+    if fmt is OutputFormat.csv:
+        # One row per sample link (prospect fields first); a prospect without samples keeps
+        # one row with the link columns empty, so that none is lost.
+        flat = []
+        for row in with_links:
+            samples = [(e["competitor"], s) for e in row["links"] for s in e["samples"]]
+            base = {k: v for k, v in row.items() if k != "links"}
+            if not samples:
+                flat.append(base)
+            for competitor, s in samples:
+                flat.append({**base, "competitor": competitor, "source_url": s["source_url"],
+                             "target_url": s["target_url"], "anchor": s["anchor"],
+                             "link_dofollow": s["dofollow"]})
+        emit(flat, fmt, (*PROSPECT_FIELDS, *LINK_CSV_FIELDS))
+        return
+    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}",
+         empty=f"no prospects for {target}")
+    table = [{"domain": row["domain"], "competitor": e["competitor"],
+              "source_url": s["source_url"], "target_url": s["target_url"],
+              "anchor": s["anchor"], "dofollow": s["dofollow"],
+              "first_seen": (s["first_seen"] or "")[:10], "last_seen": (s["last_seen"] or "")[:10]}
+             for row in with_links for e in row["links"] for s in e["samples"]]
+    if rows:
+        emit(table, fmt, LINK_TABLE_FIELDS, title="links behind the prospects",
+             empty="no sample links kept for these prospects")
+
+
+#: Columns of the ``--links`` table printed after the prospects.
+LINK_TABLE_FIELDS = ("domain", "competitor", "source_url", "target_url", "anchor", "dofollow",
+                     "first_seen", "last_seen")
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,7 @@ import pyarrow as pa
 from linkgap.index import metrics as m
 from linkgap.index.budget import MemoryBudget
 from linkgap.index.csr import CsrTotals, CsrWriter, write_names
+from linkgap.index.evidence import EvidenceWriter
 from linkgap.index.spam import SIGNALS, compute_spam
 
 __all__ = ["FinalizeResult", "SortedDomainEdges", "finalize"]
@@ -64,6 +65,7 @@ class FinalizeResult:
     totals: CsrTotals
     metrics: dict[str, Any]
     pagerank_mode: str  # "in memory" or "streamed"
+    samples: int | None = None  # evidence samples written; None when none are kept
 
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -88,13 +90,37 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
             raise
         totals = writer.close()
         del writer
+        samples = _write_evidence(folder, edges, domains, progress)
     finally:
         edges.close()
         budget.release("csr writer")
     progress("metrics", 0, None)
     info, mode = _write_metrics(folder, work, totals, budget)
     shutil.rmtree(work, ignore_errors=True)
-    return FinalizeResult(domains, totals, info, mode)
+    return FinalizeResult(domains, totals, info, mode, samples)
+
+
+def _write_evidence(folder: Path, edges: SortedDomainEdges, domains: int,
+                    progress: Progress) -> int | None:
+    """The evidence files (``linkgap.index.evidence``) when the aggregation kept samples.
+
+    An aggregation without ``iter_samples`` (or one returning None) keeps none:
+    no file is written.
+    """
+    iter_samples = getattr(edges, "iter_samples", None)
+    batches = iter_samples() if iter_samples is not None else None
+    if batches is None:
+        return None
+    progress("evidence", 0, None)
+    writer = EvidenceWriter(folder, domains)
+    try:
+        for batch in batches:
+            writer.add(batch)
+            progress("evidence", writer.samples, None)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def _edge_columns(chunk: Any) -> tuple[np.ndarray, ...]:
