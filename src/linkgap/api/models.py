@@ -23,7 +23,8 @@ __all__ = [
     "QUERY_BOUNDS",
     "Account", "AccountEnvelope", "DomainMetricsBody", "DomainMetricsEnvelope",
     "DomainMetricsRow", "ErrorEnvelope", "GapRunBody", "HealthEnvelope", "Meta",
-    "PageMeta", "Prospect", "ProspectPage", "Run", "RunEnvelope", "RunFilters",
+    "PageMeta", "Prospect", "ProspectLinks", "ProspectLinksEnvelope", "ProspectPage", "Run",
+    "RunEnvelope", "RunFilters",
     "RunFiltersBody", "RunList",
     "Summary", "SummaryEnvelope",
 ]
@@ -195,6 +196,51 @@ class Prospect(BaseModel):
     spam_score: int
     score: int
     rank: int
+
+
+class LinkSample(BaseModel):
+    """One sample link from a prospect's pages to a competitor (SPEC 12)."""
+
+    source_url: str = Field(description="The linking page.")
+    target_url: str = Field(description="The competitor's page it links to.")
+    anchor: str | None = Field(description="Anchor text (up to 200 characters); null when "
+                                           "the link had none.")
+    dofollow: bool
+    first_seen: str | None = Field(description="ISO-8601 UTC; null when unknown.")
+    last_seen: str | None
+
+
+class CompetitorLinks(BaseModel):
+    """The prospect's links to one competitor: counts, dates and sample links."""
+
+    competitor: str
+    links_total: int = Field(description="Links from the prospect to the competitor, any "
+                                         "rel.")
+    dofollow_links: int
+    first_seen: str | None = Field(description="Earliest seen of those links (null when "
+                                               "unknown).")
+    last_seen: str | None
+    samples: list[LinkSample] = Field(description="Up to the index's --evidence N links: "
+                                                  "dofollow first, then earliest seen, then "
+                                                  "URL order.")
+
+
+class ProspectLinks(Prospect):
+    """A prospect with the links behind it (SPEC 12)."""
+
+    links: list[CompetitorLinks] = Field(description="Per competitor it links to, in run "
+                                                     "order.")
+    links_frozen: bool = Field(description="true: frozen with the run (its first "
+                                           "LINKGAP_EVIDENCE_FREEZE_MAX prospects); false: "
+                                           "read from the current index.")
+    links_index_version: str = Field(description="The index version the links come from.")
+
+
+class ProspectLinksEnvelope(BaseModel):
+    """One prospect and its links."""
+
+    data: ProspectLinks
+    meta: Meta
 
 
 class ProspectPage(BaseModel):

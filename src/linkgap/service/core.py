@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,6 +61,7 @@ from linkgap.settings import Settings
 if TYPE_CHECKING:  # pragma: no cover
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex
+    from linkgap.run_links import FrozenLinks
 
 __all__ = ["IdempotentRequest", "LinkgapService", "open_store"]
 
@@ -439,6 +440,57 @@ class LinkgapService:
                                   details={"status": rec.status})
         return self.reads.result(rec.id)
 
+    def _frozen_links(self, run_id: str, result: GapResult) -> FrozenLinks | None:
+        """The links frozen with a completed run (kept with its cached result), or None for
+        a run completed before links were frozen."""
+        from linkgap.run_links import FrozenLinks
+
+        with result.cache_lock:
+            if "links" in result.cache:
+                cached: FrozenLinks | None = result.cache["links"]
+                return cached
+        data = self.store.run_links(run_id)
+        frozen = None if data is None else FrozenLinks.from_ipc(data)
+        with result.cache_lock:
+            result.cache["links"] = frozen
+        return frozen
+
+    def prospect_links(self, account_id: str, run_id: str, result: GapResult,
+                       rows: Iterable[int]) -> Iterator[tuple[int, list[dict[str, Any]],
+                                                          str, bool]]:
+        """For each row position of ``result`` (a completed run of the account): its
+        ``links`` entries per competitor in run order, the index version they come from,
+        and whether they were frozen with the run (else read from the current index)."""
+        from linkgap.run_links import live_links
+
+        frozen = self._frozen_links(run_id, result)
+        current: BacklinkIndex | None = None
+        for row in rows:
+            competitors = result.competitors_of(int(result.competitor_mask[row]))
+            if frozen is not None and frozen.covers(row):
+                yield row, frozen.links_of(row, result.competitors), frozen.index_version, True
+                continue
+            if current is None:
+                current = self.index()
+            name = str(result.names[row].as_py())
+            yield row, live_links(current, name, competitors), str(current.version), False
+
+    def prospect(self, account_id: str, run_id: str, domain: Any) -> dict[str, Any]:
+        """SPEC 12 ``GET …/prospects/{domain}``: the prospect's fields, ``links`` per
+        competitor (in run order), and where they come from (``links_frozen``,
+        ``links_index_version``). NotFound for a domain that is not a prospect of the run
+        (in any typed form), or for an unknown run or another account's."""
+        from linkgap.prospects import prospect_row
+
+        result = self.run_result(account_id, run_id)
+        row = prospect_row(result, domain)
+        if row is None:
+            raise NotFound(f"{domain!r} is not a prospect of run {run_id}")
+        _, links, version, frozen = next(self.prospect_links(account_id, run_id, result,
+                                                             [row]))
+        return {**result.rows([row])[0], "links": links, "links_frozen": frozen,
+                "links_index_version": version}
+
     def cached_run_result(self, account_id: str, run_id: str) -> GapResult | None:
         """:meth:`run_result` from memory only: None when that needs the database (or the
         answer is an error)."""
@@ -565,6 +617,7 @@ class LinkgapService:
 
     def _execute(self, rec: RunRecord, worker: str) -> None:
         from linkgap.gap import compute_gap
+        from linkgap.run_links import freeze_links
 
         faults.reach("run.computing")
         try:
@@ -572,6 +625,8 @@ class LinkgapService:
             result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,
                                  rec.limit, filters=rec.filters, exclude=rec.exclude)
             data = result.to_ipc(compression="zstd")
+            # The links behind the best prospects, from the same index version (SPEC 12).
+            links = freeze_links(index, result, int(self.settings.evidence_freeze_max))
         except LinkgapError as exc:
             if exc.operator_detail:
                 log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
@@ -586,7 +641,8 @@ class LinkgapService:
         try:
             stored = self.store.complete_run(
                 rec.id, iso_z(self._now()), str(index.version), len(result),
-                int(result.total_found), [dict(w) for w in result.warnings], data, worker)
+                int(result.total_found), [dict(w) for w in result.warnings], data, worker,
+                links=links)
         except Exception:
             # The result could not be stored (disk full, a result too large for a row): fail
             # the run with a refund rather than leave it 'running' until its lease expires.

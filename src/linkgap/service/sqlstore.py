@@ -433,9 +433,10 @@ class SQLStore:
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
                      total_found: int, warnings: list[dict[str, Any]], result: bytes,
-                     worker: str | None = None) -> bool:
-        """Store the frozen result and mark the run completed, if ``worker`` still holds
-        its lease (any running run when ``worker`` is None)."""
+                     worker: str | None = None, links: bytes | None = None) -> bool:
+        """Store the frozen result (and the links frozen with it) and mark the run
+        completed, if ``worker`` still holds its lease (any running run when ``worker``
+        is None)."""
         owner, args = ("", ()) if worker is None else (" AND lease_owner = ?", (worker,))
         with self._write(durable=False) as conn:
             row = self._one(
@@ -450,6 +451,10 @@ class SQLStore:
             self._x(conn, "INSERT INTO run_results (run_id, result) VALUES (?, ?) "
                           "ON CONFLICT (run_id) DO UPDATE SET result = excluded.result",
                     (run_id, result))
+            if links is not None:
+                self._x(conn, "INSERT INTO run_links (run_id, links) VALUES (?, ?) "
+                              "ON CONFLICT (run_id) DO UPDATE SET links = excluded.links",
+                        (run_id, links))
             self._x(conn, "UPDATE run_attempts SET finished_at = ?, outcome = 'completed' "
                           "WHERE run_id = ? AND attempt = ?", (now, run_id, row["attempts"]))
         return True
@@ -489,6 +494,11 @@ class SQLStore:
         row = self._read_one("SELECT result FROM run_results WHERE run_id = ?", (run_id,))
         return bytes(row["result"]) if row else None
 
+    def run_links(self, run_id: str) -> bytes | None:
+        """The links frozen with a completed run (None when it has none)."""
+        row = self._read_one("SELECT links FROM run_links WHERE run_id = ?", (run_id,))
+        return bytes(row["links"]) if row else None
+
     def expire_runs(self, finished_before: str) -> int:
         """Delete the results of runs completed before ``finished_before``; mark them expired."""
         old = "SELECT id FROM runs WHERE status = 'completed' AND finished_at < ?"
@@ -496,6 +506,8 @@ class SQLStore:
             return 0
         with self._write() as conn:
             self._x(conn, f"DELETE FROM run_results WHERE run_id IN ({old})",
+                    (finished_before,))
+            self._x(conn, f"DELETE FROM run_links WHERE run_id IN ({old})",
                     (finished_before,))
             cur = self._x(conn, "UPDATE runs SET status = 'expired' WHERE status = "
                                 "'completed' AND finished_at < ?", (finished_before,))

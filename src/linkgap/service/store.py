@@ -238,9 +238,10 @@ class Store(Protocol):
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
                      total_found: int, warnings: list[dict[str, Any]], result: bytes,
-                     worker: str | None = None) -> bool:
-        """Store the frozen result of a running run and mark it completed; False (nothing
-        stored) when it is not running, or ``worker`` no longer holds its lease."""
+                     worker: str | None = None, links: bytes | None = None) -> bool:
+        """Store the frozen result of a running run (and ``links``, the evidence frozen
+        with it) and mark it completed; False (nothing stored) when it is not running, or
+        ``worker`` no longer holds its lease."""
 
     def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str,
                  worker: str | None = None) -> bool:
@@ -252,6 +253,9 @@ class Store(Protocol):
 
     def run_result(self, run_id: str) -> bytes | None:
         """The frozen result bytes of a completed run."""
+
+    def run_links(self, run_id: str) -> bytes | None:
+        """The evidence frozen with a completed run (None when it has none)."""
 
     def expire_runs(self, finished_before: str) -> int:
         """Retention: delete the results of runs completed before ``finished_before`` and
