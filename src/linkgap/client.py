@@ -630,9 +630,21 @@ class Client:
                 return
             page_no += 1
 
-    def prospects_csv(self, run_id: str, **filters: Any) -> str:
-        """Every filtered prospect of a completed run as CSV text (header row first)."""
-        params = _filters({**filters, "format": "csv"})
+    def prospect(self, run_id: str, domain: str) -> dict[str, Any]:
+        """One prospect of a completed run with the links behind it
+        (``GET /v1/backlinks/gap/{run_id}/prospects/{domain}``): every prospect field,
+        ``links`` per competitor in run order (counts, dates, sample links),
+        ``links_frozen`` and ``links_index_version``. The domain may be in any form;
+        :class:`NotFound` when it is not a prospect of the run."""
+        data: dict[str, Any] = self._json(
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/prospects/{_segment(domain)}")
+        return data
+
+    def prospects_csv(self, run_id: str, *, include: str | None = None,
+                      **filters: Any) -> str:
+        """Every filtered prospect of a completed run as CSV text (header row first);
+        ``include="links"``: one row per sample link behind each prospect."""
+        params = _filters({**filters, "format": "csv", "include": include})
         response = self._request(
             "GET",
             f"/v1/backlinks/gap/{_segment(run_id)}/prospects",

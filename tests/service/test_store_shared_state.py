@@ -198,6 +198,23 @@ def test_a_run_keeps_its_filters_and_exclusions_in_either_store(make_service) ->
     assert service.run_result(acct.id, view.id).exclude == ["blog.com", "elsewhere.org"]
 
 
+def test_the_links_frozen_with_a_run_are_kept_in_either_store(make_service) -> None:
+    service = make_service()
+    acct = service.create_account("acme", credits=100)
+    view, _ = service.create_run(acct.id, domain="mysite.com", competitors=["a.com", "b.com"],
+                                 limit=10)
+    assert service.run_pending_once()
+    other = make_service()  # another process: reads the stored links, not a cache
+    data = other.prospect(acct.id, view.id, "https://WWW.Blog.com/")
+    assert data["domain"] == "blog.com" and data["links_frozen"] is True
+    assert [e["competitor"] for e in data["links"]] == ["a.com", "b.com"]
+    assert [s["source_url"] for s in data["links"][1]["samples"]] == ["https://blog.com/a"]
+    assert other.store.run_links(view.id) == service.store.run_links(view.id) is not None
+    # Retention deletes them with the prospects.
+    assert service.store.expire_runs("9999-01-01T00:00:00.000Z") == 1
+    assert service.store.run_links(view.id) is None
+
+
 def test_a_newer_schema_is_refused(state_url: str, make_service) -> None:
     make_service().close()
     _set_version(state_url, SCHEMA_VERSION + 1)
