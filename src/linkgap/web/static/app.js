@@ -886,17 +886,113 @@
     loadSummary(base);
   }
 
+  /* -------------------------------------------------------- prospect links */
+  var COLUMNS = 11;
+
+  /** A date of the links as its UTC day, YYYY-MM-DD (days are what the index keeps). */
+  function day(iso) {
+    return iso ? String(iso).slice(0, 10) : "unknown";
+  }
+
+  /** A linking page: a link that opens in a new tab and passes on nothing, for http(s)
+   * addresses only; anything else is shown as text. */
+  function pageLink(url) {
+    if (!/^https?:\/\//i.test(url)) return h("span", { className: "url", text: url });
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow",
+                    className: "url", text: url });
+  }
+
+  function renderLinks(box, data) {
+    clearChildren(box);
+    box.appendChild(h("p", { className: "help", text: data.links_frozen
+      ? "These links were saved with the run (index version " + data.links_index_version +
+        "): they do not change when the index is rebuilt."
+      : "This prospect is beyond the ones saved with the run: its links are read from the " +
+        "current index (version " + data.links_index_version + ")." }));
+    (data.links || []).forEach(function (entry) {
+      var head = "To " + uni(entry.competitor) + ": " +
+        plural(entry.links_total, "link", "links") + " (" + fmt(entry.dofollow_links) +
+        " dofollow), first seen " + day(entry.first_seen) + ", last seen " +
+        day(entry.last_seen) + ".";
+      box.appendChild(h("h3", { className: "links-head", text: head }));
+      if (!entry.samples.length) {
+        box.appendChild(h("p", { className: "muted", text: "No sample link is kept for " +
+          "these links (the index was built without them)." }));
+        return;
+      }
+      var list = h("ul", { className: "links-list" });
+      entry.samples.forEach(function (s) {
+        // Anchors are text, never markup: textContent only.
+        var anchor = s.anchor === null || s.anchor === undefined
+          ? h("span", { className: "muted", text: "no anchor text" })
+          : h("q", { className: "anchor", text: s.anchor });
+        list.appendChild(h("li", {}, [
+          pageLink(s.source_url), " → ", h("span", { className: "url", text: s.target_url }),
+          h("br"), anchor, " · " + (s.dofollow ? "dofollow" : "nofollow") + " · seen " +
+          day(s.first_seen) + (s.last_seen && s.last_seen !== s.first_seen
+            ? " to " + day(s.last_seen) : "")
+        ]));
+      });
+      box.appendChild(list);
+    });
+  }
+
+  /** Open (or close) the links of the prospect in `row`, below it. */
+  function toggleLinks(row, p, button) {
+    var next = row.nextElementSibling;
+    if (next && next.classList.contains("links-row")) {
+      closeLinks(next, button);
+      return;
+    }
+    var id = "links-" + p.domain.replace(/[^a-z0-9-]/gi, "_");
+    var box = h("div", { id: id, className: "links", role: "region", tabindex: "-1",
+                         "aria-label": "Links from " + uni(p.domain) });
+    box.appendChild(h("p", { className: "muted", text: "Loading the links…" }));
+    var detail = h("tr", { className: "links-row" }, [h("td", { colspan: String(COLUMNS) },
+                                                         [box])]);
+    row.parentNode.insertBefore(detail, row.nextSibling);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", id);
+    button.textContent = "Hide links";
+    box.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { ev.preventDefault(); closeLinks(detail, button); }
+    });
+    var run = state.run;
+    api("/v1/backlinks/gap/" + encodeURIComponent(run.id) + "/prospects/" +
+        encodeURIComponent(p.domain), { context: { what: "run" } })
+      .then(function (res) {
+        renderLinks(box, res.body.data || {});
+      }, function (err) {
+        clearChildren(box);
+        box.appendChild(h("p", { className: "error", role: "alert",
+                                 text: "The links could not be loaded. " + err.message }));
+      }).then(function () {
+        if (detail.parentNode) box.focus();
+      });
+  }
+
+  function closeLinks(detail, button) {
+    detail.parentNode.removeChild(detail);
+    button.setAttribute("aria-expanded", "false");
+    button.removeAttribute("aria-controls");
+    button.textContent = "Links";
+    button.focus();
+  }
+
   function renderProspects(rows, meta) {
     var tbody = $("prospects-body");
     clearChildren(tbody);
     rows.forEach(function (p) {
       var shown = uni(p.domain);
+      var button = h("button", { type: "button", className: "links-toggle",
+                                 "aria-expanded": "false",
+                                 "aria-label": "Links from " + shown, text: "Links" });
       var domainCell = h("td", { className: "text domain" }, [shown]);
       if (shown !== p.domain) {
         domainCell.title = p.domain;
         domainCell.appendChild(h("span", { className: "canonical", text: p.domain }));
       }
-      tbody.appendChild(h("tr", {}, [
+      var tr = h("tr", { className: "prospect" }, [
         domainCell,
         h("td", { text: fmt(p.domain_rating) }),
         h("td", { text: fmt(p.backlinks) }),
@@ -906,8 +1002,20 @@
         h("td", { className: "text", text: p.dofollow ? "yes" : "no" }),
         h("td", { text: fmt(p.spam_score) }),
         h("td", {}, [h("span", { className: "score", text: fmt(p.score) })]),
-        h("td", { text: fmt(p.rank) })
-      ]));
+        h("td", { text: fmt(p.rank) }),
+        h("td", { className: "text" }, [button])
+      ]);
+      button.addEventListener("click", function (ev) {
+        ev.stopPropagation();
+        toggleLinks(tr, p, button);
+      });
+      // A click anywhere on the row opens its links too (the button is the keyboard way).
+      tr.addEventListener("click", function (ev) {
+        if (ev.target.closest("a, button, input, select, textarea")) return;
+        if (window.getSelection && String(window.getSelection())) return;  // selecting text
+        toggleLinks(tr, p, button);
+      });
+      tbody.appendChild(tr);
     });
     var total = meta.total || 0;
     state.totalPages = meta.total_pages || 0;
