@@ -26,7 +26,8 @@ def test_api_md_has_examples_for_every_endpoint() -> None:
     script = "\n".join(sh_blocks(API_MD.read_text(encoding="utf-8")))
     for needle in ("-X POST http://127.0.0.1:8000/v1/backlinks/gap", "/v1/backlinks/gap/$RUN\"",
                    "/v1/backlinks/gap?", "/prospects?", "/summary?", "/v1/domains/metrics",
-                   "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv"):
+                   "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv",
+                   "/prospects/$BEST", "include=links"):
         assert needle in script, needle
 
 
@@ -59,8 +60,11 @@ def test_api_md_examples_run(tmp_path: Path) -> None:
     assert "HTTP/1.1 202" in output  # the -i example
     assert '"total_pages":' in output and '"dofollow":{"dofollow":' in output
     csv_files = sorted(p.name for p in work.glob("*.csv"))
-    assert len(csv_files) == 2 and "prospects.csv" in csv_files, csv_files
+    assert len(csv_files) == 3 and "prospects.csv" in csv_files, csv_files
     for name in csv_files:
         header = (work / name).read_text(encoding="utf-8").splitlines()[0]
         assert header.startswith("domain,domain_rating,")
+    links_header = (work / "prospect-links.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert links_header.endswith(",competitor,source_url,target_url,anchor,link_dofollow")
+    assert '"links":[{"competitor":' in output and '"links_frozen":true' in output
     assert output.endswith("}") and '{"data":{"status":"ok","index_version":' in output
