@@ -93,15 +93,14 @@ def freeze_links(index: BacklinkIndex, result: GapResult, max_prospects: int) ->
     comp_id_of = np.array([-1 if c is None else c for c in comp_ids], dtype=np.int64)
     src_ids, dst_ids = sources[rows], comp_id_of[comps]
     samples = index.evidence_table(src_ids, dst_ids)
-    # evidence_table gives each pair's samples in the order the pairs were given (pairs are
-    # distinct: one prospect, one competitor); count them per pair for the list offsets.
-    key_of_pair = {(int(s), int(d)): i for i, (s, d) in enumerate(zip(src_ids, dst_ids,
-                                                                       strict=True))}
-    pair_of_sample = np.fromiter(
-        (key_of_pair[(s, d)] for s, d in zip(samples.column("source_id").to_pylist(),
-                                               samples.column("target_id").to_pylist(),
-                                               strict=True)),
-        dtype=np.int64, count=samples.num_rows)
+    # Each sample's pair (pairs are distinct: one prospect, one competitor), found by one
+    # search over the sorted pair keys; then the samples are grouped by pair, in rank order.
+    n = np.int64(max(1, int(index.num_domains)))
+    pair_keys = src_ids * n + dst_ids
+    by_key = np.argsort(pair_keys, kind="stable")
+    sample_keys = (np.asarray(samples.column("source_id").to_numpy(), dtype=np.int64) * n
+                   + np.asarray(samples.column("target_id").to_numpy(), dtype=np.int64))
+    pair_of_sample = by_key[np.searchsorted(pair_keys[by_key], sample_keys)]
     sample_order = np.lexsort((samples.column("sample").to_numpy(), pair_of_sample))
     samples = samples.take(pa.array(sample_order))
     counts = np.bincount(pair_of_sample, minlength=rows.shape[0])

@@ -300,6 +300,8 @@ def list_prospects(
     query = _query(result, filters, sort, order)
     if format == "csv" or (format is None and _wants_csv(request.headers.get("accept"))):
         if include == "links":
+            service.check_links_readable(run_id, result)
+
             def links_of(rows: Any) -> Any:
                 return (links for _, links, _, _ in service.prospect_links(
                     account_id, run_id, result, rows))

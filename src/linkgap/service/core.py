@@ -475,6 +475,13 @@ class LinkgapService:
             name = str(result.names[row].as_py())
             yield row, live_links(current, name, competitors), str(current.version), False
 
+    def check_links_readable(self, run_id: str, result: GapResult) -> None:
+        """IndexUnavailable now (a 503 before a CSV starts streaming) when some of the run's
+        prospects have no frozen links and no index is published to read them from."""
+        frozen = self._frozen_links(run_id, result)
+        if frozen is None or frozen.prospects < len(result):
+            self.index()
+
     def prospect(self, account_id: str, run_id: str, domain: Any) -> dict[str, Any]:
         """SPEC 12 ``GET …/prospects/{domain}``: the prospect's fields, ``links`` per
         competitor (in run order), and where they come from (``links_frozen``,
