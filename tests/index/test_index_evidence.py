@@ -250,3 +250,17 @@ def test_a_small_memory_limit_spills_and_keeps_the_same_samples(tmp_path: Path) 
     x, y = BacklinkIndex.open(tmp_path / "small"), BacklinkIndex.open(tmp_path / "big")
     for name in EVIDENCE_FILES:
         assert (x.folder / name).read_bytes() == (y.folder / name).read_bytes(), name
+
+
+def test_edges_evidence_equals_edge_evidence_pair_by_pair(tmp_path: Path) -> None:
+    rows = [*RULE_ROWS, ("https://x.com/1", "https://t.com/", True, "x", _days(3)),
+            ("https://x.com/1", "https://s.com/", False, None, None)]
+    build_from_batches(tmp_path, [_batch(rows)], evidence=2)
+    index = BacklinkIndex.open(tmp_path)
+    s, t, x = (index.id_of(n) for n in ("s.com", "t.com", "x.com"))
+    sources, targets = [s, x, t, s, x], [t, t, s, t, s]  # (s, t) twice, (t, s) no edge
+    got = index.edges_evidence(sources, targets)
+    assert got == [index.edge_evidence(a, b) for a, b in zip(sources, targets, strict=True)]
+    assert got[2] is None and got[0] == got[3] and got[0] is not None
+    assert _order(got[0].samples) == RULE_ORDER[:2]
+    assert index.edges_evidence([], []) == []

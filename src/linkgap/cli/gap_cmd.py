@@ -182,17 +182,16 @@ def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str,
             "--evidence 0, before evidence existed, or from a web graph only)",
             label="warning", style="yellow")
     ids = {name: backlinks.id_of(name) for row in rows for name in row["competitors"]}
-    with_links = []
-    for row in rows:
-        prospect = backlinks.id_of(row["domain"])
-        entries = []
-        for competitor in row["competitors"]:
-            target_id = ids[competitor]
-            found = (backlinks.edge_evidence(prospect, target_id)
-                     if prospect is not None and target_id is not None else None)
-            if found is not None:
-                entries.append(evidence_json(competitor, found))
-        with_links.append({**row, "links": entries})
+    pairs = [(row_no, competitor, backlinks.id_of(row["domain"]), ids[competitor])
+             for row_no, row in enumerate(rows) for competitor in row["competitors"]]
+    known = [(row_no, competitor, s, t) for row_no, competitor, s, t in pairs
+             if s is not None and t is not None]
+    found = backlinks.edges_evidence([k[2] for k in known], [k[3] for k in known])
+    entries: list[list[dict[str, Any]]] = [[] for _ in rows]
+    for (row_no, competitor, _, _), evidence in zip(known, found, strict=True):
+        if evidence is not None:
+            entries[row_no].append(evidence_json(competitor, evidence))
+    with_links = [{**row, "links": entries[i]} for i, row in enumerate(rows)]
     if fmt is OutputFormat.json:
         emit(with_links, fmt)
         return

@@ -60,6 +60,8 @@ __all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 _FLUSH_ROWS = 500_000
 #: Rows per batch read back from DuckDB.
 _READ_ROWS = 1 << 20
+#: Sample rows per batch read back (they carry URLs: a smaller batch bounds the memory).
+_SAMPLE_ROWS = 1 << 16
 _ID_LIMIT = 2**31 - 1
 _NO_FIRST = np.iinfo(np.int64).max
 
@@ -481,7 +483,7 @@ class LinkAggregator:
         if last is not None:
             yield last
 
-    def iter_samples(self, rows: int = _READ_ROWS) -> Iterator[pa.RecordBatch] | None:
+    def iter_samples(self, rows: int = _SAMPLE_ROWS) -> Iterator[pa.RecordBatch] | None:
         """The kept sample links sorted by (dst, src, sample) in final ids
         (``linkgap.index.evidence.STAGED_SAMPLE_SCHEMA``), or None when the build keeps
         none. Call after :meth:`iter_edges` (which makes the final id map)."""

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from linkgap.errors import BuildFailed
 from linkgap.index import metrics as m
 from linkgap.index.budget import MemoryBudget
 from linkgap.index.csr import CsrTotals, CsrWriter, write_names
@@ -117,6 +118,10 @@ def _write_evidence(folder: Path, edges: SortedDomainEdges, domains: int,
         for batch in batches:
             writer.add(batch)
             progress("evidence", writer.samples, None)
+    except ValueError as exc:  # out of order or naming unknown ids: a damaged staging folder
+        writer.abort()
+        raise BuildFailed(f"the sample links of the build are damaged: {exc}; nothing was "
+                          "published") from None
     except BaseException:
         writer.abort()
         raise

@@ -366,6 +366,39 @@ class BacklinkIndex:
             samples=samples,
         )
 
+    def edges_evidence(self, source_ids: Sequence[int] | np.ndarray,
+                       target_ids: Sequence[int] | np.ndarray) -> list[EdgeEvidence | None]:
+        """:meth:`edge_evidence` of many (source, target) pairs, the samples read in bulk
+        (one pass over the evidence files, as :meth:`evidence_table`)."""
+        sources = [int(s) for s in np.asarray(source_ids, dtype=np.int64).ravel()]
+        targets = [int(t) for t in np.asarray(target_ids, dtype=np.int64).ravel()]
+        if len(sources) != len(targets):
+            raise ValueError("source_ids and target_ids must have the same length")
+        positions = [self.edge_position(s, t) for s, t in zip(sources, targets, strict=True)]
+        samples: dict[tuple[int, int], list[LinkSample]] = {}
+        edges = list(dict.fromkeys((s, t) for s, t, at in zip(sources, targets, positions,
+                                                              strict=True) if at is not None))
+        if self.evidence_per_edge and edges:
+            table = self.evidence_table(np.array([e[0] for e in edges], dtype=np.int64),
+                                        np.array([e[1] for e in edges], dtype=np.int64))
+            keys = zip(table.column("source_id").to_pylist(),
+                       table.column("target_id").to_pylist(), strict=True)
+            for key, sample in zip(keys, samples_of_table(table), strict=True):
+                samples.setdefault(key, []).append(sample)
+        out: list[EdgeEvidence | None] = []
+        for s, t, at in zip(sources, targets, positions, strict=True):
+            if at is None:
+                out.append(None)
+                continue
+            out.append(EdgeEvidence(
+                links_total=int(self.in_links[at]),
+                dofollow_links=int(self.in_dofollow_links[at]),
+                first_seen=_day(int(self.in_first_seen[at])),
+                last_seen=_day(int(self.in_last_seen[at])),
+                samples=list(samples.get((s, t), [])),
+            ))
+        return out
+
     def evidence_table(self, source_ids: np.ndarray, target_ids: np.ndarray) -> pa.Table:
         """The sample links of many (source, target) pairs, for freezing a run.
 

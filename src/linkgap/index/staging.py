@@ -65,6 +65,7 @@ SAMPLE_COLUMNS = ("dst", "src", "sample", "source_url", "target_url", "anchor", 
                   "first_seen", "last_seen")
 NAME_COLUMNS = ("id", "name")
 _BATCH_ROWS = 1_000_000
+_SAMPLE_ROWS = 1 << 16  # sample rows carry URLs: smaller batches bound the memory
 
 
 def is_staging_dir(path: Path) -> bool:
@@ -156,7 +157,7 @@ class StagedEdges:
             last = int(key[-1])
             yield batch
 
-    def iter_samples(self, rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatch] | None:
+    def iter_samples(self, rows: int = _SAMPLE_ROWS) -> Iterator[pa.RecordBatch] | None:
         """The staged sample links in (dst, src, sample) order, or None without evidence.
 
         The evidence writer checks their order and ids as they stream.
