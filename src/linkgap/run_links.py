@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex
 
-__all__ = ["FrozenLinks", "freeze_links", "live_links", "no_links"]
+__all__ = ["FrozenLinks", "freeze_links", "live_links", "live_links_many", "no_links"]
 
 _META_KEY = b"linkgap.run_links"
 _FORMAT = 1
@@ -186,11 +186,30 @@ def live_links(index: BacklinkIndex, domain: str,
                competitors: Sequence[str]) -> list[dict[str, Any]]:
     """The ``links`` entries of ``domain`` to ``competitors`` (in that order) read from
     ``index``; an edge the index does not have (a rebuild dropped it) has counts 0."""
-    source = index.id_of(domain)
-    out = []
-    for competitor in competitors:
-        target = index.id_of(competitor)
-        found = (index.edge_evidence(source, target)
-                 if source is not None and target is not None else None)
-        out.append(no_links(competitor) if found is None else evidence_json(competitor, found))
+    return live_links_many(index, [(domain, competitors)])[0]
+
+
+def live_links_many(index: BacklinkIndex, prospects: Sequence[tuple[str, Sequence[str]]]
+                    ) -> list[list[dict[str, Any]]]:
+    """:func:`live_links` of many (domain, competitors), the samples read in one pass."""
+    ids: dict[str, int | None] = {}
+
+    def id_of(name: str) -> int:
+        if name not in ids:
+            ids[name] = index.id_of(name)
+        found = ids[name]
+        return -1 if found is None else found
+
+    pairs = [(id_of(domain), id_of(c)) for domain, comps in prospects for c in comps]
+    found = index.edges_evidence([s for s, _ in pairs], [t for _, t in pairs]) if pairs else []
+    out: list[list[dict[str, Any]]] = []
+    at = 0
+    for _, comps in prospects:
+        entries = []
+        for competitor in comps:
+            evidence = found[at]
+            at += 1
+            entries.append(no_links(competitor) if evidence is None
+                           else evidence_json(competitor, evidence))
+        out.append(entries)
     return out

@@ -461,19 +461,25 @@ class LinkgapService:
         """For each row position of ``result`` (a completed run of the account): its
         ``links`` entries per competitor in run order, the index version they come from,
         and whether they were frozen with the run (else read from the current index)."""
-        from linkgap.run_links import live_links
+        from linkgap.run_links import live_links_many
 
         frozen = self._frozen_links(run_id, result)
-        current: BacklinkIndex | None = None
-        for row in rows:
-            competitors = result.competitors_of(int(result.competitor_mask[row]))
-            if frozen is not None and frozen.covers(row):
+        wanted = [int(r) for r in rows]
+        beyond = [r for r in wanted if frozen is None or not frozen.covers(r)]
+        live: dict[int, list[dict[str, Any]]] = {}
+        version = ""
+        if beyond:
+            current = self.index()
+            version = str(current.version)
+            items = [(str(result.names[r].as_py()),
+                      result.competitors_of(int(result.competitor_mask[r]))) for r in beyond]
+            live = dict(zip(beyond, live_links_many(current, items), strict=True))
+        for row in wanted:
+            if row in live:
+                yield row, live[row], version, False
+            else:
+                assert frozen is not None
                 yield row, frozen.links_of(row, result.competitors), frozen.index_version, True
-                continue
-            if current is None:
-                current = self.index()
-            name = str(result.names[row].as_py())
-            yield row, live_links(current, name, competitors), str(current.version), False
 
     def check_links_readable(self, run_id: str, result: GapResult) -> None:
         """IndexUnavailable now (a 503 before a CSV starts streaming) when some of the run's
