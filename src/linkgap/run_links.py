@@ -20,6 +20,7 @@ and the answer says which index version that is.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import pyarrow as pa
 
 from linkgap.index.evidence import evidence_json
 from linkgap.index.format import DAY_UNKNOWN
+from linkgap.service.timeutil import iso_z
 
 if TYPE_CHECKING:  # pragma: no cover
     from linkgap.gap import GapResult
@@ -127,9 +129,9 @@ def freeze_links(index: BacklinkIndex, result: GapResult, max_prospects: int) ->
     return bytes(sink.getvalue().to_pybytes())
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _iso(value: datetime | None) -> str | None:
-    from linkgap.service.timeutil import iso_z
-
+    # Seen times are days: few distinct values, each formatted once.
     if value is None:
         return None
     return iso_z(value.replace(tzinfo=UTC) if value.tzinfo is None else value)
@@ -162,17 +164,30 @@ class FrozenLinks:
 
     def links_of(self, row: int, competitors: Sequence[str]) -> list[dict[str, Any]]:
         """The prospect's ``links`` entries (SPEC 12 JSON), in run order."""
-        lo, hi = np.searchsorted(self.rows, [row, row + 1])
-        out = []
-        for entry in self.table.slice(int(lo), int(hi - lo)).to_pylist():
-            out.append({
+        return self.links_of_many([row], competitors)[0]
+
+    def links_of_many(self, rows: Sequence[int], competitors: Sequence[str]
+                      ) -> list[list[dict[str, Any]]]:
+        """:meth:`links_of` of many rows, their entries gathered in one take."""
+        wanted = np.asarray(rows, dtype=np.int64)
+        lo = np.searchsorted(self.rows, wanted)
+        hi = np.searchsorted(self.rows, wanted + 1)
+        counts = hi - lo
+        picks = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)]) \
+            if counts.sum() else np.zeros(0, dtype=np.int64)
+        entries = self.table.take(pa.array(picks, type=pa.int64())).to_pylist()
+        out: list[list[dict[str, Any]]] = []
+        at = 0
+        for n in counts.tolist():
+            out.append([{
                 "competitor": competitors[int(entry["competitor"])],
                 "links_total": int(entry["links_total"]),
                 "dofollow_links": int(entry["dofollow_links"]),
                 "first_seen": _iso(entry["first_seen"]), "last_seen": _iso(entry["last_seen"]),
                 "samples": [{**s, "first_seen": _iso(s["first_seen"]),
                              "last_seen": _iso(s["last_seen"])} for s in entry["samples"]],
-            })
+            } for entry in entries[at:at + n]])
+            at += n
         return out
 
 

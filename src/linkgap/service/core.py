@@ -474,12 +474,15 @@ class LinkgapService:
             items = [(str(result.names[r].as_py()),
                       result.competitors_of(int(result.competitor_mask[r]))) for r in beyond]
             live = dict(zip(beyond, live_links_many(current, items), strict=True))
+        kept = [r for r in wanted if r not in live]
+        saved = dict(zip(kept, frozen.links_of_many(kept, result.competitors), strict=True)) \
+            if frozen is not None and kept else {}
         for row in wanted:
             if row in live:
                 yield row, live[row], version, False
             else:
                 assert frozen is not None
-                yield row, frozen.links_of(row, result.competitors), frozen.index_version, True
+                yield row, saved[row], frozen.index_version, True
 
     def check_links_readable(self, run_id: str, result: GapResult) -> None:
         """IndexUnavailable now (a 503 before a CSV starts streaming) when some of the run's
