@@ -139,8 +139,8 @@ def gap(
             dofollow=dofollow if competitor_filter else None, competitor=wanted, q=search))
         result = result.select(passing[:limit], total_found=int(passing.shape[0]))
     rows = all_rows(result, ProspectQuery(sort=sort.value, order=order.value))
-    say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept"
-        f"{_applied(result.filters, result.exclude, competitor_filter, dofollow, search)} "
+    applied = _applied(result.filters, result.exclude, competitor_filter, dofollow, search)
+    say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{applied} "
         f"(index version {result.index_version})")
     if links:
         _emit_with_links(backlinks, result.target, rows, fmt)
@@ -148,7 +148,8 @@ def gap(
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
-             empty=f"no prospects for {result.target}")
+             empty=f"no prospects for {result.target}"
+             + (" (none passes the filters)" if applied else ""))
 
 
 def _applied(filters: dict[str, object], exclude: list[str], competitor: str | None,
