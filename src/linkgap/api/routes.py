@@ -36,7 +36,6 @@ from linkgap.api.models import (
     RunList,
     SummaryEnvelope,
 )
-from linkgap.errors import InvalidInput
 
 __all__ = ["router"]
 
@@ -291,7 +290,8 @@ def list_prospects(
     include: Annotated[Literal["links"] | None, Query(
         description="CSV only: `links` writes one row per sample link behind each "
                     "prospect (prospect fields first, then competitor, source_url, "
-                    "target_url, anchor, link_dofollow).")] = None,
+                    "target_url, anchor, link_dofollow). A JSON page ignores it: a "
+                    "prospect's links as JSON are at …/prospects/{domain}.")] = None,
 ) -> Response:
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
     service = _service(request)
@@ -314,10 +314,6 @@ def list_prospects(
             pieces, media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    if include is not None:
-        raise InvalidInput("include=links is for the CSV export (format=csv); a prospect's "
-                           "links as JSON are at /v1/backlinks/gap/{run_id}/prospects/{domain}",
-                           param="include")
     data, total = pq.query_page_json(result, query, page, per_page)
     return Response(page_body(data, request.state.request_id, page, per_page, total),
                     media_type="application/json")
