@@ -60,6 +60,11 @@ COUNT_BLOCK_EDGES = 1 << 26
 #: releases the GIL) once the graph has PARALLEL_MIN_EDGES edges.
 MAX_THREADS = 4
 PARALLEL_MIN_EDGES = 1 << 20
+#: The compiled iteration runs ("auto") for graphs of at least this many edges.
+#: Below, the SciPy loop takes less time than importing numba and loading the
+#: compiled code (about 0.75 CPU s), which a small build would pay for nothing.
+#: The choice depends on the graph alone, never on the memory limit.
+COMPILED_MIN_EDGES = 1 << 22
 
 
 def row_blocks(indptr: np.ndarray, block_edges: int = BLOCK_EDGES) -> list[tuple[int, int]]:
@@ -180,7 +185,10 @@ class FileSource:
 
     def block(self, lo: int, hi: int) -> np.ndarray:
         """Ids ``lo:hi`` as a new array."""
-        out = np.empty(hi - lo, dtype=self.dtype)
+        return self.read_into(lo, np.empty(hi - lo, dtype=self.dtype))
+
+    def read_into(self, lo: int, out: np.ndarray) -> np.ndarray:
+        """Ids ``lo:lo + len(out)`` read into ``out`` (contiguous, this dtype); returns it."""
         view = out.data.cast("B")
         done = 0
         start = self.offset + lo * self.dtype.itemsize
@@ -240,7 +248,7 @@ def _threads() -> int:
 def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.ndarray, *,
              damping: float = DAMPING, tolerance: float = TOLERANCE,
              max_iterations: int = MAX_ITERATIONS,
-             block_edges: int = BLOCK_EDGES, threads: int | None = None,
+             block_edges: int | None = None, threads: int | None = None,
              engine: str = "auto") -> PageRankResult:
     """PageRank of the binary graph given as an in-link CSR (rows = targets).
 
@@ -249,25 +257,31 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     whose ids do not fit the memory budget). ``out_degree[s]`` is the number
     of distinct targets of ``s``. The mass of
     domains without out-links (dangling) is spread uniformly, as is the
-    teleport share ``1 - damping``. Products run in float32 block by block,
-    blocks on ``threads`` threads (default: the cores, at most MAX_THREADS);
-    the result does not depend on the blocks or threads. It is float64,
-    normalised to sum 1 and rounded to ``PAGERANK_DIGITS`` significant digits.
+    teleport share ``1 - damping``. The result is float64, normalised to sum 1
+    and rounded to ``PAGERANK_DIGITS`` significant digits.
 
-    ``engine``: "auto" runs the compiled iteration of ``linkgap.index.pagerank``
-    when numba is available and ``src`` is an array (``block_edges`` and ``threads``
-    then do not apply),
-    "scipy" this module's SciPy loop; both agree to the digits kept.
+    ``engine``: "compiled" runs the numba iteration of ``linkgap.index.pagerank``
+    (a FileSource is read in chunks of about ``block_edges`` edges, default
+    BLOCK_EDGES; the bits are those of the ids in memory); "scipy" this module's SciPy loop (float32
+    products block by block, blocks on ``threads`` threads, default the cores up
+    to MAX_THREADS; the result does not depend on the blocks or threads either);
+    "auto" the compiled iteration for graphs of at least COMPILED_MIN_EDGES
+    edges when numba is available, else the SciPy loop. The two agree to the
+    digits kept (a last digit may differ); which one runs depends on the graph,
+    never on where its ids are.
     """
-    if engine not in ("auto", "scipy"):
-        raise ValueError(f"engine must be 'auto' or 'scipy', not {engine!r}")
-    if engine == "auto":
+    if engine not in ("auto", "compiled", "scipy"):
+        raise ValueError(f"engine must be 'auto', 'compiled' or 'scipy', not {engine!r}")
+    if block_edges is None:
+        block_edges = BLOCK_EDGES  # read here, not bound at import: tests lower it
+    if engine != "scipy":
         from linkgap.index import pagerank as compiled
 
-        # A FileSource is read block by block to bound memory: the SciPy loop does that.
-        if compiled.available() and isinstance(src, np.ndarray):
+        edges = int(indptr[-1]) if len(indptr) else 0
+        if engine == "compiled" or (edges >= COMPILED_MIN_EDGES and compiled.available()):
             return compiled.pagerank(indptr, src, out_degree, damping=damping,
-                                     tolerance=tolerance, max_iterations=max_iterations)
+                                     tolerance=tolerance, max_iterations=max_iterations,
+                                     stream_edges=block_edges)
     n = len(indptr) - 1
     if n == 0:
         return PageRankResult(np.zeros(0), 0, 0.0, True)
