@@ -104,3 +104,21 @@ def test_a_short_id_file_is_an_error_not_a_wrong_rank(tmp_path) -> None:
             m.pagerank(indptr, source, out, engine="compiled", block_edges=64)
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("engine", ["compiled", "scipy"])
+def test_a_hub_with_many_in_links_keeps_its_digits(engine: str) -> None:
+    # A star: every leaf links to the hub, the hub to every leaf. The hub's row sums
+    # 200,000 equal terms: float32 running sums would be off in the 4th digit.
+    leaves = 200_000
+    n = leaves + 1
+    indptr = np.concatenate(([0, leaves], np.arange(leaves + 1, 2 * leaves + 1))).astype(
+        np.int64)
+    src = np.concatenate((np.arange(1, n), np.zeros(leaves))).astype(np.int32)
+    out = np.concatenate(([leaves], np.ones(leaves))).astype(np.int64)
+    result = m.pagerank(indptr, src, out, engine=engine)
+    d = m.DAMPING
+    hub = (1 - d) * (1 + d * leaves) / ((1 - d * d) * n)  # solved by hand
+    assert result.converged
+    assert result.pagerank[0] == pytest.approx(hub, rel=2e-6)
+    assert result.pagerank[1] == pytest.approx((1 - hub) / leaves, rel=2e-6)

@@ -226,7 +226,9 @@ class _Blocks:
         self.n = n
         self.ranges = row_blocks(indptr, block_edges)  # consecutive, covering rows 0..n
         widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in self.ranges), default=0)
-        self.ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
+        # every block views the same ones; float64, so that a row's sum runs in float64
+        # (float32 sums of a hub's thousands of in-links would lose digits)
+        self.ones = np.ones(widest, dtype=np.float64)
         self.cached: list[sp.csr_matrix] | None = None
         if not isinstance(src, FileSource):
             self.cached = [self._matrix(i) for i in range(len(self.ranges))]
@@ -300,7 +302,8 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     inv_out[has_out] = 1.0 / out_degree[has_out]
     dangling = (~has_out).astype(np.float32)  # dot(r, dangling) = the dangling mass
     r = np.full(n, 1.0 / n, dtype=np.float32)
-    x = np.empty(n, dtype=np.float32)
+    x32 = np.empty(n, dtype=np.float32)  # r / out in float32, as the compiled pass has it
+    x = np.empty(n, dtype=np.float64)
     y = np.zeros(n, dtype=np.float32)
     diff = np.empty(n, dtype=np.float32)
     d32 = np.float32(damping)
@@ -322,7 +325,8 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     try:
         while iterations < max_iterations and delta >= tolerance:
             iterations += 1
-            np.multiply(r, inv_out, out=x)
+            np.multiply(r, inv_out, out=x32)
+            x[:] = x32
             teleport = np.float32((1.0 - damping + damping * float(np.dot(r, dangling))) / n)
             if pool is not None:
                 list(pool.map(step, range(len(blocks.ranges))))

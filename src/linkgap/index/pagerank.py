@@ -42,10 +42,13 @@ from linkgap.index.metrics import (
     row_blocks,
 )
 
-__all__ = ["BLOCK_EDGES", "STREAM_EDGES", "available", "pagerank"]
+__all__ = ["BLOCK_EDGES", "LONG_ROW", "STREAM_EDGES", "available", "pagerank"]
 
 #: Edges per block of rows: the unit of work of a thread and of the partial sums.
 BLOCK_EDGES = 1 << 16
+#: Rows with at least this many in-links sum in float64 (the others in float32:
+#: four float32 sums of fewer than 64 terms keep the 6 significant digits).
+LONG_ROW = 64
 #: Edges per chunk of streamed ids (int32: 16 MiB; two chunks are held, one being
 #: summed while the next is read).
 STREAM_EDGES = 1 << 22
@@ -66,6 +69,7 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
     # Indices as unsigned integers: numba then skips its negative-index checks,
     # which cost about a third of the time of the gather loop.
     one = np.uint64(1)
+    long_row = np.uint64(LONG_ROW)
     two = np.uint64(2)
     three = np.uint64(3)
     four = np.uint64(4)
@@ -76,22 +80,40 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
         e = np.uint64(indptr[starts[b]] - edge_base)
         for t in range(starts[b], starts[b + 1]):
             hi = np.uint64(indptr[t + 1] - edge_base)
-            # Four running sums, so that the adds do not wait on each other (one
-            # chain of float32 adds is bound by their latency, not by memory).
-            a0 = np.float32(0.0)
-            a1 = np.float32(0.0)
-            a2 = np.float32(0.0)
-            a3 = np.float32(0.0)
-            while e + three < hi:
-                a0 += x[np.uint64(src[e])]
-                a1 += x[np.uint64(src[e + one])]
-                a2 += x[np.uint64(src[e + two])]
-                a3 += x[np.uint64(src[e + three])]
-                e += four
-            while e < hi:
-                a0 += x[np.uint64(src[e])]
-                e += one
-            value = ((a0 + a1) + (a2 + a3)) * damping
+            if hi - e < long_row:
+                # Four running sums, so that the adds do not wait on each other (one
+                # chain of float32 adds is bound by their latency, not by memory).
+                a0 = np.float32(0.0)
+                a1 = np.float32(0.0)
+                a2 = np.float32(0.0)
+                a3 = np.float32(0.0)
+                while e + three < hi:
+                    a0 += x[np.uint64(src[e])]
+                    a1 += x[np.uint64(src[e + one])]
+                    a2 += x[np.uint64(src[e + two])]
+                    a3 += x[np.uint64(src[e + three])]
+                    e += four
+                while e < hi:
+                    a0 += x[np.uint64(src[e])]
+                    e += one
+                value = ((a0 + a1) + (a2 + a3)) * damping
+            else:
+                # A long row sums in float64: float32 sums of thousands of terms
+                # lose digits the result keeps (a hub's in-links number millions).
+                w0 = 0.0
+                w1 = 0.0
+                w2 = 0.0
+                w3 = 0.0
+                while e + three < hi:
+                    w0 += np.float64(x[np.uint64(src[e])])
+                    w1 += np.float64(x[np.uint64(src[e + one])])
+                    w2 += np.float64(x[np.uint64(src[e + two])])
+                    w3 += np.float64(x[np.uint64(src[e + three])])
+                    e += four
+                while e < hi:
+                    w0 += np.float64(x[np.uint64(src[e])])
+                    e += one
+                value = np.float32((w0 + w1) + (w2 + w3)) * damping
             value += teleport
             y[t] = value
             moved += abs(np.float64(value) - np.float64(r[t]))
