@@ -249,17 +249,20 @@ class LinkCollector:
             if tgt_domain == src_domain:
                 internal += 1
                 continue
-            out_src.append(src_url)
             out_tgt.append(tgt_url)
-            out_sd.append(src_domain)
             out_td.append(tgt_domain)
-            out_follow.append(not page_nofollow and not is_nofollow(rel))
+            out_follow.append(not page_nofollow and not (rel and is_nofollow(rel)))
             if anchor_of is None:
                 out_anchor.append(None)
             else:
                 out_anchor.append(anchor_of(anchor_src))
-            out_seen.append(seen_at)
 
+        # the page's own columns, once for all its counted links
+        counted = len(out_tgt) - len(out_src)
+        if counted:
+            out_src.extend([src_url] * counted)
+            out_sd.extend([src_domain] * counted)
+            out_seen.extend([seen_at] * counted)
         stats.links_seen += seen
         if not_http:
             stats.skip("not_http_target", not_http)
