@@ -63,8 +63,7 @@ def classify_href(href: str, base_scheme: str) -> tuple[int, str]:
     cleaned, to be resolved with :func:`join_href`.
     """
     h = href.strip()
-    # isprintable() is one scan, False for tabs and line breaks (and rarer characters)
-    if not h.isprintable() and ("\n" in h or "\t" in h or "\r" in h):
+    if "\n" in h or "\t" in h or "\r" in h:
         h = h.translate(_STRIP_INSIDE)
     if h.startswith(("https://", "http://")):  # most hrefs that name a host
         return HREF_ABSOLUTE, h
