@@ -70,9 +70,11 @@ class DeliveryLoop(Generic[T]):
             return
         self._stop.set()
         self.wake.set()
-        for _ in range(self._senders):
+        dispatcher, *senders = self._threads
+        dispatcher.join(timeout)  # first, so that nothing it claimed is left unsent
+        for _ in senders:
             self._work.put(None)
-        for thread in self._threads:
+        for thread in senders:
             thread.join(timeout)
         self._threads = []
 
