@@ -322,3 +322,24 @@ def test_the_delivery_loop_of_a_process_with_workers_sends_on_its_own(
         finally:
             service.stop_worker()
     assert json.loads(got.body)["status"] == "completed"
+
+
+def test_a_hanging_receiver_holds_up_no_other_delivery(
+        make_service: Callable[..., LinkgapService]) -> None:
+    service = make_service(workers=1, webhook_timeout=20)
+    account = service.create_account("acme", credits=100).id
+    with receiver(["hang"]) as stuck, receiver([200]) as fine:
+        service.start_worker()
+        try:
+            slow = _run(service, account, stuck.url)
+            stuck.wait_for(1)  # its sender now waits for an answer that never comes
+            fast = _run(service, account, fine.url)
+            fine.wait_for(1)
+            deadline = time.monotonic() + 15  # well before the hanging attempt times out
+            while service.get_run(account, fast).webhook["status"] != "delivered":
+                assert time.monotonic() < deadline, "a hanging receiver held up another"
+                time.sleep(0.02)
+            assert service.get_run(account, slow).webhook["attempts"] == 1
+        finally:
+            stuck.stop.set()  # let the hanging attempt end, so the loop can stop
+            service.stop_worker()
