@@ -42,6 +42,8 @@ EVENT_HEADER = "Linkgap-Event"
 LEASE_MARGIN_S = 60.0
 #: Deliveries that ended (delivered or failed) kept in memory per process: they never change.
 FINISHED_KEPT = 100_000
+#: The longest ``last_error`` kept (a TLS or network error can be wordy).
+MAX_ERROR_CHARS = 500
 
 _PENDING: dict[str, Any] = {"status": "pending", "attempts": 0, "last_error": None,
                             "next_attempt_at": None}
@@ -139,6 +141,8 @@ class Webhooks:
             result = send_once(delivery.url, body, headers, timeout=self.timeout,
                                allow_private=bool(self.settings.webhook_allow_private),
                                resolver=self.resolver, verify=self.verify)
+        if result.error is not None and len(result.error) > MAX_ERROR_CHARS:
+            result = AttemptResult(False, result.status, result.error[:MAX_ERROR_CHARS - 1] + "…")
         now = self.clock()
         retry_at = None
         if not result.ok:
