@@ -2,9 +2,11 @@
 
 This is the hot path of the page formats (``warc``, ``wat``): a page carries
 ~100 links, most of them internal, so the collector decides "internal" from
-the host alone before it pays for full URL resolution and normalisation, and
-caches what repeats (hosts through ``DomainNormalizer.domain_of_host``,
-external absolute URLs in a bounded dict).
+the host alone before it pays for URL normalisation, normalises an absolute
+URL with a plain host by hand from that same match (``linkgap.urls.plain_url``,
+no ``urlsplit``), and caches what repeats (hosts through
+``DomainNormalizer.domain_of_host`` and ``canonical_host``, other URLs in a
+bounded dict).
 
 The rules applied (SPEC section 2) and the skip reasons counted:
 
