@@ -35,7 +35,7 @@ DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
     "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
-    "index_bytes_per_edge", "inputs",
+    "index_bytes_per_edge", "out_links", "out_link_bytes", "out_link_bytes_per_edge", "inputs",
 )
 
 
@@ -142,6 +142,10 @@ def build(
     if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
         flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
         raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if stage_only and no_out_links:
+        raise typer.BadParameter("out-links are written when the staged edges are finalised: "
+                                 "give --no-out-links to that `linkgap index build OUT`",
+                                 param_hint="'--no-out-links'")
     if engine is Engine.spark and temp_dir:
         raise typer.BadParameter("--temp-dir is where the embedded engine spills; Spark keeps "
                                  "its own (spark.local.dir)", param_hint="'--temp-dir'")
