@@ -8,8 +8,10 @@ that is not a domain or a bad ``limit`` is a 422, an index without out-links a
 anything is charged. What the rows were computed from, the 50,000 cap among
 it, is in ``meta``.
 
-The domain is one path segment, or several (``{domain:path}``), so a typed web
-address works whether the client percent-encodes its slashes or not.
+The domain is one path segment, or several, of any characters (the
+``linkgap_domain`` convertor: Starlette's ``path`` one stops at a line break,
+which the document's pattern allows around a domain), so a typed web address
+works whether the client percent-encodes its slashes or not.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from linkgap.api.models import DOMAIN_INPUT_SCHEMA, ErrorEnvelope, Meta
@@ -31,6 +34,21 @@ from linkgap.index.competitors import DEFAULT_CAP
 __all__ = ["CompetitorsEnvelope", "router"]
 
 router = APIRouter()
+
+
+class _AnyText(Convertor[str]):
+    """A path parameter of one or more of any characters, slashes and line breaks too."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("linkgap_domain", _AnyText())
 
 LimitInt = Annotated[int, Interval(ge=1, le=MAX_LIMIT), BeforeValidator(_parse_int)]
 
@@ -81,7 +99,7 @@ _501 = ("The index was built without out-links by source (`index build --no-out-
 
 
 @router.get(
-    "/v1/domains/{domain:path}/competitors", response_model=CompetitorsEnvelope,
+    "/v1/domains/{domain:linkgap_domain}/competitors", response_model=CompetitorsEnvelope,
     tags=["domains"], summary="Link competitors: the domains sharing your referring domains",
     responses={**_errors(402, 422, 503),
                422: {"model": ErrorEnvelope, "description": _ERROR_TEXT[422]
