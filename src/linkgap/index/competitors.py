@@ -28,6 +28,8 @@ __all__ = ["DEFAULT_CAP", "CompetitorRows", "link_competitors"]
 DEFAULT_CAP = 50_000
 #: Out-link positions gathered per step (bounds the scratch memory to ~100 MB).
 _CHUNK_EDGES = 4_000_000
+#: Out-links counted by sorting (no per-domain counter) while fewer than n / this.
+_SPARSE_RATIO = 16
 
 
 @dataclass(frozen=True)
@@ -82,29 +84,42 @@ def _shared_counts(out_indptr: np.ndarray, out_dst: np.ndarray, referrers: np.nd
     """(domain ids, shared count) of every domain some referrer links to, ids ascending.
 
     Each referrer adds one to every domain it links to. When the referrers' out-links
-    are few next to the index (a typical domain in a large index) they are counted
-    sparsely, by sorting them, so a query never allocates per-domain arrays; otherwise
-    a dense int32 counter is filled chunk by chunk (bincount while the index is small
-    next to a chunk, else sort-and-add, so no chunk allocates 8 bytes per domain).
+    are few next to the index (under one per 16 domains: a typical domain of a large
+    index) they are counted by sorting them, so the query allocates nothing per domain;
+    otherwise a dense int32 counter (4 bytes per domain) is filled chunk by chunk:
+    bincount while the index is small next to a chunk, else sort-and-add, so no chunk
+    allocates 8 bytes per domain.
     """
     if referrers.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     degrees = (np.asarray(out_indptr[referrers + 1], dtype=np.int64)
                - np.asarray(out_indptr[referrers], dtype=np.int64))
     total = int(degrees.sum())
-    if total <= max(chunk_edges, n // 4):
-        ids, counts = _run_lengths(_gather(out_indptr, out_dst, referrers).astype(np.int64))
-        return ids, counts.astype(np.int64)
+    if total * _SPARSE_RATIO < n:
+        ids, counts = _run_lengths(_gather(out_indptr, out_dst, referrers))
+        return ids.astype(np.int64), counts.astype(np.int64)
     shared = np.zeros(n, dtype=np.int32)
     for part in _chunks(out_indptr, referrers, chunk_edges):
         linked = _gather(out_indptr, out_dst, part)
         if n <= 8 * linked.size:
             shared += np.bincount(linked, minlength=n).astype(np.int32, copy=False)
         else:
-            ids, counts = _run_lengths(linked.astype(np.int64))
+            ids, counts = _run_lengths(linked)
             shared[ids] += counts.astype(np.int32)
     ids = np.flatnonzero(shared)
     return ids, shared[ids].astype(np.int64)
+
+
+def _strongest(referrers: np.ndarray, strength: np.ndarray, cap: int) -> np.ndarray:
+    """The ``cap`` strongest of ``referrers`` (ascending ids), ties by id, ascending.
+
+    A partition finds the cap-th strength; everything stronger is kept, and of the
+    referrers exactly that strong, the lowest ids (a linear pass, not a full sort).
+    """
+    threshold = np.partition(strength, strength.size - cap)[strength.size - cap]
+    above = referrers[strength > threshold]
+    tied = referrers[strength == threshold]  # ascending, as referrers are
+    return np.sort(np.concatenate((above, tied[:cap - above.size])))
 
 
 def link_competitors(
@@ -121,10 +136,8 @@ def link_competitors(
     total = int(referrers.shape[0])
     capped = total > cap
     if capped:
-        # The strongest `cap` by PageRank, ties by id: order by (-pagerank, id).
-        strength = np.asarray(pagerank[referrers], dtype=np.float64)
-        order = np.lexsort((referrers, -strength))
-        referrers = np.sort(referrers[order[:cap]])
+        referrers = _strongest(referrers, np.asarray(pagerank[referrers], dtype=np.float64),
+                               cap)
     used = int(referrers.shape[0])
     candidates, counts = _shared_counts(out_indptr, out_dst, referrers, n, chunk_edges)
     keep = candidates != target
