@@ -98,13 +98,18 @@ _501 = ("The index was built without out-links by source (`index build --no-out-
         "or by an older linkgap): `out_links_missing`; nothing is charged.")
 
 
+_431 = ("The request head is over LINKGAP_MAX_HEADER_BYTES (`headers_too_large`): a "
+        "domain in the path counts toward it, percent-encoded.")
+
+
 @router.get(
     "/v1/domains/{domain:linkgap_domain}/competitors", response_model=CompetitorsEnvelope,
     tags=["domains"], summary="Link competitors: the domains sharing your referring domains",
     responses={**_errors(402, 422, 503),
                422: {"model": ErrorEnvelope, "description": _ERROR_TEXT[422]
                      + " `param` is domain or limit; nothing is charged."},
-               501: {"model": ErrorEnvelope, "description": _501}},
+               501: {"model": ErrorEnvelope, "description": _501},
+               431: {"model": ErrorEnvelope, "description": _431}},
 )
 async def link_competitors(
     request: Request,
