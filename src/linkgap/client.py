@@ -709,6 +709,21 @@ class Client:
         )
         return data
 
+    def competitors(self, domain: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Link competitors of ``domain``: the domains sharing the most referring domains
+        with it, best first (``GET /v1/domains/{domain}/competitors``, ``limit`` 1-100).
+
+        Rows have ``domain, shared_referring_domains, jaccard, domain_rating``.
+        Costs one credit when the domain is in the index, nothing when it is not
+        (then the list is empty and ``last_meta["found"]`` is False).
+        ``last_meta["capped"]`` says whether only the strongest 50,000 of its
+        referring domains were used. An index built without out-links answers
+        :class:`ApiError` 501 ``out_links_missing``.
+        """
+        data: list[dict[str, Any]] = self._json(
+            "GET", f"/v1/domains/{_segment(domain)}/competitors", params={"limit": limit})
+        return data
+
     def account(self) -> dict[str, Any]:
         """The account of the key: its name and credits (``GET /v1/account``)."""
         data: dict[str, Any] = self._json("GET", "/v1/account")
