@@ -447,9 +447,16 @@ class Client:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        charged: bool = False,
     ) -> httpx.Response:
-        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer."""
-        safe_to_repeat = method == "GET" or bool(headers and "Idempotency-Key" in headers)
+        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer.
+
+        ``charged`` marks a GET that costs credits: after a network error nobody knows
+        whether the server charged it, so it is not sent again (429/503 answers, which
+        charge nothing, are still retried).
+        """
+        safe_to_repeat = ((method == "GET" and not charged)
+                          or bool(headers and "Idempotency-Key" in headers))
         all_headers = {**self._headers, **(headers or {})}
         attempt = 0
         while True:
@@ -721,7 +728,8 @@ class Client:
         :class:`ApiError` 501 ``out_links_missing``.
         """
         data: list[dict[str, Any]] = self._json(
-            "GET", f"/v1/domains/{_segment(domain)}/competitors", params={"limit": limit})
+            "GET", f"/v1/domains/{_segment(domain)}/competitors", params={"limit": limit},
+            charged=True)
         return data
 
     def account(self) -> dict[str, Any]:
