@@ -447,9 +447,16 @@ class Client:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        charged: bool = False,
     ) -> httpx.Response:
-        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer."""
-        safe_to_repeat = method == "GET" or bool(headers and "Idempotency-Key" in headers)
+        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer.
+
+        ``charged`` marks a GET that costs credits: after a network error nobody knows
+        whether the server charged it, so it is not sent again (429/503 answers, which
+        charge nothing, are still retried).
+        """
+        safe_to_repeat = ((method == "GET" and not charged)
+                          or bool(headers and "Idempotency-Key" in headers))
         all_headers = {**self._headers, **(headers or {})}
         attempt = 0
         while True:
@@ -487,6 +494,7 @@ class Client:
         min_overlap: int | None = None,
         limit: int = 100,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
         *,
         filters: Mapping[str, Any] | None = None,
         exclude: Sequence[str] | None = None,
@@ -499,7 +507,9 @@ class Client:
         them; the run echoes both. The credits it cost are in
         ``client.last_meta["credits_charged"]``. An ``Idempotency-Key`` is always
         sent (a fresh one unless given), so the client's retries never start a
-        second run.
+        second run. With ``callback_url`` the server POSTs the run there, signed, when
+        it completes or fails; the run's ``webhook`` field says how the delivery went
+        (docs/webhooks.md).
         """
         if isinstance(competitors, str):
             # A bare string would be sent as a list of its characters' worth of intent.
@@ -517,6 +527,8 @@ class Client:
         if exclude is not None:
             # A bare string would be sent as one name, not as a list of its characters.
             body["exclude"] = [exclude] if isinstance(exclude, str) else list(exclude)
+        if callback_url is not None:
+            body["callback_url"] = callback_url
         key = idempotency_key or f"lgc-{uuid.uuid4()}"
         data: dict[str, Any] = self._json(
             "POST", "/v1/backlinks/gap", json=body, headers={"Idempotency-Key": key}
@@ -726,6 +738,22 @@ class Client:
             json={"domains": list(domains)},
             headers={"Idempotency-Key": key},
         )
+        return data
+
+    def competitors(self, domain: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Link competitors of ``domain``: the domains sharing the most referring domains
+        with it, best first (``GET /v1/domains/{domain}/competitors``, ``limit`` 1-100).
+
+        Rows have ``domain, shared_referring_domains, jaccard, domain_rating``.
+        Costs one credit when the domain is in the index, nothing when it is not
+        (then the list is empty and ``last_meta["found"]`` is False).
+        ``last_meta["capped"]`` says whether only the strongest 50,000 of its
+        referring domains were used. An index built without out-links answers
+        :class:`ApiError` 501 ``out_links_missing``.
+        """
+        data: list[dict[str, Any]] = self._json(
+            "GET", f"/v1/domains/{_segment(domain)}/competitors", params={"limit": limit},
+            charged=True)
         return data
 
     def account(self) -> dict[str, Any]:

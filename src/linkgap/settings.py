@@ -283,6 +283,12 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0, maximum=MAX_CREDITS_SETTING,
     ),
     Setting(
+        "competitors_cost", "LINKGAP_COMPETITORS_COST", lambda s: 1, INTEGER,
+        "Credits charged per GET /v1/domains/{domain}/competitors of an indexed domain "
+        "(0: free).", "1",
+        minimum=0, maximum=MAX_CREDITS_SETTING,
+    ),
+    Setting(
         "rate_limit", "LINKGAP_RATE_LIMIT", lambda s: 600, INTEGER,
         "Requests a minute allowed per API key.", "600", minimum=1, maximum=1_000_000,
     ),
@@ -338,6 +344,27 @@ SETTINGS: tuple[Setting, ...] = (
         "run_retention_days", "LINKGAP_RUN_RETENTION_DAYS", lambda s: None, INTEGER,
         "Days a completed run keeps its prospects; then it is listed as expired.",
         "keep forever", minimum=1, maximum=36_500, flag="--retention-days",
+    ),
+    Setting(
+        "webhook_allow_private", "LINKGAP_WEBHOOK_ALLOW_PRIVATE", lambda s: False, BOOLEAN,
+        "Allow webhook deliveries to loopback, private and link-local addresses (a "
+        "receiver on this machine or network).", "false",
+    ),
+    Setting(
+        "webhook_allow_http", "LINKGAP_WEBHOOK_ALLOW_HTTP", lambda s: False, BOOLEAN,
+        "Accept http:// callback URLs (unencrypted, unauthenticated receivers); false: "
+        "https only.", "false",
+    ),
+    Setting(
+        "webhook_timeout", "LINKGAP_WEBHOOK_TIMEOUT", lambda s: 10, INTEGER,
+        "Seconds one webhook delivery attempt may take in all (connect, send, answer); "
+        "a receiver that takes longer is cut off and the attempt fails.", "10",
+        minimum=1, maximum=300,
+    ),
+    Setting(
+        "webhook_retry_base", "LINKGAP_WEBHOOK_RETRY_BASE", lambda s: 30, INTEGER,
+        "Seconds before the first retry of a failed webhook delivery; each further wait "
+        "doubles, at most an hour, for up to 24 hours.", "30", minimum=1, maximum=3600,
     ),
 )
 

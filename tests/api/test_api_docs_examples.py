@@ -27,7 +27,8 @@ def test_api_md_has_examples_for_every_endpoint() -> None:
     for needle in ("-X POST http://127.0.0.1:8000/v1/backlinks/gap", "/v1/backlinks/gap/$RUN\"",
                    "/v1/backlinks/gap?", "/prospects?", "/summary?", "/v1/domains/metrics",
                    "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv",
-                   "/prospects/$BEST", "include=links"):
+                   "/prospects/$BEST", "include=links",
+                   "/v1/domains/mysite.example/competitors?limit=5"):
         assert needle in script, needle
 
 

@@ -17,7 +17,7 @@ ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 RUN_FIELDS = ["id", "status", "domain", "competitors", "mode", "min_overlap",
               "competitor_count", "limit", "filters", "exclude", "created_at", "prospect_count",
               "total_found", "credits_charged", "started_at", "finished_at", "index_version",
-              "warnings", "error"]
+              "warnings", "error", "callback_url", "webhook"]
 
 
 def available(api: Api) -> int:
@@ -286,7 +286,7 @@ def test_account_pricing_predicts_what_a_run_is_charged(
     for api in make_api(tmp_path, shared_index, run_cost_divisor=divisor, metrics_cost=3,
                         max_run_limit=5000):
         pricing = api.get("/v1/account").json()["data"]["pricing"]
-        assert pricing == {"run_cost_divisor": divisor, "metrics_cost": 3,
+        assert pricing == {"run_cost_divisor": divisor, "metrics_cost": 3, "competitors_cost": 1,
                            "max_run_limit": 5000, "max_competitors": 20}
         predicted = max(1, math.ceil(k * limit / pricing["run_cost_divisor"]))
         r = api.post(GAP, {"domain": TARGET, "competitors": COMPETITORS[:k], "limit": limit})

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from linkgap import __version__
 from linkgap.api.accesslog import AccessLog
+from linkgap.api.competitors import router as competitors_router
 from linkgap.api.diffs import router as diff_router
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.fastpath import ProspectsFastPath
@@ -28,6 +29,7 @@ from linkgap.api.ratelimit import SharedRateLimiter
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
+from linkgap.webhooks.addresses import callback_url_pattern
 
 __all__ = ["STATIC_DIR", "create_app"]
 
@@ -63,6 +65,7 @@ def create_app(service: LinkgapService, settings: Settings, *,
 
     app.include_router(router)
     app.include_router(diff_router)
+    app.include_router(competitors_router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> Response:
@@ -127,6 +130,11 @@ def _openapi_document(app: FastAPI, settings: Any) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     schemas["GapRunBody"]["properties"]["limit"]["maximum"] = int(settings.max_run_limit)
+    callback = schemas["GapRunBody"]["properties"]["callback_url"]
+    for option in callback.get("anyOf", [callback]):
+        if option.get("type") == "string":
+            option["pattern"] = callback_url_pattern(
+                allow_http=bool(settings.webhook_allow_http))
     doc["components"]["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer",
                    "description": "An API key from `linkgap keys create`."},

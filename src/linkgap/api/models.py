@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linkgap.domains import DOMAIN_INPUT_MAX_LENGTH, DOMAIN_INPUT_PATTERN
 from linkgap.gap.filters import MAX_EXCLUDE
+from linkgap.webhooks.addresses import MAX_URL_LENGTH, callback_url_pattern
 
 __all__ = [
     "DOMAIN_INPUT_SCHEMA",
@@ -50,6 +51,12 @@ Mode = Literal["union", "intersect"]
 
 
 # ---------------------------------------------------------------- request bodies
+
+#: A callback URL: the pattern of a server without http receivers (the document of a
+#: server that allows them carries its own: ``api.app``).
+CallbackURL = Annotated[str, Field(max_length=MAX_URL_LENGTH, json_schema_extra={
+    "format": "uri", "pattern": callback_url_pattern(allow_http=False)})]
+
 
 class _StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -98,6 +105,16 @@ class GapRunBody(_StrictBody):
                           "or one of them itself, is not a prospect. Applied before limit; "
                           "your own domain is ignored, a competitor is refused.",
         examples=[["mysister.com", "partner.org"]])
+    callback_url: CallbackURL | None = Field(
+        None,
+        description="Where to POST the run, signed (`Linkgap-Signature`), when it completes "
+                    "or fails (docs/webhooks.md). https (http only on a server with "
+                    "LINKGAP_WEBHOOK_ALLOW_HTTP), no user name or password; a loopback, "
+                    "private or link-local address (or `localhost`) is refused unless the "
+                    "server sets LINKGAP_WEBHOOK_ALLOW_PRIVATE, and a name is checked again "
+                    "on the addresses it resolves to at every attempt.",
+        examples=["https://hooks.example.com/linkgap"],
+    )
 
 
 class DomainMetricsBody(_StrictBody):
@@ -143,6 +160,19 @@ class RunFilters(BaseModel):
     dofollow: bool | None
 
 
+class Webhook(BaseModel):
+    """The delivery of a run's callback (SPEC 13)."""
+
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="pending until delivered (a 2xx answer) or given up (failed, 24 hours "
+                    "after the first attempt).")
+    attempts: int = Field(description="Attempts made so far (0 until the run finishes).")
+    last_error: str | None = Field(description="Why the last attempt failed (null when it "
+                                               "did not).")
+    next_attempt_at: str | None = Field(description="When the next attempt is due (pending "
+                                                    "only).")
+
+
 class Run(BaseModel):
     """A gap run; every field is always present, null while unknown."""
 
@@ -167,6 +197,9 @@ class Run(BaseModel):
     index_version: str | None
     warnings: list[Notice] | None
     error: Notice | None
+    callback_url: str | None = Field(description="Where the run is POSTed when it ends.")
+    webhook: Webhook | None = Field(description="The callback's delivery; null without a "
+                                                "callback_url.")
 
 
 class RunEnvelope(BaseModel):
@@ -330,6 +363,9 @@ class Pricing(BaseModel):
                                               "(LINKGAP_RUN_COST_DIVISOR).", examples=[30])
     metrics_cost: int = Field(description="Credits per domain found by POST "
                                           "/v1/domains/metrics (LINKGAP_METRICS_COST).")
+    competitors_cost: int = Field(description="Credits per GET /v1/domains/{domain}/"
+                                              "competitors of an indexed domain "
+                                              "(LINKGAP_COMPETITORS_COST).")
     max_run_limit: int = Field(description="Largest limit a run may ask for "
                                            "(LINKGAP_MAX_RUN_LIMIT).")
     max_competitors: int = Field(description="Most distinct competitors in one run.")

@@ -161,7 +161,7 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
             min_overlap=body.min_overlap, limit=body.limit,
             filters=None if body.filters is None else body.filters.model_dump(),
-            exclude=body.exclude, idempotency=idem,
+            exclude=body.exclude, callback_url=body.callback_url, idempotency=idem,
         )
 
     def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:
