@@ -485,17 +485,12 @@ def main() -> None:
     state = prepare(home, args.prospects)
     only = set(args.only or ["compare", "cold", "slow"])
     if "compare" in only:
-        cases = [
-            ("prospects, per_page=50, big run", f"/v1/backlinks/gap/{state.big}/prospects", 16),
-            ("prospects, per_page=50, 1,000-prospect run",
-             f"/v1/backlinks/gap/{state.small}/prospects", 16),
-            ("per_page=100, sort and filter, big run",
-             f"/v1/backlinks/gap/{state.big}/prospects?per_page=100&sort=domain_rating"
-             "&min_authority=1&dofollow=true", 64),
-            ("per_page=100, sort and filter, 1,000-prospect run",
-             f"/v1/backlinks/gap/{state.small}/prospects?per_page=100&sort=domain_rating"
-             "&min_authority=1&dofollow=true", 64),
-        ]
+        runs = [("big run", state.big), ("1,000-prospect run", state.small)]
+        filtered = "?per_page=100&sort=domain_rating&min_authority=1&dofollow=true"
+        cases = [(f"prospects, per_page=50, {name}", f"/v1/backlinks/gap/{run}/prospects",
+                  conns) for conns in (16, 64) for name, run in runs]
+        cases += [(f"per_page=100, sort and filter, {name}",
+                   f"/v1/backlinks/gap/{run}/prospects{filtered}", 64) for name, run in runs]
         compare(state, cases, load, args.duration, args.repeat)
     if "cold" in only:
         cold_reads(state)

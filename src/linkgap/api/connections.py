@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import resource
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -127,6 +128,18 @@ def _error_bytes(status: int, reason: bytes, code: str, message: str) -> tuple[
     return headers, body
 
 
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off on a TCP connection: an answer is written as head then
+    body, and with Nagle on the body of every keep-alive answer waits for the client's
+    delayed ACK (~40 ms). asyncio does this only for sockets made as IPPROTO_TCP."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - the connection is already gone
+            pass
+
+
 class _GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with a head timeout, the connection cap and JSON errors."""
 
@@ -134,6 +147,7 @@ class _GuardedH11(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        _no_delay(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._timed_cycle: Any = None  # the request cycle current when the timer started
         guard = self.guard
