@@ -26,6 +26,7 @@ h11 protocol with three additions (:func:`guarded_protocol`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import resource
@@ -134,10 +135,8 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
     delayed ACK (~40 ms). asyncio does this only for sockets made as IPPROTO_TCP."""
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        try:
+        with contextlib.suppress(OSError):  # the connection may already be gone
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # pragma: no cover - the connection is already gone
-            pass
 
 
 class _GuardedH11(H11Protocol):

@@ -155,7 +155,8 @@ class Replay(Exception):  # noqa: N818 - a signal, not an error: the answer to r
 @dataclass(frozen=True)
 class RateLease:
     """A batch of requests counted at once for one key: how many of the ``want`` asked
-    for were counted, and the window as it stands after (the time of its oldest counted request, None when none)."""
+    for were counted, and the window as it stands after (how many are counted, and the
+    time of the oldest, None when none)."""
 
     granted: int
     count: int
