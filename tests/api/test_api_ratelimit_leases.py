@@ -30,10 +30,12 @@ class CountingStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.leases = 0
+        self.wants: list[int] = []
         self.returned = 0
 
     def lease(self, key: str, now: float, window: float, limit: int, want: int) -> RateLease:
         self.leases += 1
+        self.wants.append(want)
         return self.store.rate_lease(key, now, window, limit, want)
 
     def give_back(self, key: str, at: float, unused: int) -> None:
@@ -127,7 +129,13 @@ def test_a_busy_key_is_answered_from_memory_and_counted_in_batches(store: Store)
     clock.now += limiter.lease_s
     assert limiter.sweep() == held
     assert counted(store, "k", clock.now) == 1000
-    assert not limiter.holding()
+    # The key's next lease starts at what the last one used, not at one request.
+    assert limiter.hit("k").allowed
+    assert calls.wants[-1] == 100 - held
+    # A key quiet for a minute is forgotten.
+    clock.now += 61
+    limiter.sweep()
+    assert limiter.sweep() == 0 and not limiter.holding()
 
 
 def test_the_limit_holds_across_processes_and_nothing_is_lost(url: str, store: Store) -> None:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from linkgap.service.store import RateLease
 
-__all__ = ["BATCH_SHARE", "LEASE_S", "MAX_BATCH", "RateDecision", "SharedRateLimiter",
+__all__ = ["BATCH_SHARE", "FORGET_S", "LEASE_S", "MAX_BATCH", "RateDecision", "SharedRateLimiter",
            "decide"]
 
 logger = logging.getLogger("linkgap.api")
@@ -50,6 +50,8 @@ LEASE_S = 1.0
 BATCH_SHARE = 64
 #: ... and at most this many requests.
 MAX_BATCH = 1024
+#: Seconds a used-up lease is remembered (its size is where the next lease starts).
+FORGET_S = 60.0
 #: Locks that serialise leasing per key in one process (keys hash onto them).
 _LEASE_LOCKS = 64
 
@@ -185,21 +187,31 @@ class SharedRateLimiter:
 
     # giving back --------------------------------------------------------------
     def holding(self) -> bool:
-        """Whether this process holds leases (a :meth:`sweep` is due after ``lease_s``)."""
+        """Whether this process remembers leases (a :meth:`sweep` is due after
+        ``lease_s``)."""
         return bool(self._leases)
 
     def sweep(self) -> int:
-        """Forget leases older than ``lease_s``, giving their unused requests back to the
-        store; how many requests went back (blocking)."""
+        """Give the unused requests of leases older than ``lease_s`` back to the store, and
+        forget leases older than ``FORGET_S``; how many requests went back (blocking).
+
+        A lease given back is remembered as used up, at the size it used, so a busy key
+        does not start again from a batch of one."""
         now = self._clock()
+        back: list[tuple[str, _Lease]] = []
         with self._lock:
-            old = [(k, v) for k, v in self._leases.items() if now >= v.at + self.lease_s]
-            for key, _ in old:
-                del self._leases[key]
-        for key, lease in old:
-            if lease.left:
-                self._return(key, lease)
-        return sum(lease.left for _, lease in old)
+            for key, lease in list(self._leases.items()):
+                if now < lease.at + self.lease_s:
+                    continue
+                if lease.left:
+                    back.append((key, lease))
+                    self._leases[key] = _Lease(lease.at, max(1, lease.used), 0, lease.count,
+                                               lease.oldest)
+                elif now >= lease.at + FORGET_S:
+                    del self._leases[key]
+        for key, lease in back:
+            self._return(key, lease)
+        return sum(lease.left for _, lease in back)
 
     def _return(self, key: str, lease: _Lease) -> None:
         try:
