@@ -148,6 +148,7 @@ class LinkgapService:
     def close(self) -> None:
         """Stop the worker and close the state store."""
         self.stop_worker()
+        self.reads.close()
         self.store.close()
 
     def __enter__(self) -> LinkgapService:
