@@ -5,7 +5,9 @@ uvicorn closes idle keep-alive connections, but a connection that sends nothing,
 or a request head one byte at a time, stays open for ever, and every one holds a
 file descriptor: enough of them and the server can no longer accept anyone (and
 asyncio logs every failed ``accept``). ``linkgap serve`` therefore runs uvicorn's
-h11 protocol with three additions (:func:`guarded_protocol`):
+h11 protocol with three additions (:func:`guarded_protocol`), and writes each
+answer with one ``send`` (:mod:`linkgap.api.coalesce`) on a connection with
+Nagle's algorithm off:
 
 - **head timeout**: from the moment a connection opens, and again from the end of
   each response, the client has ``header_timeout`` seconds to send a complete
@@ -39,6 +41,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from linkgap.api.coalesce import CoalescingTransport
 from linkgap.api.errors import error_body
 from linkgap.api.gateway import new_request_id
 from linkgap.api.headers import security_headers
@@ -147,6 +150,8 @@ class _GuardedH11(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         _no_delay(transport)
+        # An answer's head and body leave in one send (uvicorn writes them apart).
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         self._head_timer: asyncio.TimerHandle | None = None
         self._timed_cycle: Any = None  # the request cycle current when the timer started
         guard = self.guard
