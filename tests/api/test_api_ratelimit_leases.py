@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.postgres import fresh_database
@@ -192,3 +193,37 @@ def test_a_failed_give_back_is_logged_and_harmless(store: Store,
     assert limiter.sweep() == 1
     assert "could not give back 1 leased requests" in caplog.text
     assert limiter.hit("k").allowed
+
+
+def test_requests_waiting_for_a_lease_share_it(store: Store) -> None:
+    """When a key's batch runs out under concurrent requests, one of them leases the next
+    off the event loop and the others wait for it: not one thread hop each."""
+    import asyncio
+    import time
+
+    from linkgap.api.gateway import GatewayMiddleware
+
+    def slow_lease(key: str, now: float, window: float, limit: int, want: int) -> RateLease:
+        time.sleep(0.05)  # a busy database: the requests pile up behind the lease
+        return store.rate_lease(key, now, window, limit, want)
+
+    limiter = SharedRateLimiter(slow_lease, store.rate_return, BATCH_SHARE * 100)
+    hops: list[str] = []
+    real_hit = limiter.hit
+
+    def counted_hit(key: str) -> Any:
+        hops.append(key)
+        return real_hit(key)
+
+    limiter.hit = counted_hit  # type: ignore[method-assign]
+    gateway = GatewayMiddleware(lambda *a: None, authenticate=lambda token: None,
+                                limiter=limiter)
+
+    async def main() -> list[Any]:
+        return list(await asyncio.gather(*(gateway._count("k") for _ in range(20))))
+
+    decisions = asyncio.run(main())
+    assert all(d.allowed for d in decisions)
+    assert sorted(d.remaining for d in decisions) == list(range(6400 - 20, 6400))
+    # Batches of 1, 2, 4, 8 and 16 served the 20: five leases, five hops.
+    assert len(hops) == 5

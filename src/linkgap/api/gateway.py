@@ -88,6 +88,7 @@ class GatewayMiddleware:
         self.body_timeout = body_timeout
         self.max_head_bytes = max_head_bytes
         self._sweep_due = False
+        self._leasing: dict[str, asyncio.Future[None]] = {}  # key id -> its lease in flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,19 +194,33 @@ class GatewayMiddleware:
         if self.authenticate_cached is not None:
             principal = self.authenticate_cached(token)  # memory only: no I/O on the loop
             if principal is not None:
-                # Most requests are counted against a batch this process leased (memory);
-                # a new lease is a store call, off the loop.
-                decision = self.limiter.local_hit(str(principal.key_id))
-                if decision is None:
-                    decision = await run_in_threadpool(self.limiter.hit,
-                                                       str(principal.key_id))
-                    self._sweep_later()
-                return principal, decision
+                return principal, await self._count(str(principal.key_id))
         # The key is checked against the store and counted against its limit (shared by
         # every server on the database): blocking work, off the event loop, in one hop.
         answer = await run_in_threadpool(self._check_and_count, token)
         self._sweep_later()
         return answer
+
+    async def _count(self, key_id: str) -> RateDecision:
+        """Count one request of a key: against the batch this process leased (memory) when
+        it can; else one request leases the next batch off the loop while the others of
+        the key wait for it (not one thread hop and one store call each)."""
+        decision = self.limiter.local_hit(key_id)
+        while decision is None:
+            pending = self._leasing.get(key_id)
+            if pending is not None:
+                await asyncio.shield(pending)
+                decision = self.limiter.local_hit(key_id)
+                continue  # the batch was smaller than the waiters, or refused: lease again
+            done = asyncio.get_running_loop().create_future()
+            self._leasing[key_id] = done
+            try:
+                decision = await run_in_threadpool(self.limiter.hit, key_id)
+            finally:
+                del self._leasing[key_id]
+                done.set_result(None)
+            self._sweep_later()
+        return decision
 
     def _check_and_count(self, token: str) -> tuple[Any, RateDecision]:
         principal = self.authenticate(token)
