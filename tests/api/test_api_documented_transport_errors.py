@@ -7,6 +7,7 @@ schema, and every header documented as required is there."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -44,10 +45,14 @@ def _operations(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return [(path, method) for path, ops in doc["paths"].items() for method in ops]
 
 
+#: Values for the path parameters (an unknown run: the answers under test come before the
+#: route looks).
+_SAMPLES = {"run_id": "run_0123456789abcdef", "domain": "example.com"}
+
+
 def _concrete(path: str) -> str:
-    """A real URL path for an operation's template (an unknown run id: the answers under
-    test come before the route looks)."""
-    return path.replace("{run_id}", "run_0123456789abcdef")
+    """A real URL path for an operation's template."""
+    return re.sub(r"\{(\w+)\}", lambda m: _SAMPLES.get(m.group(1), "x"), path)
 
 
 def _exchange(server: Server, head: bytes, body: bytes = b"", pieces: int = 1) -> bytes:
