@@ -125,18 +125,19 @@ def gap(
     shown = f", {len(rows):,} shown" if len(rows) != len(result) else ""
     say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{shown} "
         f"(index version {result.index_version})")
+    empty = f"no prospects for {result.target}" + (
+        " (none passes the filters)" if len(result) else "")
     if links:
-        _emit_with_links(backlinks, result.target, rows, fmt)
+        _emit_with_links(backlinks, result.target, rows, fmt, empty)
     elif fmt is OutputFormat.csv:
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
-             empty=f"no prospects for {result.target}"
-             + (" (none passes the filters)" if len(result) else ""))
+             empty=empty)
 
 
 def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str, Any]],
-                     fmt: OutputFormat) -> None:
+                     fmt: OutputFormat, empty: str) -> None:
     """``--links``: each prospect's evidence per competitor (in run order), in ``fmt``."""
     from linkgap.index.evidence import LINK_CSV_FIELDS, evidence_json
 
@@ -173,8 +174,7 @@ def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str,
                              "link_dofollow": s["dofollow"]})
         emit(flat, fmt, (*PROSPECT_FIELDS, *LINK_CSV_FIELDS))
         return
-    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}",
-         empty=f"no prospects for {target}")
+    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}", empty=empty)
     table = [{"domain": row["domain"], "competitor": e["competitor"],
               "source_url": s["source_url"], "target_url": s["target_url"],
               "anchor": s["anchor"], "dofollow": s["dofollow"],
