@@ -18,6 +18,7 @@ __all__ = [
     "DomainMetrics",
     "EdgeEvidence",
     "GapResult",
+    "LinkCompetitors",
     "LinkSample",
     "LinkgapError",
     "__version__",
@@ -29,6 +30,7 @@ _LAZY = {
     "EdgeEvidence": "linkgap.index.evidence",
     "LinkSample": "linkgap.index.evidence",
     "GapResult": "linkgap.gap",
+    "LinkCompetitors": "linkgap.competitors",
     "Client": "linkgap.client",
     "ApiError": "linkgap.client",
     "LinkgapError": "linkgap.errors",
@@ -36,6 +38,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from linkgap.client import ApiError, Client
+    from linkgap.competitors import LinkCompetitors
     from linkgap.errors import LinkgapError
     from linkgap.gap import GapResult
     from linkgap.index.evidence import EdgeEvidence, LinkSample
