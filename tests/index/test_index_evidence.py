@@ -264,3 +264,23 @@ def test_edges_evidence_equals_edge_evidence_pair_by_pair(tmp_path: Path) -> Non
     assert got[2] is None and got[0] == got[3] and got[0] is not None
     assert _order(got[0].samples) == RULE_ORDER[:2]
     assert index.edges_evidence([], []) == []
+
+
+def test_samples_across_many_batches_read_back_whole(tmp_path: Path) -> None:
+    from linkgap.index.evidence import EVIDENCE_BATCH_ROWS
+
+    rows = [(f"https://s{i % 97}.com/{i}", f"https://t{i % 89}.net/", i % 5 != 0, f"a{i}",
+             _days(i % 31)) for i in range(4 * EVIDENCE_BATCH_ROWS)]
+    build_from_batches(tmp_path, [_batch(rows)], evidence=3)
+    index = BacklinkIndex.open(tmp_path)
+    assert index.manifest.evidence is not None
+    assert index.manifest.evidence["samples"] > 2 * EVIDENCE_BATCH_ROWS  # several batches
+    targets = np.repeat(np.arange(index.num_domains), np.diff(np.asarray(index.in_indptr)))
+    sources = np.asarray(index.in_src, dtype=np.int64)
+    table = index.evidence_table(sources, targets)
+    assert table.num_rows == index.manifest.evidence["samples"]
+    by_edge: dict[tuple[int, int], list[str]] = {}
+    for r in table.to_pylist():
+        by_edge.setdefault((r["source_id"], r["target_id"]), []).append(r["source_url"])
+    for (s, t), urls in list(by_edge.items())[::50]:
+        assert [x.source_url for x in index.links(index.name_of(s), index.name_of(t))] == urls

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from starlette.responses import Response
 from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
 from linkgap.api.fastpath import page_body
+from linkgap.api.listing import csv_export
 from linkgap.api.models import (
     DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
@@ -247,27 +248,6 @@ def _query(result: Any, filters: Filters, sort: str = "score", order: str = "des
     )
 
 
-def _wants_csv(accept: str | None) -> bool:
-    """True when the Accept header prefers text/csv over JSON (JSON wins ties)."""
-    if not accept:
-        return False
-    best: dict[str, float] = {}
-    for item in accept.split(","):
-        media, *params = (p.strip() for p in item.split(";"))
-        quality = 1.0
-        for p in params:
-            name, _, value = p.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
-        if media in ("text/csv", "application/json"):
-            best[media] = max(best.get(media, 0.0), quality)
-    return best.get("text/csv", 0.0) > best.get("application/json", 0.0)
-
-
 @router.get(
     "/v1/backlinks/gap/{run_id}/prospects", response_model=ProspectPage, tags=["runs"],
     summary="A run's prospects: filter, sort, page, or export CSV",
@@ -298,22 +278,25 @@ def list_prospects(
     account_id = _account(request)
     result = service.run_result(account_id, run_id)
     query = _query(result, filters, sort, order)
-    if format == "csv" or (format is None and _wants_csv(request.headers.get("accept"))):
-        if include == "links":
-            service.check_links_readable(run_id, result)
 
-            def links_of(rows: Any) -> Any:
-                return (links for _, links, _, _ in service.prospect_links(
-                    account_id, run_id, result, rows))
+    def links_csv() -> Any:
+        # A CSV whose links need the index answers 503 before it starts streaming.
+        service.check_links_readable(run_id, result)
 
-            pieces = pq.iter_csv_with_links(result, query, links_of)
-            name = f"linkgap-{run_id}-prospect-links.csv"
-        else:
-            pieces, name = pq.iter_csv(result, query), f"linkgap-{run_id}-prospects.csv"
-        return StreamingResponse(
-            pieces, media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        def links_of(rows: Any) -> Any:
+            return (links for _, links, _, _ in service.prospect_links(
+                account_id, run_id, result, rows))
+
+        return pq.iter_csv_with_links(result, query, links_of)
+
+    if include == "links":
+        csv = csv_export(request, format, links_csv,
+                         f"linkgap-{run_id}-prospect-links.csv")
+    else:
+        csv = csv_export(request, format, lambda: pq.iter_csv(result, query),
+                         f"linkgap-{run_id}-prospects.csv")
+    if csv is not None:
+        return csv
     data, total = pq.query_page_json(result, query, page, per_page)
     return Response(page_body(data, request.state.request_id, page, per_page, total),
                     media_type="application/json")

@@ -142,14 +142,16 @@ def gap(
     applied = _applied(result.filters, result.exclude, competitor_filter, dofollow, search)
     say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{applied} "
         f"(index version {result.index_version})")
+    # Filters apply before the limit: a run they narrowed to nothing still says so.
+    empty = f"no prospects for {result.target}" + (
+        " (none passes the filters)" if applied else "")
     if links:
-        _emit_with_links(backlinks, result.target, rows, fmt)
+        _emit_with_links(backlinks, result.target, rows, fmt, empty)
     elif fmt is OutputFormat.csv:
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
-             empty=f"no prospects for {result.target}"
-             + (" (none passes the filters)" if applied else ""))
+             empty=empty)
 
 
 def _applied(filters: dict[str, object], exclude: list[str], competitor: str | None,
@@ -174,7 +176,7 @@ def _applied(filters: dict[str, object], exclude: list[str], competitor: str | N
 
 
 def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str, Any]],
-                     fmt: OutputFormat) -> None:
+                     fmt: OutputFormat, empty: str) -> None:
     """``--links``: each prospect's evidence per competitor (in run order), in ``fmt``."""
     from linkgap.index.evidence import LINK_CSV_FIELDS, evidence_json
 
@@ -211,8 +213,7 @@ def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str,
                              "link_dofollow": s["dofollow"]})
         emit(flat, fmt, (*PROSPECT_FIELDS, *LINK_CSV_FIELDS))
         return
-    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}",
-         empty=f"no prospects for {target}")
+    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}", empty=empty)
     table = [{"domain": row["domain"], "competitor": e["competitor"],
               "source_url": s["source_url"], "target_url": s["target_url"],
               "anchor": s["anchor"], "dofollow": s["dofollow"],

@@ -131,15 +131,15 @@ def build(
         "--target", metavar="DOMAIN", show_default=False,
         help="The site a links export without a target column is for (a Search Console "
              "'latest links' export): each row links to http://DOMAIN/.")] = None,
+    no_out_links: Annotated[bool, typer.Option(
+        "--no-out-links",
+        help="Leave out the out-links by source (4 bytes per edge) that link competitors "
+             "need: `linkgap competitors` and the competitors endpoint then refuse.")] = False,
     evidence: Annotated[int | None, typer.Option(
         "--evidence", metavar="N", show_default=False,
         help="Sample links kept per domain edge (page URL, target URL, anchor, dofollow, "
              "dates), 0 to 100; 0 keeps none (default: LINKGAP_BUILD_EVIDENCE, else 3).")
     ] = None,
-    no_out_links: Annotated[bool, typer.Option(
-        "--no-out-links",
-        help="Leave out the out-links by source (4 bytes per edge) that link competitors "
-             "need: `linkgap competitors` and the competitors endpoint then refuse.")] = False,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     settings = Settings({"index": index, "build_memory_limit": memory_limit,
@@ -188,16 +188,16 @@ def build(
             report = spark_build_index(
                 index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
                 memory_limit=settings.build_memory_limit, master=settings.spark_master,
-                stage_dir=stage_dir, link_target=target, evidence=settings.build_evidence,
-                out_links=not no_out_links)
+                stage_dir=stage_dir, link_target=target, out_links=not no_out_links,
+                evidence=settings.build_evidence)
         else:
             from linkgap.index.build import build_index
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
                                  temp_dir=settings.build_temp_dir, link_target=target,
-                                 evidence=settings.build_evidence,
-                                 out_links=not no_out_links)
+                                 out_links=not no_out_links,
+                                 evidence=settings.build_evidence)
     _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "

@@ -176,8 +176,8 @@ def build_from_batches(
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
-    evidence: int = DEFAULT_EVIDENCE,
     out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> Manifest:
     """Build and publish a version from LINK_SCHEMA batches; returns its manifest.
 
@@ -418,8 +418,8 @@ def build_index(
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
     link_target: str | None = None,
-    evidence: int = DEFAULT_EVIDENCE,
     out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 

@@ -71,7 +71,7 @@ DEFAULT_EVIDENCE = 3
 #: The most ``--evidence`` accepts.
 MAX_EVIDENCE = 100
 #: Rows per record batch of ``evidence.arrow``.
-EVIDENCE_BATCH_ROWS = 4096
+EVIDENCE_BATCH_ROWS = 1024
 #: The files of a version folder that hold its evidence.
 EVIDENCE_FILES = ("evidence_indptr.npy", "evidence_src.npy", "evidence.arrow")
 

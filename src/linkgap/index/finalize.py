@@ -71,8 +71,8 @@ class FinalizeResult:
     totals: CsrTotals
     metrics: dict[str, Any]
     pagerank_mode: str  # "in memory" or "streamed"
-    samples: int | None = None  # evidence samples written; None when none are kept
     out_links: OutLinkReport | None = None  # None: left out (--no-out-links)
+    samples: int | None = None  # evidence samples written; None when none are kept
 
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -109,7 +109,7 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
         progress("out-links", 0, None)
         report = write_out_links(folder, work, budget.available())
     shutil.rmtree(work, ignore_errors=True)
-    return FinalizeResult(domains, totals, info, mode, samples, report)
+    return FinalizeResult(domains, totals, info, mode, report, samples)
 
 
 def _write_evidence(folder: Path, edges: SortedDomainEdges, domains: int,

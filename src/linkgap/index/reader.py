@@ -301,10 +301,10 @@ class BacklinkIndex:
                 total += size
                 if entry.name in edge_files:
                     per_edge += size - 128  # less the .npy header
-                elif entry.name in EVIDENCE_FILES:
-                    evidence += size
                 elif entry.name in out_files:
                     out_bytes += size
+                elif entry.name in EVIDENCE_FILES:
+                    evidence += size
         return {
             "edge_bytes": per_edge,
             "evidence_bytes": evidence,

@@ -146,7 +146,8 @@ def spark_build_index(
     index_dir: str | Path, paths: Sequence[str], input_format: str = "auto", *,
     icann_only: bool = False, progress: ProgressCallback | None = None,
     memory_limit: str | None = None, master: str | None = None, stage_dir: str | None = None,
-    link_target: str | None = None, evidence: int = DEFAULT_EVIDENCE, out_links: bool = True,
+    link_target: str | None = None, out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> BuildReport:
     """Stage the inputs on Spark, then finalise and publish here (same index as embedded).
 
