@@ -487,12 +487,15 @@ class Client:
         min_overlap: int | None = None,
         limit: int = 100,
         idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> dict[str, Any]:
         """Start a gap run (``POST /v1/backlinks/gap``); returns the queued run.
 
         The credits it cost are in ``client.last_meta["credits_charged"]``. An
         ``Idempotency-Key`` is always sent (a fresh one unless given), so the
-        client's retries never start a second run.
+        client's retries never start a second run. With ``callback_url`` the server
+        POSTs the run there, signed, when it completes or fails; the run's
+        ``webhook`` field says how the delivery went (docs/webhooks.md).
         """
         if isinstance(competitors, str):
             # A bare string would be sent as a list of its characters' worth of intent.
@@ -505,6 +508,8 @@ class Client:
         }
         if min_overlap is not None:
             body["min_overlap"] = min_overlap
+        if callback_url is not None:
+            body["callback_url"] = callback_url
         key = idempotency_key or f"lgc-{uuid.uuid4()}"
         data: dict[str, Any] = self._json(
             "POST", "/v1/backlinks/gap", json=body, headers={"Idempotency-Key": key}

@@ -329,6 +329,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Days a completed run keeps its prospects; then it is listed as expired.",
         "keep forever", minimum=1, maximum=36_500, flag="--retention-days",
     ),
+    Setting(
+        "webhook_allow_private", "LINKGAP_WEBHOOK_ALLOW_PRIVATE", lambda s: False, BOOLEAN,
+        "Allow webhook deliveries to loopback, private and link-local addresses (a "
+        "receiver on this machine or network).", "false",
+    ),
+    Setting(
+        "webhook_allow_http", "LINKGAP_WEBHOOK_ALLOW_HTTP", lambda s: False, BOOLEAN,
+        "Accept http:// callback URLs (unencrypted, unauthenticated receivers); false: "
+        "https only.", "false",
+    ),
+    Setting(
+        "webhook_timeout", "LINKGAP_WEBHOOK_TIMEOUT", lambda s: 10, INTEGER,
+        "Seconds one webhook delivery attempt may take in all (connect, send, answer); "
+        "a receiver that takes longer is cut off and the attempt fails.", "10",
+        minimum=1, maximum=300,
+    ),
+    Setting(
+        "webhook_retry_base", "LINKGAP_WEBHOOK_RETRY_BASE", lambda s: 30, INTEGER,
+        "Seconds before the first retry of a failed webhook delivery; each further wait "
+        "doubles, at most an hour, for up to 24 hours.", "30", minimum=1, maximum=3600,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

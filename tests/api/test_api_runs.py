@@ -17,7 +17,7 @@ ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 RUN_FIELDS = ["id", "status", "domain", "competitors", "mode", "min_overlap",
               "competitor_count", "limit", "created_at", "prospect_count", "total_found",
               "credits_charged", "started_at", "finished_at", "index_version", "warnings",
-              "error"]
+              "error", "callback_url", "webhook"]
 
 
 def available(api: Api) -> int:

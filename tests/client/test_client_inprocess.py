@@ -228,3 +228,21 @@ def test_domain_metrics_in_input_order(stack: Any) -> None:
     assert [r["found"] for r in rows] == [True, False, True]
     assert rows[1]["domain_rating"] is None
     assert rows[0]["referring_domains"] > 0
+
+
+def test_a_run_with_a_callback_url_shows_its_webhook(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    run = client.create_run(TARGET, COMPETITORS, callback_url="https://hooks.example.com/lg")
+    assert run["callback_url"] == "https://hooks.example.com/lg"
+    assert run["webhook"] == {"status": "pending", "attempts": 0, "last_error": None,
+                              "next_attempt_at": None}
+    while service.run_pending_once():
+        pass
+    done = client.get_run(run["id"])
+    assert done["status"] == "completed" and done["webhook"]["status"] == "pending"
+    assert done["webhook"]["next_attempt_at"] == done["finished_at"]  # due at once
+    assert client.get_run(client.create_run(TARGET, COMPETITORS)["id"])["webhook"] is None
+    with pytest.raises(lc.InvalidParameter) as refused:
+        client.create_run(TARGET, COMPETITORS, callback_url="https://192.168.1.10/hook")
+    assert refused.value.param == "callback_url"

@@ -2,7 +2,9 @@
 
 It records every POST (headers and body) and answers from a script: a list of
 statuses used in turn (the last one repeats), where ``"hang"`` accepts the
-request and never answers until the receiver stops.
+request and never answers until the receiver stops, and ``"trickle"`` answers a
+byte every 0.2 s, never finishing its head (each read of a client gets a byte in
+time, so only a deadline on the whole attempt stops it).
 """
 
 from __future__ import annotations
@@ -65,6 +67,17 @@ def receiver(script: list[Any] | None = None, *,
             answer = rec.script[min(n, len(rec.script) - 1)] if rec.script else 200
             if answer == "hang":
                 rec.stop.wait(60)
+                return
+            if answer == "trickle":
+                head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000
+                try:
+                    for byte in head:
+                        if rec.stop.wait(0.2):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:  # the client cut the connection
+                    return
                 return
             self.send_response(int(answer))
             self.send_header("Content-Length", "2")

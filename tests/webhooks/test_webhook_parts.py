@@ -161,6 +161,17 @@ def test_a_hanging_receiver_is_timed_out() -> None:
     assert elapsed < 10  # bounded by the timeout, not by the receiver
 
 
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline() -> None:
+    # A byte every 0.2 s keeps every single read within a 1 s timeout; the deadline on the
+    # whole attempt still ends it.
+    with receiver(["trickle"]) as r:
+        started = time.monotonic()
+        result = send_once(r.url, b"{}", {}, timeout=1, allow_private=True)
+        elapsed = time.monotonic() - started
+    assert not result.ok and "timed out" in (result.error or ""), result
+    assert elapsed < 10
+
+
 def test_a_closed_port_is_a_failure_not_an_exception() -> None:
     with receiver([200]) as r:
         url = r.url

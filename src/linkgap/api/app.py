@@ -28,6 +28,7 @@ from linkgap.api.ratelimit import SharedRateLimiter
 from linkgap.api.routes import router
 from linkgap.service import LinkgapService
 from linkgap.settings import Settings
+from linkgap.webhooks.addresses import callback_url_pattern
 
 __all__ = ["STATIC_DIR", "create_app"]
 
@@ -127,6 +128,11 @@ def _openapi_document(app: FastAPI, settings: Any) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     schemas["GapRunBody"]["properties"]["limit"]["maximum"] = int(settings.max_run_limit)
+    callback = schemas["GapRunBody"]["properties"]["callback_url"]
+    for option in callback.get("anyOf", [callback]):
+        if option.get("type") == "string":
+            option["pattern"] = callback_url_pattern(
+                allow_http=bool(settings.webhook_allow_http))
     doc["components"]["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer",
                    "description": "An API key from `linkgap keys create`."},

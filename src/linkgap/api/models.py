@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from linkgap.domains import DOMAIN_INPUT_MAX_LENGTH, DOMAIN_INPUT_PATTERN
+from linkgap.webhooks.addresses import MAX_URL_LENGTH, callback_url_pattern
 
 __all__ = [
     "DOMAIN_INPUT_SCHEMA",
@@ -48,6 +49,12 @@ Mode = Literal["union", "intersect"]
 
 # ---------------------------------------------------------------- request bodies
 
+#: A callback URL: the pattern of a server without http receivers (the document of a
+#: server that allows them carries its own: ``api.app``).
+CallbackURL = Annotated[str, Field(max_length=MAX_URL_LENGTH, json_schema_extra={
+    "format": "uri", "pattern": callback_url_pattern(allow_http=False)})]
+
+
 class _StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -71,6 +78,16 @@ class GapRunBody(_StrictBody):
     limit: int = Field(100, description="Prospects kept, best first by score "
                                         "(10..LINKGAP_MAX_RUN_LIMIT).",
                        json_schema_extra={"minimum": 10})
+    callback_url: CallbackURL | None = Field(
+        None,
+        description="Where to POST the run, signed (`Linkgap-Signature`), when it completes "
+                    "or fails (docs/webhooks.md). https (http only on a server with "
+                    "LINKGAP_WEBHOOK_ALLOW_HTTP), no user name or password; a loopback, "
+                    "private or link-local address (or `localhost`) is refused unless the "
+                    "server sets LINKGAP_WEBHOOK_ALLOW_PRIVATE, and a name is checked again "
+                    "on the addresses it resolves to at every attempt.",
+        examples=["https://hooks.example.com/linkgap"],
+    )
 
 
 class DomainMetricsBody(_StrictBody):
@@ -108,6 +125,19 @@ class Notice(BaseModel):
     message: str
 
 
+class Webhook(BaseModel):
+    """The delivery of a run's callback (SPEC 13)."""
+
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="pending until delivered (a 2xx answer) or given up (failed, 24 hours "
+                    "after the first attempt).")
+    attempts: int = Field(description="Attempts made so far (0 until the run finishes).")
+    last_error: str | None = Field(description="Why the last attempt failed (null when it "
+                                               "did not).")
+    next_attempt_at: str | None = Field(description="When the next attempt is due (pending "
+                                                    "only).")
+
+
 class Run(BaseModel):
     """A gap run; every field is always present, null while unknown."""
 
@@ -128,6 +158,9 @@ class Run(BaseModel):
     index_version: str | None
     warnings: list[Notice] | None
     error: Notice | None
+    callback_url: str | None = Field(description="Where the run is POSTed when it ends.")
+    webhook: Webhook | None = Field(description="The callback's delivery; null without a "
+                                                "callback_url.")
 
 
 class RunEnvelope(BaseModel):

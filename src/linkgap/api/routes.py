@@ -158,7 +158,8 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
     def call(idem: Any) -> tuple[Any, int]:
         return service.create_run(
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
-            min_overlap=body.min_overlap, limit=body.limit, idempotency=idem,
+            min_overlap=body.min_overlap, limit=body.limit, callback_url=body.callback_url,
+            idempotency=idem,
         )
 
     def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:

@@ -28,7 +28,8 @@ Database = Annotated[str | None, typer.Option(
          "sqlite:///$LINKGAP_HOME/state.db).")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
-accounts_app = typer.Typer(help="Create accounts, list them, add credits.", no_args_is_help=True,
+accounts_app = typer.Typer(help="Create accounts, list them, add credits, show their webhook "
+                                "secrets.", no_args_is_help=True,
                            rich_markup_mode=None)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True,
                        rich_markup_mode=None)
@@ -82,6 +83,26 @@ def accounts_topup(
         view = service.topup(name, amount)
     say(f"added {count(amount, 'credit')} to {view.name} ({view.credits.available:,} available)")
     _emit_accounts([view], fmt)
+
+
+@accounts_app.command("webhook-secret")
+def accounts_webhook_secret(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Account name.")],
+    rotate: Annotated[bool, typer.Option(
+        "--rotate", help="Replace the secret: the old one stops signing at once.")] = False,
+    database: Database = None,
+) -> None:
+    """Print the account's webhook signing secret alone on stdout (created on first use)."""
+    with _service(database) as service:
+        secret = service.webhook_secret(name, rotate=rotate)
+    sys.stdout.write(secret + "\n")
+    sys.stdout.flush()
+    if rotate:
+        say(f"rotated the webhook secret of account {name}: deliveries from now on are "
+            "signed with the new one only")
+    else:
+        say(f"webhook secret of account {name} (signs its runs' callbacks; see "
+            "docs/webhooks.md)")
 
 
 @keys_app.command("create")

@@ -35,10 +35,12 @@ from linkgap.errors import (
 from linkgap.service import faults
 from linkgap.service import keys as keymod
 from linkgap.service.dburl import parse_database_url
+from linkgap.service.deliveries import DeliveryLoop
 from linkgap.service.reads import MISSING, ReadPath
 from linkgap.service.store import (
     RUN_STATUSES,
     AccountRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyWrite,
     KeyRecord,
@@ -55,6 +57,7 @@ from linkgap.service.views import (
     RunView,
     StoredResponse,
 )
+from linkgap.service.webhooks import Webhooks
 from linkgap.service.worker import WorkerPool, worker_name
 from linkgap.settings import Settings
 
@@ -144,6 +147,12 @@ class LinkgapService:
         self.workers = WorkerPool(
             run_once=self._run_once, renew=self._renew_lease, housekeeping=self.housekeeping,
             lease_seconds=float(settings.run_lease_seconds), warm=self.warm_engine)
+        self.webhooks = Webhooks(self.store, settings, lambda: self._now())
+        self._delivery_worker = worker_name("linkgap-webhooks")
+        self.deliveries: DeliveryLoop[DeliveryRecord] = DeliveryLoop(
+            lambda: self.webhooks.claim(self._delivery_worker),
+            lambda claimed: self.webhooks.attempt(claimed, self._delivery_worker,
+                                                  self._webhook_payload))
 
     def close(self) -> None:
         """Stop the worker and close the state store."""
@@ -330,7 +339,8 @@ class LinkgapService:
             return "expired"
         return rec.status
 
-    def _run_view(self, rec: RunRecord, expired_before: str | None = None) -> RunView:
+    def _run_view(self, rec: RunRecord, expired_before: str | None = None,
+                  webhook: dict[str, Any] | None = None) -> RunView:
         return RunView(
             id=rec.id, status=self._status(rec, expired_before), domain=rec.domain,
             competitors=list(rec.competitors),
@@ -340,7 +350,12 @@ class LinkgapService:
             credits_charged=0 if rec.refunded else rec.credits_charged,
             started_at=rec.started_at, finished_at=rec.finished_at,
             index_version=rec.index_version, warnings=rec.warnings, error=rec.error,
+            callback_url=rec.callback_url, webhook=webhook,
         )
+
+    def _run_views(self, recs: list[RunRecord], expired_before: str | None) -> list[RunView]:
+        webhooks = self.webhooks.views(recs)
+        return [self._run_view(r, expired_before, webhooks[r.id]) for r in recs]
 
     def _idempotency_write(self, idem: IdempotentRequest | None, now: datetime,
                            result: Callable[[], Any]) -> IdempotencyWrite | None:
@@ -353,7 +368,8 @@ class LinkgapService:
 
     def create_run(self, account_id: str, *, domain: str, competitors: list[str],
                    mode: str = "union", min_overlap: int | None = None,
-                   limit: int = 100, idempotency: IdempotentRequest | None = None,
+                   limit: int = 100, callback_url: str | None = None,
+                   idempotency: IdempotentRequest | None = None,
                    ) -> tuple[RunView, int]:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
 
@@ -362,7 +378,8 @@ class LinkgapService:
         refused with CompetitorsNotIndexed (nothing charged or queued) when fewer than
         ``min_overlap`` of the competitors are indexed. With ``idempotency`` the answer is
         recorded under its key in the transaction that charges and queues the run;
-        ``store.Replay`` when the key already has one.
+        ``store.Replay`` when the key already has one. With ``callback_url`` the run is
+        POSTed there, signed, when it completes or fails (SPEC 13).
         """
         from linkgap.gap import competitor_ids
         from linkgap.service.runs import run_cost, validate_gap_request
@@ -372,6 +389,7 @@ class LinkgapService:
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
         )
+        callback = self.webhooks.check_url(callback_url)
         # A run that cannot find anything (misspelt competitors) is refused, not charged.
         competitor_ids(index, req.competitors, req.mode, req.min_overlap)
         cost = run_cost(req.k, req.limit, int(self.settings.run_cost_divisor))
@@ -380,9 +398,9 @@ class LinkgapService:
             id="run_" + secrets.token_hex(16), account_id=account_id, status="queued",
             domain=req.domain, competitors=req.competitors, mode=req.mode,
             min_overlap=req.min_overlap, limit=req.limit, created_at=iso_z(now),
-            credits_charged=cost,
+            credits_charged=cost, callback_url=callback,
         )
-        view = self._run_view(rec)
+        view = self._run_views([rec], None)[0]
         self.store.insert_run(rec, month_period(now),
                               self._idempotency_write(idempotency, now, lambda: view))
         self.workers.wake.set()
@@ -396,7 +414,8 @@ class LinkgapService:
 
     def get_run(self, account_id: str, run_id: str) -> RunView:
         """One of the account's runs; NotFound for an unknown run or another account's."""
-        return self._run_view(self._owned_run(account_id, run_id), self._expired_before())
+        return self._run_views([self._owned_run(account_id, run_id)],
+                               self._expired_before())[0]
 
     def list_runs(self, account_id: str, *, status: str | None = None, page: int = 1,
                   per_page: int = 50) -> tuple[list[RunView], int]:
@@ -412,7 +431,7 @@ class LinkgapService:
         expired_before = self._expired_before()
         recs, total = self.store.list_runs(account_id, status, (page - 1) * per_page, per_page,
                                            expired_before)
-        return [self._run_view(r, expired_before) for r in recs], total
+        return self._run_views(recs, expired_before), total
 
     def run_result(self, account_id: str, run_id: str) -> GapResult:
         """The frozen prospects of a completed run; RunNotCompleted (with details.status)
@@ -436,6 +455,33 @@ class LinkgapService:
         if self._status(rec, self._expired_before()) == "expired":
             return None  # the route answers 410
         return self.reads.cached_result(rec.id)
+
+    # webhooks ---------------------------------------------------------------
+    def webhook_secret(self, account_name: str, *, rotate: bool = False) -> str:
+        """The account's webhook secret (SPEC 13), created on first use; ``rotate``
+        replaces it, and the old one signs nothing from now on."""
+        return self.webhooks.secret(self._account_named(account_name).id, rotate=rotate)
+
+    def _webhook_payload(self, run_id: str) -> tuple[str, bytes] | None:
+        """What a delivery POSTs: the event and the run as ``GET`` shows it, now."""
+        import json
+
+        rec = self.store.get_run(run_id)
+        if rec is None:  # pragma: no cover - runs are never deleted
+            return None
+        view = self._run_views([rec], self._expired_before())[0]
+        event = "run.failed" if rec.status == "failed" else "run.completed"
+        body = json.dumps(view.as_dict(), ensure_ascii=False, separators=(",", ":"))
+        return event, body.encode("utf-8")
+
+    def deliver_pending_once(self) -> bool:
+        """Claim one due webhook delivery and make the attempt in this thread; True if one
+        was due (what the delivery loop does, for tests and one-off tools)."""
+        claimed = self.webhooks.claim(self._delivery_worker)
+        if claimed is None:
+            return False
+        self.webhooks.attempt(claimed, self._delivery_worker, self._webhook_payload)
+        return True
 
     # domain metrics ---------------------------------------------------------
     def domain_metrics(self, account_id: str, domains: list[str], *,
@@ -519,6 +565,8 @@ class LinkgapService:
                                                    month_period(now))
         if requeued or failed:
             log.info("runs with expired leases: %d requeued, %d failed", requeued, failed)
+        if failed:
+            self.deliveries.wake.set()
         return requeued, failed
 
     def run_pending_once(self, worker: str | None = None) -> bool:
@@ -586,10 +634,14 @@ class LinkgapService:
         if not stored:
             log.warning("run %s: the lease expired before the result was stored; another "
                         "worker computes it", rec.id)
+        elif rec.callback_url is not None:
+            self.deliveries.wake.set()
 
     def _fail(self, rec: RunRecord, error: dict[str, Any], worker: str | None = None) -> None:
         now = self._now()
-        self.store.fail_run(rec.id, iso_z(now), error, month_period(now), worker)
+        if self.store.fail_run(rec.id, iso_z(now), error, month_period(now), worker) and \
+                rec.callback_url is not None:
+            self.deliveries.wake.set()
 
     def prune_runs(self) -> int:
         """Retention (``LINKGAP_RUN_RETENTION_DAYS``): delete the prospects of runs completed
@@ -618,6 +670,7 @@ class LinkgapService:
             return
         self.store.watch(self.workers.wake.set)
         self.workers.start(threads)
+        self.deliveries.start()
 
     def warm_engine(self) -> bool:
         """Make the compiled gap kernel ready for the published index's arrays (loaded
@@ -638,5 +691,7 @@ class LinkgapService:
 
     def stop_worker(self, timeout: float = 30.0) -> None:
         """Stop the worker threads (a run being computed finishes first, up to ``timeout``;
-        one cut short is taken over by another worker once its lease expires)."""
+        one cut short is taken over by another worker once its lease expires), and the
+        webhook delivery loop (an attempt under way finishes first)."""
         self.workers.stop(timeout)
+        self.deliveries.stop(timeout)

@@ -309,11 +309,58 @@ CREATE INDEX rate_hits_by_age ON rate_hits(at);
 DELETE FROM idempotency WHERE state = 'in_flight'
 """
 
+# Version 3: signed webhooks (SPEC 13).
+# - runs.callback_url: where the run is POSTed when it completes or fails (NULL: nowhere).
+# - webhook_secrets: each account's signing secret (kept as is: signing needs it), created
+#   on first use; rotating replaces the row, so the old secret stops signing at once.
+# - webhook_deliveries: one per finished run with a callback_url, written in the transaction
+#   that finishes the run, so none is lost. 'pending' until delivered or given up ('failed'
+#   after 24 hours); a sender claims it with a lease (lease_owner / lease_expires_at) and
+#   ``next_attempt_at`` holds the backoff.
+# - webhook_attempts: one row per attempt, with its sender, receiver status and error.
+_V3_COMMON = """
+ALTER TABLE runs ADD COLUMN callback_url TEXT;
+CREATE TABLE webhook_secrets (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    secret     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    run_id           TEXT PRIMARY KEY REFERENCES runs(id),
+    account_id       TEXT NOT NULL REFERENCES accounts(id),
+    url              TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    created_at       TEXT NOT NULL,
+    next_attempt_at  TEXT NOT NULL,
+    first_attempt_at TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_status      INTEGER,
+    last_error       TEXT,
+    lease_owner      TEXT,
+    lease_expires_at TEXT,
+    finished_at      TEXT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+CREATE TABLE webhook_attempts (
+    run_id      TEXT NOT NULL REFERENCES webhook_deliveries(run_id),
+    attempt     INTEGER NOT NULL,
+    worker      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    http_status INTEGER,
+    outcome     TEXT CHECK (outcome IN ('delivered', 'failed', 'interrupted')),
+    error       TEXT,
+    PRIMARY KEY (run_id, attempt)
+)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts, keys, credits ledger, runs and results, metrics cache, "
                  "idempotency keys", _V1_SQLITE, _V1_POSTGRESQL),
     Migration(2, "run leases and attempts, round-robin queue, shared rate limits, retention "
                  "('expired' runs), schema_version table", _V2_SQLITE, _V2_POSTGRESQL),
+    Migration(3, "signed webhooks: runs.callback_url, account webhook secrets, deliveries "
+                 "and their attempts", _V3_COMMON, _V3_COMMON),
 )
 
 #: The schema version this linkgap reads and writes.
@@ -321,4 +368,5 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Every table of the current schema (``db check`` verifies they exist).
 TABLES = ("accounts", "api_keys", "runs", "run_results", "run_attempts", "ledger",
-          "metrics_cache", "idempotency", "rate_hits", "schema_version")
+          "metrics_cache", "idempotency", "rate_hits", "schema_version", "webhook_secrets",
+          "webhook_deliveries", "webhook_attempts")

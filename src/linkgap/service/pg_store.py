@@ -124,6 +124,9 @@ class PostgresStore(SQLStore):
         with conn.cursor() as cur:
             cur.executemany(_placeholders(sql), rows)
 
+    def _skip_locked(self, alias: str) -> str:
+        return f" FOR UPDATE OF {alias} SKIP LOCKED"
+
     def _lock_name(self, conn: Any, name: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
 

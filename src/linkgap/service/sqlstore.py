@@ -34,6 +34,8 @@ from linkgap.service.store import (
     AccountRecord,
     AttemptRecord,
     Charge,
+    DeliveryAttemptRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyWrite,
     KeyRecord,
@@ -79,7 +81,26 @@ def _run(row: Row) -> RunRecord:
         prospect_count=row["prospect_count"], total_found=row["total_found"],
         warnings=_json(row["warnings"]), error=_json(row["error"]), attempts=row["attempts"],
         lease_owner=row["lease_owner"], lease_expires_at=row["lease_expires_at"],
-        expired_leases=row["expired_leases"],
+        expired_leases=row["expired_leases"], callback_url=row["callback_url"],
+    )
+
+
+def _delivery(row: Row) -> DeliveryRecord:
+    return DeliveryRecord(
+        run_id=row["run_id"], account_id=row["account_id"], url=row["url"],
+        status=row["status"], created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"], first_attempt_at=row["first_attempt_at"],
+        attempts=row["attempts"], last_status=row["last_status"], last_error=row["last_error"],
+        lease_owner=row["lease_owner"], lease_expires_at=row["lease_expires_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _delivery_attempt(row: Row) -> DeliveryAttemptRecord:
+    return DeliveryAttemptRecord(
+        run_id=row["run_id"], attempt=row["attempt"], worker=row["worker"],
+        started_at=row["started_at"], finished_at=row["finished_at"],
+        http_status=row["http_status"], outcome=row["outcome"], error=row["error"],
     )
 
 
@@ -96,6 +117,9 @@ def _attempt(row: Row) -> AttemptRecord:
         started_at=row["started_at"], finished_at=row["finished_at"], outcome=row["outcome"],
     )
 
+
+_DELIVERY_INTERRUPTED = ("the sender stopped before the attempt ended (its lease expired); "
+                         "another sender took the delivery over")
 
 _RUN_INTERRUPTED = ("the run's worker stopped {n} times while computing it (its lease "
                     "expired each time); credits refunded")
@@ -132,6 +156,11 @@ class SQLStore:
     def _xmany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Execute one statement for each parameter row."""
         raise NotImplementedError
+
+    def _skip_locked(self, alias: str) -> str:
+        """Appended to a SELECT that picks rows of ``alias`` to claim (PostgreSQL: lock them,
+        skipping rows another transaction holds; SQLite: the write lock already serialises)."""
+        return ""
 
     def _lock_name(self, conn: Any, name: str) -> None:
         """Serialise transactions on ``name`` until this one ends (SQLite: already are)."""
@@ -323,12 +352,12 @@ class SQLStore:
             self._x(conn,
                     'INSERT INTO runs (id, account_id, status, domain, competitors, mode, '
                     'min_overlap, "limit", created_at, credits_charged, charge_quota, '
-                    f'charge_topup, charge_period, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '
-                    f'?, ?, ?, {self._NEXT_SEQ})',
+                    'charge_topup, charge_period, callback_url, seq) VALUES (?, ?, ?, ?, ?, ?, '
+                    f'?, ?, ?, ?, ?, ?, ?, ?, {self._NEXT_SEQ})',
                     (run.id, run.account_id, run.status, run.domain,
                      json.dumps(run.competitors), run.mode, run.min_overlap, run.limit,
                      run.created_at, run.credits_charged, charge.from_quota, charge.from_topup,
-                     charge.period))
+                     charge.period, run.callback_url))
             if idempotency is not None:
                 self._answer_key(conn, run.account_id, idempotency, run.credits_charged)
             self._notify_queued(conn)
@@ -440,7 +469,8 @@ class SQLStore:
                 conn, "UPDATE runs SET status = 'completed', finished_at = ?, "
                       "index_version = ?, prospect_count = ?, total_found = ?, warnings = ?, "
                       "error = NULL, lease_owner = NULL, lease_expires_at = NULL "
-                      f"WHERE id = ? AND status = 'running'{owner} RETURNING attempts",
+                      f"WHERE id = ? AND status = 'running'{owner} "
+                      "RETURNING attempts, account_id, callback_url",
                 (now, index_version, prospect_count, total_found, json.dumps(warnings), run_id,
                  *args))
             if row is None:
@@ -450,6 +480,7 @@ class SQLStore:
                     (run_id, result))
             self._x(conn, "UPDATE run_attempts SET finished_at = ?, outcome = 'completed' "
                           "WHERE run_id = ? AND attempt = ?", (now, run_id, row["attempts"]))
+            self._queue_delivery(conn, run_id, row, now)
         return True
 
     def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str,
@@ -475,6 +506,17 @@ class SQLStore:
                 (now, row["id"], row["attempts"]))
         if not row["refunded"] and row["credits_charged"] > 0:
             self._refund(conn, row, period, now)
+        self._queue_delivery(conn, row["id"], row, now)
+
+    def _queue_delivery(self, conn: Any, run_id: str, row: Row, now: str) -> None:
+        """The run just finished: if it has a callback_url, its webhook is due now (in the
+        transaction that finished it, so a delivery is never lost)."""
+        if row["callback_url"] is None:
+            return
+        self._x(conn, "INSERT INTO webhook_deliveries (run_id, account_id, url, status, "
+                      "created_at, next_attempt_at) VALUES (?, ?, ?, 'pending', ?, ?) "
+                      "ON CONFLICT (run_id) DO NOTHING",
+                (run_id, row["account_id"], row["callback_url"], now, now))
 
     def run_attempts(self, run_id: str) -> list[AttemptRecord]:
         """Every claim of the run, first first."""
@@ -505,6 +547,86 @@ class SQLStore:
             self._x(conn, "DELETE FROM idempotency WHERE created_at < ?",
                     (idempotency_before,))
             self._x(conn, "DELETE FROM rate_hits WHERE at < ?", (rate_hits_before,))
+
+    # webhooks -----------------------------------------------------------------
+    def webhook_secret(self, account_id: str, fresh: str, now: str, rotate: bool) -> str:
+        """The account's secret, ``fresh`` when it has none (or with ``rotate``)."""
+        conflict = ("DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at"
+                    if rotate else "DO NOTHING")
+        with self._write() as conn:
+            self._locked_account(conn, account_id)
+            self._x(conn, "INSERT INTO webhook_secrets (account_id, secret, created_at) "
+                          f"VALUES (?, ?, ?) ON CONFLICT (account_id) {conflict}",
+                    (account_id, fresh, now))
+            row = self._one(conn, "SELECT secret FROM webhook_secrets WHERE account_id = ?",
+                            (account_id,))
+        return str(row["secret"])
+
+    def claim_delivery(self, now: str, worker: str, lease_until: str) -> DeliveryRecord | None:
+        """Take the pending delivery due longest ago whose lease (if any) has expired."""
+        due = ("SELECT d.run_id, d.attempts, d.lease_owner FROM webhook_deliveries d "
+               "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND "
+               "(d.lease_expires_at IS NULL OR d.lease_expires_at < ?) "
+               "ORDER BY d.next_attempt_at, d.run_id LIMIT 1")
+        if self._read_one(due, (now, now)) is None:
+            return None  # the common idle case, without taking a write lock
+        with self._write(durable=False) as conn:
+            pick = self._one(conn, due + self._skip_locked("d"), (now, now))
+            if pick is None:
+                return None
+            if pick["lease_owner"] is not None:
+                self._x(conn, "UPDATE webhook_attempts SET finished_at = ?, outcome = "
+                              "'interrupted', error = ? WHERE run_id = ? AND attempt = ? AND "
+                              "outcome IS NULL",
+                        (now, _DELIVERY_INTERRUPTED, pick["run_id"], pick["attempts"]))
+            row = self._one(conn, "UPDATE webhook_deliveries SET attempts = attempts + 1, "
+                                  "lease_owner = ?, lease_expires_at = ?, first_attempt_at = "
+                                  "coalesce(first_attempt_at, ?) WHERE run_id = ? RETURNING *",
+                            (worker, lease_until, now, pick["run_id"]))
+            self._x(conn, "INSERT INTO webhook_attempts (run_id, attempt, worker, started_at) "
+                          "VALUES (?, ?, ?, ?)", (row["run_id"], row["attempts"], worker, now))
+        return _delivery(row)
+
+    def finish_delivery(self, run_id: str, attempt: int, worker: str, now: str, *,
+                        delivered: bool, http_status: int | None, error: str | None,
+                        retry_at: str | None) -> bool:
+        """Record attempt ``attempt``'s outcome, if ``worker`` still holds it."""
+        outcome = "delivered" if delivered else "failed"
+        if delivered:
+            status, next_at, finished = "delivered", None, now
+        elif retry_at is not None:
+            status, next_at, finished = "pending", retry_at, None
+        else:
+            status, next_at, finished = "failed", None, now
+        with self._write() as conn:
+            row = self._one(
+                conn, "UPDATE webhook_deliveries SET status = ?, "
+                      "next_attempt_at = coalesce(?, next_attempt_at), last_status = ?, "
+                      "last_error = ?, finished_at = ?, lease_owner = NULL, "
+                      "lease_expires_at = NULL WHERE run_id = ? AND status = 'pending' AND "
+                      "lease_owner = ? AND attempts = ? RETURNING run_id",
+                (status, next_at, http_status, error, finished, run_id, worker, attempt))
+            if row is None:
+                return False
+            self._x(conn, "UPDATE webhook_attempts SET finished_at = ?, http_status = ?, "
+                          "outcome = ?, error = ? WHERE run_id = ? AND attempt = ?",
+                    (now, http_status, outcome, error, run_id, attempt))
+        return True
+
+    def deliveries(self, run_ids: list[str]) -> dict[str, DeliveryRecord]:
+        """The deliveries of these runs (runs without one are left out)."""
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        rows = self._read_all(f"SELECT * FROM webhook_deliveries WHERE run_id IN ({marks})",
+                              list(run_ids))
+        return {r["run_id"]: _delivery(r) for r in rows}
+
+    def delivery_attempts(self, run_id: str) -> list[DeliveryAttemptRecord]:
+        """Every attempt at the run's delivery, first first."""
+        rows = self._read_all("SELECT * FROM webhook_attempts WHERE run_id = ? "
+                              "ORDER BY attempt", (run_id,))
+        return [_delivery_attempt(r) for r in rows]
 
     # domain metrics -----------------------------------------------------------
     def charge_metrics(self, account_id: str, index_version: str, domains: list[str],

@@ -23,6 +23,8 @@ __all__ = [
     "AccountRecord",
     "AttemptRecord",
     "Charge",
+    "DeliveryAttemptRecord",
+    "DeliveryRecord",
     "IdempotencyRecord",
     "IdempotencyWrite",
     "KeyRecord",
@@ -100,6 +102,46 @@ class RunRecord:
     lease_owner: str | None = None
     lease_expires_at: str | None = None
     expired_leases: int = 0
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The webhook delivery of a finished run with a ``callback_url`` (SPEC 13).
+
+    ``status`` is ``pending`` (to be tried at ``next_attempt_at``; possibly being tried
+    now, under ``lease_owner``'s lease), ``delivered`` or ``failed`` (given up after 24
+    hours). ``attempts`` counts every attempt begun, the one in progress included."""
+
+    run_id: str
+    account_id: str
+    url: str
+    status: str
+    created_at: str
+    next_attempt_at: str
+    first_attempt_at: str | None
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    lease_owner: str | None
+    lease_expires_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryAttemptRecord:
+    """One attempt at a delivery. ``outcome`` is ``delivered``, ``failed``, ``interrupted``
+    (its sender stopped before it could say: another sender took the delivery over once
+    the lease expired), or None while it runs."""
+
+    run_id: str
+    attempt: int
+    worker: str
+    started_at: str
+    finished_at: str | None
+    http_status: int | None
+    outcome: str | None
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -236,12 +278,14 @@ class Store(Protocol):
                      total_found: int, warnings: list[dict[str, Any]], result: bytes,
                      worker: str | None = None) -> bool:
         """Store the frozen result of a running run and mark it completed; False (nothing
-        stored) when it is not running, or ``worker`` no longer holds its lease."""
+        stored) when it is not running, or ``worker`` no longer holds its lease. A run with
+        a ``callback_url`` gets its pending webhook delivery in the same transaction."""
 
     def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str,
                  worker: str | None = None) -> bool:
         """Mark a queued/running run failed and refund its charge where it was taken from
-        (False when it is finished, or ``worker`` no longer holds its lease)."""
+        (False when it is finished, or ``worker`` no longer holds its lease). A run with a
+        ``callback_url`` gets its pending webhook delivery in the same transaction."""
 
     def run_attempts(self, run_id: str) -> list[AttemptRecord]:
         """Every claim of the run, first first."""
@@ -255,6 +299,29 @@ class Store(Protocol):
 
     def purge(self, idempotency_before: str, rate_hits_before: float) -> None:
         """Forget idempotency records and rate-limit hits older than these."""
+
+    # webhooks -------------------------------------------------------------
+    def webhook_secret(self, account_id: str, fresh: str, now: str, rotate: bool) -> str:
+        """The account's webhook secret; ``fresh`` becomes it when it has none, or always
+        with ``rotate`` (the old one is gone at once). Atomic across processes."""
+
+    def claim_delivery(self, now: str, worker: str, lease_until: str) -> DeliveryRecord | None:
+        """Atomically take the pending delivery due longest ago (its lease, if any, expired)
+        for ``worker`` until ``lease_until``, count the attempt and record it; None if none.
+        An attempt left unfinished by an expired lease is marked ``interrupted``."""
+
+    def finish_delivery(self, run_id: str, attempt: int, worker: str, now: str, *,
+                        delivered: bool, http_status: int | None, error: str | None,
+                        retry_at: str | None) -> bool:
+        """Record how attempt ``attempt`` went: delivered; else pending until ``retry_at``,
+        or failed when it is None. False (nothing written) when ``worker`` no longer
+        holds the delivery's lease for this attempt."""
+
+    def deliveries(self, run_ids: list[str]) -> dict[str, DeliveryRecord]:
+        """The deliveries of these runs (runs without one are left out)."""
+
+    def delivery_attempts(self, run_id: str) -> list[DeliveryAttemptRecord]:
+        """Every attempt at the run's delivery, first first."""
 
     # domain metrics -------------------------------------------------------
     def charge_metrics(self, account_id: str, index_version: str, domains: list[str],

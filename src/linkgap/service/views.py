@@ -94,7 +94,7 @@ class StoredResponse:
 RUN_FIELDS = (
     "id", "status", "domain", "competitors", "mode", "min_overlap", "competitor_count", "limit",
     "created_at", "prospect_count", "total_found", "credits_charged", "started_at",
-    "finished_at", "index_version", "warnings", "error",
+    "finished_at", "index_version", "warnings", "error", "callback_url", "webhook",
 )
 
 
@@ -120,9 +120,13 @@ class RunView:
     index_version: str | None
     warnings: list[dict[str, Any]] | None
     error: dict[str, Any] | None
+    callback_url: str | None = None
+    #: ``{status, attempts, last_error, next_attempt_at}``; None without a callback_url.
+    webhook: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Every SPEC run field, in SPEC order; unknown values are None."""
         out = {name: getattr(self, name) for name in RUN_FIELDS}
         out["competitors"] = list(self.competitors)
+        out["webhook"] = dict(self.webhook) if self.webhook is not None else None
         return out

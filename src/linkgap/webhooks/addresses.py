@@ -16,6 +16,7 @@ connection.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,10 +25,40 @@ from urllib.parse import urlsplit
 
 from linkgap.errors import InvalidInput
 
-__all__ = ["MAX_URL_LENGTH", "Resolver", "Target", "TargetRefused", "check_callback_url",
-           "is_public", "resolve_target"]
+__all__ = ["MAX_URL_LENGTH", "Resolver", "Target", "TargetRefused", "callback_url_pattern",
+           "check_callback_url", "is_public", "resolve_target"]
 
 MAX_URL_LENGTH = 2048
+
+# What a callback URL looks like, as a regular expression that means the same in Python
+# and in ECMA-262, so the OpenAPI document states the rule the server applies (the server
+# matches it first): http(s)://, a host name of ASCII labels or a bracketed IPv6 address,
+# an optional port 1-65535, then a path, query or fragment without spaces or control
+# characters. Surrounding white space is allowed and dropped. A URL that matches can still
+# be refused for what no pattern says well: an address (or ``localhost``) that is not public.
+_HEX4 = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join([
+    f"(?:{_HEX4}:){{7}}{_HEX4}",
+    f"(?:{_HEX4}:){{1,7}}:",
+    f"(?:{_HEX4}:){{1,6}}:{_HEX4}",
+    *[f"(?:{_HEX4}:){{1,{n}}}(?::{_HEX4}){{1,{7 - n}}}" for n in range(5, 0, -1)],
+    f":(?:(?::{_HEX4}){{1,7}}|:)",
+    r"::(?:[Ff]{4}:)?(?:[0-9]{1,3}\.){3}[0-9]{1,3}",  # IPv4-mapped (and -compatible)
+])
+_HOST = rf"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[(?:{_IPV6})\])"
+_PORT = (r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+         r"|[1-9][0-9]{0,3}))?")
+_REST = r"(?:[/?#][^\x00-\x20\x7f]*)?"
+
+
+def callback_url_pattern(*, allow_http: bool) -> str:
+    """The pattern a ``callback_url`` matches on a server that does (or does not) allow
+    http:// receivers."""
+    scheme = "[Hh][Tt][Tt][Pp][Ss]?" if allow_http else "[Hh][Tt][Tt][Pp][Ss]"
+    return rf"^\s*{scheme}://{_HOST}{_PORT}{_REST}\s*$"
+
+
+_PATTERNS = {flag: re.compile(callback_url_pattern(allow_http=flag)) for flag in (False, True)}
 
 #: getaddrinfo-shaped: (host, port) -> the IP address strings the host resolves to.
 Resolver = Callable[[str, int], list[str]]
@@ -71,10 +102,18 @@ def is_public(address: IPAddress) -> bool:
 
 
 def _literal(host: str) -> IPAddress | None:
+    """The address ``host`` spells, if it is one, including the forms the C resolver reads
+    as IPv4 (``127.1``, ``2130706433``, ``0x7f.0.0.1``), which would otherwise pass for names."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if re.fullmatch(r"[0-9A-Fa-fXx.]+", host) and any(c.isdigit() for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def _parts(url: str) -> tuple[str, str, int, str]:
@@ -108,17 +147,12 @@ def check_callback_url(url: Any, *, allow_http: bool, allow_private: bool) -> st
 
     if not isinstance(url, str) or not url.strip():
         raise refuse("it must be a URL")
-    url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise refuse(f"it is longer than {MAX_URL_LENGTH} characters")
-    if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise refuse("it contains spaces or control characters")
-    try:
-        scheme, host, _, _ = _parts(url)
-    except ValueError as exc:
-        raise refuse(str(exc)) from None
-    if scheme == "http" and not allow_http:
-        raise refuse("it must use https (this server does not send webhooks over plain http)")
+    if not _PATTERNS[allow_http].search(url):
+        raise refuse(_why_not(url.strip(), allow_http))
+    url = url.strip()
+    scheme, host, _, _ = _parts(url)
     literal = _literal(host)
     if literal is not None and not allow_private and not is_public(literal):
         raise refuse(f"{host} is a loopback, private or link-local address")
@@ -126,6 +160,20 @@ def check_callback_url(url: Any, *, allow_http: bool, allow_private: bool) -> st
     if not allow_private and (lowered == "localhost" or lowered.endswith(".localhost")):
         raise refuse(f"{host} is a loopback name")
     return url
+
+
+def _why_not(url: str, allow_http: bool) -> str:
+    """Why ``url`` does not match the pattern, in words."""
+    wanted = "an http:// or https:// URL" if allow_http else "an https:// URL"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "it contains spaces or control characters"
+    try:
+        scheme, host, _, _ = _parts(url)
+    except ValueError as exc:
+        return str(exc) if "https" not in str(exc) else f"it must be {wanted}"
+    if scheme == "http" and not allow_http:
+        return "it must use https (this server does not send webhooks over plain http)"
+    return f"it must be {wanted} with a host name (ASCII labels) or an IP address"
 
 
 def system_resolver(host: str, port: int) -> list[str]:
