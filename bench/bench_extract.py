@@ -20,7 +20,8 @@ records and a few non-HTML responses, then times, in one process:
 
 and prints pages/s, the ratios (a)/N, (b)/N, (b)/(a), a cProfile top-15 of
 (b), and whether the goals (extraction ≥ 1,200 pages/s per core, whole read
-≥ 600 pages/s per core) are met. Each timing is the best of ``--repeat`` runs.
+≥ 600 pages/s per core, whole ``index build`` ≥ 1,500 pages/s per core) are met.
+Each timing is the best of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ from linkgap.ingest.warcfile import iter_records  # noqa: E402
 
 GOAL_EXTRACT = 1_200
 GOAL_WHOLE = 600
+#: pages/s per core of the whole ``index build`` of this benchmark
+GOAL_BUILD = 1_500
 
 WORDS = [
     "link",
@@ -379,7 +382,7 @@ def main() -> None:
             f"whole read {b_rate:,.0f} pages/s "
             f"{'meets' if b_rate >= GOAL_WHOLE else 'MISSES'} {GOAL_WHOLE:,}; "
             f"whole index build {c_rate:,.0f} pages/s "
-            f"{'meets' if c_rate >= GOAL_WHOLE else 'MISSES'} {GOAL_WHOLE:,}"
+            f"{'meets' if c_rate >= GOAL_BUILD else 'MISSES'} {GOAL_BUILD:,}"
         )
         print(f"index build beyond reading: {max(c_time - b_time, 0):.2f} CPU s of {c_time:.2f}"
               " (de-duplication, aggregation, CSR, metrics, publish)")

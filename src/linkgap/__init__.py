@@ -17,6 +17,7 @@ __all__ = [
     "Client",
     "DomainMetrics",
     "GapResult",
+    "LinkCompetitors",
     "LinkgapError",
     "__version__",
 ]
@@ -25,6 +26,7 @@ _LAZY = {
     "BacklinkIndex": "linkgap.index.reader",
     "DomainMetrics": "linkgap.index.reader",
     "GapResult": "linkgap.gap",
+    "LinkCompetitors": "linkgap.competitors",
     "Client": "linkgap.client",
     "ApiError": "linkgap.client",
     "LinkgapError": "linkgap.errors",
@@ -32,6 +34,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from linkgap.client import ApiError, Client
+    from linkgap.competitors import LinkCompetitors
     from linkgap.errors import LinkgapError
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex, DomainMetrics

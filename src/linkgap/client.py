@@ -447,9 +447,16 @@ class Client:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        charged: bool = False,
     ) -> httpx.Response:
-        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer."""
-        safe_to_repeat = method == "GET" or bool(headers and "Idempotency-Key" in headers)
+        """Send one request with the bounded retries; raise :class:`ApiError` on an error answer.
+
+        ``charged`` marks a GET that costs credits: after a network error nobody knows
+        whether the server charged it, so it is not sent again (429/503 answers, which
+        charge nothing, are still retried).
+        """
+        safe_to_repeat = ((method == "GET" and not charged)
+                          or bool(headers and "Idempotency-Key" in headers))
         all_headers = {**self._headers, **(headers or {})}
         attempt = 0
         while True:
@@ -707,6 +714,22 @@ class Client:
             json={"domains": list(domains)},
             headers={"Idempotency-Key": key},
         )
+        return data
+
+    def competitors(self, domain: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Link competitors of ``domain``: the domains sharing the most referring domains
+        with it, best first (``GET /v1/domains/{domain}/competitors``, ``limit`` 1-100).
+
+        Rows have ``domain, shared_referring_domains, jaccard, domain_rating``.
+        Costs one credit when the domain is in the index, nothing when it is not
+        (then the list is empty and ``last_meta["found"]`` is False).
+        ``last_meta["capped"]`` says whether only the strongest 50,000 of its
+        referring domains were used. An index built without out-links answers
+        :class:`ApiError` 501 ``out_links_missing``.
+        """
+        data: list[dict[str, Any]] = self._json(
+            "GET", f"/v1/domains/{_segment(domain)}/competitors", params={"limit": limit},
+            charged=True)
         return data
 
     def account(self) -> dict[str, Any]:

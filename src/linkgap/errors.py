@@ -9,6 +9,7 @@
     │                                 are in the index, so no prospect can exist
     ├── IndexError_                   problems with the backlink index
     │   ├── IndexUnavailable          index_unavailable (503): nothing published / unreadable
+    │   ├── OutLinksMissing           out_links_missing (501): no out-links for competitors
     │   └── BuildFailed               ``index build`` could not produce a version
     ├── InsufficientCredits           insufficient_credits (402)
     ├── NotFound                      not_found (404)
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidInput",
     "LinkgapError",
     "NotFound",
+    "OutLinksMissing",
     "RateLimited",
     "RunExpired",
     "RunNotCompleted",
@@ -123,6 +125,14 @@ class IndexUnavailable(IndexError_):
 
     code = "index_unavailable"
     status = 503
+
+
+class OutLinksMissing(IndexError_):
+    """The index version has no out-links by source (built with ``--no-out-links``, or by
+    a linkgap without them), which link competitors need (SPEC section 13)."""
+
+    code = "out_links_missing"
+    status = 501
 
 
 class BuildFailed(IndexError_):

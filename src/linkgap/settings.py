@@ -273,6 +273,12 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0, maximum=MAX_CREDITS_SETTING,
     ),
     Setting(
+        "competitors_cost", "LINKGAP_COMPETITORS_COST", lambda s: 1, INTEGER,
+        "Credits charged per GET /v1/domains/{domain}/competitors of an indexed domain "
+        "(0: free).", "1",
+        minimum=0, maximum=MAX_CREDITS_SETTING,
+    ),
+    Setting(
         "rate_limit", "LINKGAP_RATE_LIMIT", lambda s: 600, INTEGER,
         "Requests a minute allowed per API key.", "600", minimum=1, maximum=1_000_000,
     ),

@@ -26,7 +26,8 @@ def test_api_md_has_examples_for_every_endpoint() -> None:
     script = "\n".join(sh_blocks(API_MD.read_text(encoding="utf-8")))
     for needle in ("-X POST http://127.0.0.1:8000/v1/backlinks/gap", "/v1/backlinks/gap/$RUN\"",
                    "/v1/backlinks/gap?", "/prospects?", "/summary?", "/v1/domains/metrics",
-                   "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv"):
+                   "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv",
+                   "/v1/domains/mysite.example/competitors?limit=5"):
         assert needle in script, needle
 
 

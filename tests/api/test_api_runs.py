@@ -284,7 +284,7 @@ def test_account_pricing_predicts_what_a_run_is_charged(
     for api in make_api(tmp_path, shared_index, run_cost_divisor=divisor, metrics_cost=3,
                         max_run_limit=5000):
         pricing = api.get("/v1/account").json()["data"]["pricing"]
-        assert pricing == {"run_cost_divisor": divisor, "metrics_cost": 3,
+        assert pricing == {"run_cost_divisor": divisor, "metrics_cost": 3, "competitors_cost": 1,
                            "max_run_limit": 5000, "max_competitors": 20}
         predicted = max(1, math.ceil(k * limit / pricing["run_cost_divisor"]))
         r = api.post(GAP, {"domain": TARGET, "competitors": COMPETITORS[:k], "limit": limit})

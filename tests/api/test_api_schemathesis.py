@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import schemathesis
@@ -35,13 +36,17 @@ from support.domain_refusals import inexpressible_refusal
 
 
 def _value_at(case: Any, param: str) -> Any:
-    """The request value an error's ``param`` names (``competitors[1]``, ``competitor``)."""
+    """The request value an error's ``param`` names (``competitors[1]``, ``competitor``, the
+    ``domain`` of a path)."""
     match = re.fullmatch(r"([a-z_]+)(?:\[(\d+)\])?", param)
     if match is None:
         return None
     name, index = match.group(1), match.group(2)
+    # Path parameters are kept percent-encoded, as they are sent.
+    path = {k: unquote(v) if isinstance(v, str) else v
+            for k, v in (case.path_parameters or {}).items()}
     source = case.body if isinstance(case.body, dict) and name in case.body else (
-        case.query or {})
+        path if name in path else case.query or {})
     value = source.get(name)
     if index is not None and isinstance(value, list) and int(index) < len(value):
         return value[int(index)]
@@ -125,7 +130,7 @@ def test_every_operation_matches_the_document(api: Api, mode: GenerationMode) ->
         "GET /healthz", "GET /v1/account", "GET /v1/backlinks/gap", "POST /v1/backlinks/gap",
         "GET /v1/backlinks/gap/{run_id}", "GET /v1/backlinks/gap/{run_id}/prospects",
         "GET /v1/backlinks/gap/{run_id}/summary", "GET /v1/backlinks/gap/{run_id}/diff",
-        "POST /v1/domains/metrics",
+        "POST /v1/domains/metrics", "GET /v1/domains/{domain}/competitors",
     }
     skipped = {f"{op.method.upper()} {op.path}" for op in operations
                if not _exercise(op, mode, api.headers)}

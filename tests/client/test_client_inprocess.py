@@ -230,6 +230,37 @@ def test_domain_metrics_in_input_order(stack: Any) -> None:
     assert rows[0]["referring_domains"] > 0
 
 
+def test_link_competitors(stack: Any) -> None:
+    from urllib.parse import urlsplit
+
+    service, http, key = stack
+    client = _client(http, key)
+    referrers: dict[str, set[str]] = {}
+    for source, target, _ in _links():
+        referrers.setdefault(urlsplit(target).hostname or "", set()).add(
+            urlsplit(source).hostname or "")
+    mine = referrers["a.example"]
+    want = sorted(((d, len(mine & theirs), len(mine & theirs) / len(mine | theirs))
+                   for d, theirs in referrers.items() if d != "a.example" and mine & theirs),
+                  key=lambda r: (-r[1], -r[2], r[0]))[:5]
+    rows = client.competitors("https://www.A.example/", limit=5)
+    assert [(r["domain"], r["shared_referring_domains"], r["jaccard"]) for r in rows] == \
+        [(d, s, round(j, 6)) for d, s, j in want]
+    assert rows[0]["domain"] == "b.example" and rows[0]["shared_referring_domains"] == 50
+    assert client.last_meta["credits_charged"] == 1 and client.last_meta["found"] is True
+    assert client.last_meta["capped"] is False
+    assert client.account()["credits"]["available"] == 999
+    assert client.competitors("nowhere.example") == []
+    assert client.last_meta["found"] is False and client.last_meta["credits_charged"] == 0
+    with pytest.raises(lc.ApiError) as caught:
+        client.competitors("co.uk")
+    assert caught.value.status == 422 and caught.value.param == "domain"
+    with pytest.raises(lc.ApiError) as caught:
+        client.competitors("a.example", limit=101)
+    assert caught.value.status == 422 and caught.value.param == "limit"
+    assert client.account()["credits"]["available"] == 999
+
+
 def test_a_run_with_a_callback_url_shows_its_webhook(stack: Any) -> None:
     service, http, key = stack
     client = _client(http, key)

@@ -333,6 +333,30 @@ def test_a_post_without_idempotency_is_not_repeated_after_a_broken_connection() 
     assert calls == ["POST"]
 
 
+def test_a_charged_get_is_not_repeated_after_a_broken_connection() -> None:
+    # The server may have charged the credit before the connection broke: sending the
+    # request again could charge it twice.
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ReadError("connection reset", request=request)
+
+    client, sleeps = _client(handler, max_retries=3)
+    with pytest.raises(lc.ConnectionFailed):
+        client.competitors("a.example")
+    assert calls == ["/v1/domains/a.example/competitors"] and sleeps == []
+
+
+def test_a_charged_get_is_still_retried_after_a_503() -> None:
+    answers = [_error(503, "index_unavailable", "none"),
+               httpx.Response(200, json={"data": [], "meta": {"found": False}})]
+
+    client, sleeps = _client(lambda r: answers.pop(0), max_retries=2)
+    assert client.competitors("a.example") == []
+    assert sleeps == [0.5] and client.last_meta["found"] is False
+
+
 def test_run_ids_stay_one_path_segment() -> None:
     seen: list[httpx.Request] = []
 

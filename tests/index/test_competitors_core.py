@@ -1,15 +1,41 @@
 """linkgap.index.competitors against a brute-force computation over Python sets, on
 random graphs, with and without the referring-domain cap (a small cap here; 50,000
-by default)."""
+by default), over out-links written by the build's writer (linkgap.index.outlinks),
+in memory and through its bucketed out-of-core path."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from linkgap.index.competitors import DEFAULT_CAP, link_competitors, transpose_csr
+from linkgap.index.competitors import DEFAULT_CAP, link_competitors
+from linkgap.index.outlinks import write_out_links
+
+#: Counter for the scratch folders of transpose_csr (one per call).
+_CALLS = [0]
+
+
+def transpose_csr(in_indptr: np.ndarray, in_src: np.ndarray, *, chunk_edges: int = 1 << 21,
+                  memory_bytes: int = 1 << 30, max_open: int = 128,
+                  root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The out-link CSR, written by the build's writer from in-link .npy files."""
+    import tempfile
+
+    _CALLS[0] += 1
+    base = root or Path(tempfile.mkdtemp(prefix="lg-outlinks-"))
+    folder = base / f"v{_CALLS[0]}"
+    folder.mkdir(parents=True)
+    np.save(folder / "in_indptr.npy", in_indptr.astype(np.int64))
+    np.save(folder / "in_src.npy", in_src.astype(np.int32))
+    n = len(in_indptr) - 1
+    np.save(folder / "linked_domains.npy",
+            np.bincount(in_src.astype(np.int64), minlength=n).astype(np.int64))
+    write_out_links(folder, folder / "work", memory_bytes, read_edges=chunk_edges,
+                    min_bucket_edges=1, max_open=max_open)
+    return np.load(folder / "out_indptr.npy"), np.load(folder / "out_dst.npy")
 
 
 def in_csr(pairs: set[tuple[int, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +92,9 @@ def brute_force(pairs: set[tuple[int, int]], pagerank: np.ndarray, target: int, 
 @pytest.mark.parametrize("cap", [DEFAULT_CAP, 7, 1])
 def test_equal_to_brute_force(seed: int, cap: int) -> None:
     indptr, src, pagerank, pairs = random_graph(seed)
-    out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=257)
+    # A small budget, so that some graphs go through the bucketed path.
+    out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=257,
+                                        memory_bytes=(1 << 30) if seed % 2 else 10 * 500)
     rng = random.Random(seed)
     rd = np.diff(indptr)
     targets = [int(np.argmax(rd)), int(np.argmin(rd))] + rng.sample(range(len(rd)), 6)
@@ -108,11 +136,65 @@ def test_a_domain_without_referring_domains_has_no_competitors() -> None:
     assert len(got) == 0 and got.referring_domains == 0 and not got.capped
 
 
-def test_transpose_is_the_out_link_csr_with_ascending_targets() -> None:
+@pytest.mark.parametrize(("memory_bytes", "max_open"), [
+    (1 << 30, 128),  # sorted in memory
+    (10 * 100, 128),  # ~100 edges a bucket: one partitioning pass
+    (10 * 37, 3),  # more buckets than may be open at once: several passes
+])
+def test_out_links_are_the_out_link_csr_with_ascending_targets(
+        tmp_path: Path, memory_bytes: int, max_open: int) -> None:
     indptr, src, _, pairs = random_graph(3, n=120, edges=900)
     for chunk in (1, 13, 10_000):
-        out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=chunk)
+        out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=chunk, root=tmp_path,
+                                            memory_bytes=memory_bytes, max_open=max_open)
         assert out_dst.dtype == np.int32
         for s in range(120):
             row = out_dst[out_indptr[s]:out_indptr[s + 1]].tolist()
             assert row == sorted(t for (a, t) in pairs if a == s)
+    # The bucket scratch files are gone once the out-links are written.
+    assert not any(tmp_path.glob("*/work/out-bucket-*"))
+
+
+def test_bucketed_out_links_report_their_passes(tmp_path: Path) -> None:
+    indptr, src, _, _ = random_graph(4, n=200, edges=2000)
+    folder = tmp_path / "v"
+    folder.mkdir()
+    np.save(folder / "in_indptr.npy", indptr)
+    np.save(folder / "in_src.npy", src)
+    np.save(folder / "linked_domains.npy", np.bincount(src, minlength=200).astype(np.int64))
+    report = write_out_links(folder, folder / "work", 10 * 100, min_bucket_edges=1,
+                             max_open=4)
+    assert report.edges == 2000
+    assert report.buckets >= 20  # about 100 edges each
+    assert report.passes == -(-report.buckets // 4)
+
+
+def test_out_degrees_that_disagree_with_the_csr_fail_the_build(tmp_path: Path) -> None:
+    indptr, src, _, _ = random_graph(5, n=50, edges=300)
+    folder = tmp_path / "v"
+    folder.mkdir()
+    np.save(folder / "in_indptr.npy", indptr)
+    np.save(folder / "in_src.npy", src)
+    np.save(folder / "linked_domains.npy", np.ones(50, dtype=np.int64))
+    with pytest.raises(RuntimeError, match="out-degrees add up to 50 edges"):
+        write_out_links(folder, folder / "work", 1 << 20)
+
+
+@pytest.mark.parametrize(("n", "edges", "chunk_edges"), [
+    (400, 6000, 1), (400, 6000, 50), (400, 6000, 100), (400, 6000, 1 << 22),  # dense
+    (6000, 5000, 1 << 22),  # few out-links next to the index: counted by sorting
+])
+def test_sparse_and_dense_counting_agree(n: int, edges: int, chunk_edges: int) -> None:
+    # Dense counting (bincount, or sort-and-add in small chunks) and sparse counting
+    # (sorting the gathered ids) give the brute force alike.
+    indptr, src, pagerank, pairs = random_graph(11, n=n, edges=edges)
+    out_indptr, out_dst = transpose_csr(indptr, src)
+    rd = np.diff(indptr)
+    targets = [int(t) for t in np.argsort(-rd, kind="stable")[:12]]
+    for target in targets:
+        got = link_competitors(indptr, src, out_indptr, out_dst, pagerank, target, limit=30,
+                               chunk_edges=chunk_edges)
+        want = brute_force(pairs, pagerank, target, 30, DEFAULT_CAP)
+        assert want
+        assert [(int(i), int(s)) for i, s in zip(got.ids, got.shared, strict=True)] == \
+            [(o, s) for o, s, _ in want]

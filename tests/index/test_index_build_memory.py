@@ -8,20 +8,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from linkgap import BacklinkIndex
+from linkgap.cli import main
 from linkgap.errors import BuildFailed, InvalidInput
 from linkgap.index import finalize
 from linkgap.index import metrics as m
+from linkgap.index import pagerank as compiled_pagerank
 from linkgap.index.budget import MemoryBudget, parse_size
 from linkgap.index.build import build_from_batches, build_from_links
 from linkgap.index.csr import NpyWriter
 from linkgap.index.versions import read_current
 from linkgap.ingest.base import LINK_SCHEMA
+
+#: The PageRank engines this machine can run.
+ENGINES = ("compiled", "scipy") if compiled_pagerank.available() else ("scipy",)
 
 
 def _links_batch(k: int, seed: int = 1) -> pa.RecordBatch:
@@ -99,16 +105,18 @@ def test_pagerank_read_from_the_file_equals_pagerank_in_memory(tmp_path: Path) -
     writer.close()
     source = m.FileSource(tmp_path / "src.npy")
     try:
-        streamed = m.pagerank(indptr, source, out, block_edges=700)
+        streamed = {engine: m.pagerank(indptr, source, out, block_edges=700, engine=engine)
+                    for engine in ENGINES}
     finally:
         source.close()
-    # The streamed path is the SciPy block loop: the same loop over the whole array gives
-    # the same bits; the compiled iteration (used for in-memory arrays) agrees closely.
-    whole = m.pagerank(indptr, src, out, block_edges=700, engine="scipy")
-    assert streamed.iterations == whole.iterations
-    assert np.array_equal(streamed.pagerank, whole.pagerank)
-    compiled = m.pagerank(indptr, src, out, block_edges=700)
-    np.testing.assert_allclose(compiled.pagerank, whole.pagerank, rtol=1e-4)
+    # Either engine gives the bits of the same engine over the whole array in memory.
+    for engine in ENGINES:
+        whole = m.pagerank(indptr, src, out, block_edges=700, engine=engine)
+        assert streamed[engine].iterations == whole.iterations
+        assert np.array_equal(streamed[engine].pagerank, whole.pagerank)
+    if len(ENGINES) == 2:
+        np.testing.assert_allclose(streamed["compiled"].pagerank, streamed["scipy"].pagerank,
+                                   rtol=1e-4)
 
 
 def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
@@ -120,10 +128,51 @@ def test_a_build_that_cannot_hold_the_ids_streams_them(tmp_path: Path,
     assert manifest.build is not None and manifest.build["pagerank_ids"] == "streamed"
     x, y = BacklinkIndex.open(tmp_path / "memory"), BacklinkIndex.open(tmp_path / "streamed")
     assert x.manifest.build["pagerank_ids"] == "in memory"  # type: ignore[index]
-    # Streamed ids go through the SciPy block loop, in-memory ones through the compiled
-    # iteration: PageRank agrees to float32 precision, and the metrics users see agree.
-    np.testing.assert_allclose(x.pagerank, y.pagerank, rtol=1e-4)
+    # Streamed ids go through the same iteration as ids in memory: the same bits.
+    assert np.array_equal(x.pagerank, y.pagerank)
     assert np.array_equal(x.domain_rating, y.domain_rating)
+
+
+@pytest.mark.skipif("compiled" not in ENGINES, reason="numba is not installed")
+def test_memory_limits_that_stream_or_hold_the_ids_give_the_same_pagerank(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A graph big enough for the compiled iteration (its threshold lowered), cut into
+    # many blocks and chunks; each domain counted as 100 kB of PageRank vectors, so
+    # that 1 GB holds the ids and 64 MB does not.
+    monkeypatch.setattr(m, "COMPILED_MIN_EDGES", 1)
+    monkeypatch.setattr(compiled_pagerank, "BLOCK_EDGES", 64)
+    monkeypatch.setattr(m, "BLOCK_EDGES", 1000)
+    monkeypatch.setattr(finalize, "_PAGERANK_BYTES_PER_DOMAIN", 100_000)
+    chunk_counts: list[int] = []
+    real_chunks = compiled_pagerank._chunks
+
+    def counted_chunks(*args: Any) -> list[tuple[int, int]]:
+        chunks = real_chunks(*args)
+        chunk_counts.append(len(chunks))
+        return chunks
+
+    monkeypatch.setattr(compiled_pagerank, "_chunks", counted_chunks)
+    csv = tmp_path / "links.csv"
+    rng = np.random.default_rng(3)
+    k = 20_000
+    src, dst = rng.integers(0, 3000, k) ** 2 // 3000, rng.integers(0, 3000, k)  # skewed
+    with open(csv, "w", encoding="utf-8") as fh:
+        fh.write("source_url,target_url\n")
+        fh.writelines(f"https://s{s}.com/p{i},https://t{t}.org/\n"
+                      for i, (s, t) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)))
+    modes = {}
+    for limit in ("1GB", "64MB"):
+        index = tmp_path / limit
+        assert main(["index", "build", "--index", str(index), "--memory-limit", limit,
+                     str(csv)]) == 0
+        opened = BacklinkIndex.open(index)
+        modes[limit] = opened.manifest.build["pagerank_ids"]  # type: ignore[index]
+    assert modes == {"1GB": "in memory", "64MB": "streamed"}
+    assert len(chunk_counts) == 1 and chunk_counts[0] > 3  # the streamed build, in chunks
+    held, streamed = BacklinkIndex.open(tmp_path / "1GB"), BacklinkIndex.open(tmp_path / "64MB")
+    assert np.array_equal(held.pagerank, streamed.pagerank)
+    assert np.array_equal(held.domain_rating, streamed.domain_rating)
+    assert np.array_equal(held.rank, streamed.rank)
 
 
 def _start_build(index: Path, temp: Path, csv: Path) -> subprocess.Popen[bytes]:

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from linkgap.index import metrics as m
+from linkgap.index import pagerank as compiled_pagerank
 from linkgap.index.csr import segment_max, segment_sum
 from linkgap.index.spam import ABUSED_TLDS, SIGNALS, compute_spam, signal_names
 
@@ -56,7 +57,11 @@ def _dense_reference(indptr: np.ndarray, src: np.ndarray, out: np.ndarray) -> np
 
 
 #: Both PageRank engines: the compiled iteration (linkgap.index.pagerank) and the SciPy loop.
-ENGINES = pytest.mark.parametrize("engine", ["auto", "scipy"])
+ENGINES = pytest.mark.parametrize("engine", [
+    pytest.param("compiled", marks=pytest.mark.skipif(not compiled_pagerank.available(),
+                                                      reason="numba is not installed")),
+    "scipy",
+])
 
 
 @ENGINES

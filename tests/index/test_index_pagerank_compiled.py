@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not i
 @given(st.integers(2, 300), st.integers(0, 2000), st.integers(0, 10**6))
 def test_compiled_agrees_with_the_scipy_loop(n: int, e: int, seed: int) -> None:
     indptr, src, out = _random_graph(n, e, seed)
-    fast = m.pagerank(indptr, src, out)
+    fast = m.pagerank(indptr, src, out, engine="compiled")
     slow = m.pagerank(indptr, src, out, engine="scipy")
     # Both round to 6 significant digits; the float32 sums agree, the change and the
     # dangling mass are summed in a different order, so a last digit may differ.
@@ -31,7 +31,7 @@ def test_compiled_agrees_with_the_scipy_loop(n: int, e: int, seed: int) -> None:
 def test_compiled_matches_the_dense_reference_across_many_blocks(monkeypatch) -> None:
     indptr, src, out = _random_graph(200, 1500, seed=5)
     monkeypatch.setattr(compiled, "BLOCK_EDGES", 16)  # dozens of blocks
-    result = m.pagerank(indptr, src, out)
+    result = m.pagerank(indptr, src, out, engine="compiled")
     assert result.converged
     assert np.allclose(result.pagerank, _dense_reference(indptr, src, out), rtol=1e-4)
 
@@ -42,12 +42,12 @@ def test_compiled_is_deterministic_whatever_the_threads(monkeypatch) -> None:
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        alone = m.pagerank(indptr, src, out)
+        alone = m.pagerank(indptr, src, out, engine="compiled")
         numba.set_num_threads(threads)
-        shared = m.pagerank(indptr, src, out)
+        shared = m.pagerank(indptr, src, out, engine="compiled")
     finally:
         numba.set_num_threads(threads)
-    again = m.pagerank(indptr, src, out)
+    again = m.pagerank(indptr, src, out, engine="compiled")
     assert alone.iterations == shared.iterations == again.iterations
     assert np.array_equal(alone.pagerank, shared.pagerank)
     assert np.array_equal(shared.pagerank, again.pagerank)
@@ -56,7 +56,69 @@ def test_compiled_is_deterministic_whatever_the_threads(monkeypatch) -> None:
 
 def test_the_iteration_limit_and_unknown_engines() -> None:
     indptr, src, out = _random_graph(100, 600, seed=2)
-    capped = m.pagerank(indptr, src, out, max_iterations=3, tolerance=0.0)
+    capped = m.pagerank(indptr, src, out, max_iterations=3, tolerance=0.0, engine="compiled")
     assert capped.iterations == 3 and not capped.converged
     with pytest.raises(ValueError, match="engine"):
         m.pagerank(indptr, src, out, engine="gpu")
+
+
+def test_auto_runs_the_compiled_iteration_from_a_size_of_graph_on(monkeypatch) -> None:
+    indptr, src, out = _random_graph(300, 2500, seed=4)
+    # small graphs: the SciPy loop (no numba start-up for a small build)
+    assert np.array_equal(m.pagerank(indptr, src, out).pagerank,
+                          m.pagerank(indptr, src, out, engine="scipy").pagerank)
+    assert len(src) < m.COMPILED_MIN_EDGES
+    monkeypatch.setattr(m, "COMPILED_MIN_EDGES", len(src))
+    assert np.array_equal(m.pagerank(indptr, src, out).pagerank,
+                          m.pagerank(indptr, src, out, engine="compiled").pagerank)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 400), st.integers(0, 4000), st.integers(0, 10**6),
+       st.sampled_from([1, 7, 64, 1 << 16]), st.sampled_from([1, 50, 999, 1 << 22]))
+def test_streamed_ids_give_the_bits_of_ids_in_memory(tmp_path_factory, n: int, e: int,
+                                                     seed: int, block: int,
+                                                     chunk: int) -> None:
+    indptr, src, out = _random_graph(n, e, seed)
+    path = tmp_path_factory.mktemp("ids") / "src.npy"
+    np.save(path, src.astype(np.int32))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "BLOCK_EDGES", block)
+        whole = m.pagerank(indptr, src, out, engine="compiled")
+        source = m.FileSource(path)
+        try:
+            streamed = m.pagerank(indptr, source, out, engine="compiled", block_edges=chunk)
+        finally:
+            source.close()
+    assert streamed.iterations == whole.iterations and streamed.delta == whole.delta
+    assert np.array_equal(streamed.pagerank, whole.pagerank)
+
+
+def test_a_short_id_file_is_an_error_not_a_wrong_rank(tmp_path) -> None:
+    indptr, src, out = _random_graph(50, 400, seed=8)
+    path = tmp_path / "src.npy"
+    np.save(path, src[:-10].astype(np.int32))  # the file lost its last ids
+    source = m.FileSource(path)
+    try:
+        with pytest.raises(OSError, match="ends early"):
+            m.pagerank(indptr, source, out, engine="compiled", block_edges=64)
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("engine", ["compiled", "scipy"])
+def test_a_hub_with_many_in_links_keeps_its_digits(engine: str) -> None:
+    # A star: every leaf links to the hub, the hub to every leaf. The hub's row sums
+    # 200,000 equal terms: float32 running sums would be off in the 4th digit.
+    leaves = 200_000
+    n = leaves + 1
+    indptr = np.concatenate(([0, leaves], np.arange(leaves + 1, 2 * leaves + 1))).astype(
+        np.int64)
+    src = np.concatenate((np.arange(1, n), np.zeros(leaves))).astype(np.int32)
+    out = np.concatenate(([leaves], np.ones(leaves))).astype(np.int64)
+    result = m.pagerank(indptr, src, out, engine=engine)
+    d = m.DAMPING
+    hub = (1 - d) * (1 + d * leaves) / ((1 - d * d) * n)  # solved by hand
+    assert result.converged
+    assert result.pagerank[0] == pytest.approx(hub, rel=2e-6)
+    assert result.pagerank[1] == pytest.approx((1 - hub) / leaves, rel=2e-6)

@@ -70,6 +70,8 @@ def spark_built(spark: Any, corpus: dict[str, list[str]],
 def test_spark_build_equals_the_embedded_build(embedded: tuple[Path, BuildReport],
                                                spark_built: tuple[Path, BuildReport]) -> None:
     assert_same_index(embedded[0], spark_built[0])
+    # The out-links by source are finalised here too, through the same code.
+    assert {"out_indptr.npy", "out_dst.npy"} <= set(version_files(spark_built[0]))
     counts = spark_built[1].manifest.counts
     assert counts["domains"] > 20 and counts["links"] > counts["edges"] > 100
     assert counts["occurrences"] > counts["links"]  # pairs repeat across files and formats
@@ -116,6 +118,23 @@ def test_cc_graph_through_a_stage_dir_url(spark: Any, corpus: dict[str, list[str
                       stage_dir=scratch.as_uri())
     assert_same_index(tmp_path / "embedded", tmp_path / "spark")
     assert list(scratch.iterdir()) == []  # the job's folder in the stage dir is removed
+
+
+def test_no_out_links_with_spark(spark: Any, corpus: dict[str, list[str]],
+                                 tmp_path: Path) -> None:
+    from linkgap.errors import OutLinksMissing
+    from linkgap.spark import spark_build_index
+
+    graph = corpus["cc-graph"]
+    build_index(tmp_path / "embedded", graph, out_links=False)
+    report = spark_build_index(tmp_path / "spark", graph, master="local[2]", out_links=False)
+    assert report.manifest.build is not None and report.manifest.build["out_links"] is False
+    assert_same_index(tmp_path / "embedded", tmp_path / "spark")
+    assert not {"out_indptr.npy", "out_dst.npy"} & set(version_files(tmp_path / "spark"))
+    index = BacklinkIndex.open(tmp_path / "spark")
+    some_domain = index.name_of(0)
+    with pytest.raises(OutLinksMissing):
+        index.competitors(some_domain)
 
 
 def test_an_unreadable_input_fails_and_keeps_the_published_version(

@@ -37,8 +37,11 @@ def build_test_index(
     *,
     files: int = 1,
     icann_only: bool = False,
+    out_links: bool = True,
 ) -> BuildReport:
     """Write ``links`` as ``files`` links-csv inputs and build a new version at ``index_dir``.
+
+    ``out_links=False`` builds it as ``index build --no-out-links`` does.
 
     The inputs are written to a temporary folder that is removed after the
     build (the manifest still names them, as it names any input).
@@ -52,4 +55,4 @@ def build_test_index(
             write_links_csv(path, rows[start : start + per_file],
                             columns=("source_url", "target_url", "rel"))
             paths.append(str(path))
-        return build_index(index_dir, paths, icann_only=icann_only)
+        return build_index(index_dir, paths, icann_only=icann_only, out_links=out_links)

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from linkgap import __version__
 from linkgap.api.accesslog import AccessLog
+from linkgap.api.competitors import router as competitors_router
 from linkgap.api.diffs import router as diff_router
 from linkgap.api.errors import install_error_handlers
 from linkgap.api.fastpath import ProspectsFastPath
@@ -64,6 +65,7 @@ def create_app(service: LinkgapService, settings: Settings, *,
 
     app.include_router(router)
     app.include_router(diff_router)
+    app.include_router(competitors_router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> Response:

@@ -99,7 +99,7 @@ def error_body(code: str, message: str, request_id: str, *, api: bool = False,
 def linkgap_error_response(scope: Scope, exc: LinkgapError) -> JSONResponse:
     """The response for a deliberate linkgap error (the ``linkgap.errors`` tree)."""
     status = exc.status
-    if status >= 500 and status != 503:
+    if status >= 500 and status not in (501, 503):
         # A linkgap error without an HTTP meaning (a build or database problem) reaching
         # the API is a server-side fault, not the caller's: log it, reveal nothing.
         logger.error("unmapped linkgap error %s answering %s (%s): %s", exc.code,

@@ -279,6 +279,9 @@ class Pricing(BaseModel):
                                               "(LINKGAP_RUN_COST_DIVISOR).", examples=[30])
     metrics_cost: int = Field(description="Credits per domain found by POST "
                                           "/v1/domains/metrics (LINKGAP_METRICS_COST).")
+    competitors_cost: int = Field(description="Credits per GET /v1/domains/{domain}/"
+                                              "competitors of an indexed domain "
+                                              "(LINKGAP_COMPETITORS_COST).")
     max_run_limit: int = Field(description="Largest limit a run may ask for "
                                            "(LINKGAP_MAX_RUN_LIMIT).")
     max_competitors: int = Field(description="Most distinct competitors in one run.")

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "db_cmds",
     "gap_cmd",
     "diff_cmd",
+    "competitors_cmd",
     "demo_cmd",
     "data_cmds",
 )

@@ -35,7 +35,7 @@ DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
     "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
-    "index_bytes_per_edge", "inputs",
+    "index_bytes_per_edge", "out_links", "out_link_bytes", "out_link_bytes_per_edge", "inputs",
 )
 
 
@@ -130,6 +130,10 @@ def build(
         "--target", metavar="DOMAIN", show_default=False,
         help="The site a links export without a target column is for (a Search Console "
              "'latest links' export): each row links to http://DOMAIN/.")] = None,
+    no_out_links: Annotated[bool, typer.Option(
+        "--no-out-links",
+        help="Leave out the out-links by source (4 bytes per edge) that link competitors "
+             "need: `linkgap competitors` and the competitors endpoint then refuse.")] = False,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     settings = Settings({"index": index, "build_memory_limit": memory_limit,
@@ -138,6 +142,10 @@ def build(
     if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
         flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
         raise typer.BadParameter(f"{flag} needs --engine spark", param_hint="'--engine'")
+    if stage_only and no_out_links:
+        raise typer.BadParameter("out-links are written when the staged edges are finalised: "
+                                 "give --no-out-links to that `linkgap index build OUT`",
+                                 param_hint="'--no-out-links'")
     if engine is Engine.spark and temp_dir:
         raise typer.BadParameter("--temp-dir is where the embedded engine spills; Spark keeps "
                                  "its own (spark.local.dir)", param_hint="'--temp-dir'")
@@ -172,13 +180,14 @@ def build(
             report = spark_build_index(
                 index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
                 memory_limit=settings.build_memory_limit, master=settings.spark_master,
-                stage_dir=stage_dir, link_target=target)
+                stage_dir=stage_dir, link_target=target, out_links=not no_out_links)
         else:
             from linkgap.index.build import build_index
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
-                                 temp_dir=settings.build_temp_dir, link_target=target)
+                                 temp_dir=settings.build_temp_dir, link_target=target,
+                                 out_links=not no_out_links)
     _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "

@@ -163,6 +163,7 @@ def build_from_batches(
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
+    out_links: bool = True,
 ) -> Manifest:
     """Build and publish a version from LINK_SCHEMA batches; returns its manifest.
 
@@ -173,7 +174,7 @@ def build_from_batches(
     report = progress or _noop
     step = aggregate_batches(batches, memory_limit, report, temp_dir)
     return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
-                                progress=report)[0]
+                                progress=report, out_links=out_links)[0]
 
 
 def build_from_domain_edges(
@@ -185,6 +186,7 @@ def build_from_domain_edges(
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
+    out_links: bool = True,
 ) -> Manifest:
     """Finalise and publish domain edges aggregated elsewhere, given by name.
 
@@ -204,7 +206,7 @@ def build_from_domain_edges(
 
     step = aggregate_feed(feed, memory_limit, temp_dir, report)
     return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
-                                progress=report)[0]
+                                progress=report, out_links=out_links)[0]
 
 
 class AggregatedEdges(Protocol):
@@ -269,7 +271,7 @@ def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | Non
 def build_from_aggregate(
     index_dir: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats], *,
     icann_only: bool, progress: ProgressCallback, psl_version: str | None = None,
-    memory_limit: str | None = None,
+    memory_limit: str | None = None, out_links: bool = True,
 ) -> tuple[Manifest, str | None]:
     """Aggregate (under the build lock, in a fresh build folder), finalise and publish.
 
@@ -277,7 +279,9 @@ def build_from_aggregate(
     build folder and its temp folder are removed and the published version
     stays as it was; a killed build leaves them for the next build to remove.
     ``memory_limit`` is the finaliser's budget when the aggregation brings
-    none (the embedded one carries its own).
+    none (the embedded one carries its own). ``out_links=False``
+    (``--no-out-links``) leaves out the out-links by source that link
+    competitors need.
     """
     fallback = MemoryBudget.from_text(memory_limit)
     with build_lock(index_dir):
@@ -285,7 +289,7 @@ def build_from_aggregate(
         tmp = new_build_dir(index_dir)
         try:
             manifest = _build_into(tmp, aggregate, inputs_stats, icann_only, progress,
-                                   psl_version, fallback)
+                                   psl_version, fallback, out_links)
             progress("publishing", 0, None)
             previous = publish(index_dir, tmp, manifest.version)
         except BaseException:
@@ -297,7 +301,7 @@ def build_from_aggregate(
 
 def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[InputStats],
                 icann_only: bool, progress: ProgressCallback, psl_version: str | None,
-                fallback: MemoryBudget) -> Manifest:
+                fallback: MemoryBudget, out_links: bool = True) -> Manifest:
     work = folder / "work"
     budget = fallback
     try:
@@ -306,7 +310,8 @@ def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[I
         try:
             if totals.domains == 0 or totals.links == 0:
                 raise BuildFailed(_no_links_message(inputs_stats))
-            result = finalize(folder, edges, totals.domains, budget, progress)
+            result = finalize(folder, edges, totals.domains, budget, progress,
+                              out_links=out_links)
         finally:
             edges.close()
     except duckdb.OutOfMemoryException as exc:
@@ -353,6 +358,8 @@ def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
             "memory_limit": budget.limit,
             "peak_spill_bytes": peak_spill,
             "pagerank_ids": result.pagerank_mode,
+            # Out-links by source (link competitors); false: built with --no-out-links.
+            "out_links": result.out_links is not None,
         },
     )
 
@@ -381,6 +388,7 @@ def build_index(
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
     link_target: str | None = None,
+    out_links: bool = True,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 
@@ -396,7 +404,7 @@ def build_index(
 
     if input_format == DOMAIN_EDGES or any(is_staging_dir(Path(p)) for p in paths):
         return build_from_staging(index_dir, paths, icann_only=icann_only, progress=progress,
-                                  memory_limit=memory_limit)
+                                  memory_limit=memory_limit, out_links=out_links)
     started = time.monotonic()
     report_progress = progress or _noop
     specs = plan_inputs(list(paths), input_format, link_target=link_target)
@@ -416,7 +424,8 @@ def build_index(
 
     step = aggregate_feed(feed, memory_limit, temp_dir, report_progress)
     manifest, previous = build_from_aggregate(Path(index_dir), step, stats,
-                                              icann_only=icann_only, progress=report_progress)
+                                              icann_only=icann_only, progress=report_progress,
+                                              out_links=out_links)
     return _report(index_dir, manifest, stats, previous, started)
 
 
@@ -460,6 +469,7 @@ def build_from_staging(
     icann_only: bool = False,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    out_links: bool = True,
 ) -> BuildReport:
     """Finalise a staging folder of domain edges (``--stage-only``) into a published version.
 
@@ -486,7 +496,7 @@ def build_from_staging(
     manifest, previous = build_from_aggregate(
         Path(index_dir), step, staged.inputs, icann_only=staged_icann,
         progress=progress or _noop, psl_version=staged.psl.get("version"),
-        memory_limit=memory_limit)
+        memory_limit=memory_limit, out_links=out_links)
     return _report(index_dir, manifest, staged.inputs, previous, started)
 
 

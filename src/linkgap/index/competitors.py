@@ -9,8 +9,9 @@ the first ``limit`` are kept.
 
 When T has more than ``cap`` referring domains (50,000 by default), only the
 strongest ``cap`` of them by PageRank (ties by id) are used, in ``shared`` and
-in ``|R(T)|`` alike, and the result says so (``capped``). The cost is the sum of
-the out-degrees of the referring domains used, read in bounded chunks.
+in ``|R(T)|`` alike, and the result says so (``capped``); ``|R(C)|`` is always C's
+full count. The cost is the sum of the out-degrees of the referring domains used,
+read in bounded chunks; the out-link CSR is written by ``linkgap.index.outlinks``.
 
 Pure NumPy over the index's arrays; no web, CLI or database code.
 """
@@ -21,12 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_CAP", "CompetitorRows", "link_competitors", "transpose_csr"]
+__all__ = ["DEFAULT_CAP", "CompetitorRows", "link_competitors"]
 
 #: Referring domains used at most for one domain (the strongest, by PageRank).
 DEFAULT_CAP = 50_000
 #: Out-link positions gathered per step (bounds the scratch memory to ~100 MB).
 _CHUNK_EDGES = 4_000_000
+#: Out-links counted by sorting (no per-domain counter) while fewer than n / this.
+_SPARSE_RATIO = 16
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,62 @@ def _chunks(indptr: np.ndarray, rows: np.ndarray, budget: int) -> list[np.ndarra
     return [part for part in np.split(rows, np.unique(cuts)) if part.size]
 
 
+def _run_lengths(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of ``values`` (sorted in place) and how often each occurs."""
+    values.sort()
+    if values.size == 0:
+        return values, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return values[starts], np.diff(np.append(starts, values.size))
+
+
+def _shared_counts(out_indptr: np.ndarray, out_dst: np.ndarray, referrers: np.ndarray,
+                   n: int, chunk_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """(domain ids, shared count) of every domain some referrer links to, ids ascending.
+
+    Each referrer adds one to every domain it links to. When the referrers' out-links
+    are few next to the index (under one per 16 domains: a typical domain of a large
+    index) they are counted by sorting them, so the query allocates nothing per domain;
+    otherwise a dense int32 counter (4 bytes per domain) is filled chunk by chunk:
+    bincount while the index is small next to a chunk, else sort-and-add, so no chunk
+    allocates 8 bytes per domain.
+    """
+    if referrers.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    degrees = (np.asarray(out_indptr[referrers + 1], dtype=np.int64)
+               - np.asarray(out_indptr[referrers], dtype=np.int64))
+    total = int(degrees.sum())
+    if total * _SPARSE_RATIO < n:
+        ids, counts = _run_lengths(_gather(out_indptr, out_dst, referrers))
+        return ids.astype(np.int64), counts.astype(np.int64)
+    shared = np.zeros(n, dtype=np.int32)
+    for part in _chunks(out_indptr, referrers, chunk_edges):
+        linked = _gather(out_indptr, out_dst, part)
+        if n <= 8 * linked.size:
+            shared += np.bincount(linked, minlength=n).astype(np.int32, copy=False)
+        else:
+            ids, counts = _run_lengths(linked)
+            shared[ids] += counts.astype(np.int32)
+    ids = np.flatnonzero(shared)
+    return ids, shared[ids].astype(np.int64)
+
+
+def _strongest(referrers: np.ndarray, strength: np.ndarray, cap: int) -> np.ndarray:
+    """The ``cap`` strongest of ``referrers`` (ascending ids), ties by id, ascending.
+
+    A partition finds the cap-th strength; everything stronger is kept, and of the
+    referrers exactly that strong, the lowest ids (a linear pass, not a full sort).
+    """
+    threshold = np.partition(strength, strength.size - cap)[strength.size - cap]
+    above = referrers[strength > threshold]
+    tied = referrers[strength == threshold]  # ascending, as referrers are
+    return np.sort(np.concatenate((above, tied[:cap - above.size])))
+
+
 def link_competitors(
     in_indptr: np.ndarray, in_src: np.ndarray, out_indptr: np.ndarray, out_dst: np.ndarray,
     pagerank: np.ndarray, target: int, *, limit: int = 20, cap: int = DEFAULT_CAP,
+    chunk_edges: int = _CHUNK_EDGES,
 ) -> CompetitorRows:
     """The ``limit`` domains sharing the most referring domains with ``target``."""
     if cap < 1:
@@ -80,66 +136,23 @@ def link_competitors(
     total = int(referrers.shape[0])
     capped = total > cap
     if capped:
-        # The strongest `cap` by PageRank, ties by id: order by (-pagerank, id).
-        strength = np.asarray(pagerank[referrers], dtype=np.float64)
-        order = np.lexsort((referrers, -strength))
-        referrers = np.sort(referrers[order[:cap]])
+        referrers = _strongest(referrers, np.asarray(pagerank[referrers], dtype=np.float64),
+                               cap)
     used = int(referrers.shape[0])
-    shared = np.zeros(n, dtype=np.int32)
-    for part in _chunks(out_indptr, referrers, _CHUNK_EDGES) if used else []:
-        linked = _gather(out_indptr, out_dst, part)
-        shared += np.bincount(linked, minlength=n).astype(np.int32, copy=False)
-    shared[target] = 0
-    candidates = np.flatnonzero(shared)
+    candidates, counts = _shared_counts(out_indptr, out_dst, referrers, n, chunk_edges)
+    keep = candidates != target
+    candidates, counts = candidates[keep], counts[keep]
     if candidates.size == 0 or limit <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return CompetitorRows(empty, empty, np.zeros(0), used, total, capped, cap)
-    counts = shared[candidates].astype(np.int64)
-    their = (np.asarray(in_indptr[candidates + 1], dtype=np.int64)
-             - np.asarray(in_indptr[candidates], dtype=np.int64))
-    jaccard = counts / (used + their - counts)
     if candidates.size > limit:
         # Only rows whose shared count reaches the limit-th largest can be kept.
         kth = np.partition(counts, candidates.size - limit)[candidates.size - limit]
         near = counts >= kth
-        candidates, counts, jaccard = candidates[near], counts[near], jaccard[near]
+        candidates, counts = candidates[near], counts[near]
+    their = (np.asarray(in_indptr[candidates + 1], dtype=np.int64)
+             - np.asarray(in_indptr[candidates], dtype=np.int64))
+    jaccard = counts / (used + their - counts)
     order = np.lexsort((candidates, -jaccard, -counts))[:limit]
     return CompetitorRows(candidates[order].astype(np.int64), counts[order], jaccard[order],
                           used, total, capped, cap)
-
-
-def transpose_csr(in_indptr: np.ndarray, in_src: np.ndarray, *,
-                  out_dst: np.ndarray | None = None,
-                  chunk_edges: int = _CHUNK_EDGES) -> tuple[np.ndarray, np.ndarray]:
-    """The out-link CSR (by source) of an in-link CSR (by target).
-
-    Out-links of s are ``out_dst[out_indptr[s]:out_indptr[s+1]]``, targets
-    ascending. ``out_dst`` may be a preallocated (memory-mapped) int32/int64
-    array of the edge count; the in-link CSR is read ``chunk_edges`` at a time
-    (targets ascending), so memory stays bounded for indexes of any size.
-    """
-    n = int(in_indptr.shape[0]) - 1
-    edges = int(in_indptr[-1])
-    dtype = np.int32 if n < 2**31 else np.int64
-    degree = np.zeros(n, dtype=np.int64)
-    for start in range(0, edges, chunk_edges):
-        degree += np.bincount(np.asarray(in_src[start:start + chunk_edges]), minlength=n)
-    out_indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(degree, out=out_indptr[1:])
-    if out_dst is None:
-        out_dst = np.empty(edges, dtype=dtype)
-    cursor = out_indptr[:-1].copy()
-    for start in range(0, edges, chunk_edges):
-        stop = min(edges, start + chunk_edges)
-        src = np.asarray(in_src[start:stop], dtype=np.int64)
-        # The target of each edge: the slice it lies in.
-        tgt = np.searchsorted(in_indptr, np.arange(start, stop, dtype=np.int64),
-                              side="right") - 1
-        order = np.argsort(src, kind="stable")  # targets stay ascending per source
-        s_sorted = src[order]
-        first = np.searchsorted(s_sorted, s_sorted, side="left")
-        rank = np.arange(s_sorted.shape[0], dtype=np.int64) - first
-        out_dst[cursor[s_sorted] + rank] = tgt[order]
-        sources, counts = np.unique(s_sorted, return_counts=True)
-        cursor[sources] += counts
-    return out_indptr, out_dst

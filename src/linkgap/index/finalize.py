@@ -11,7 +11,11 @@ loaded with ``LinkAggregator.add_domain_edges``), finalising is the same:
    per-domain totals on the way;
 3. the aggregation's memory is released and PageRank runs over the CSR in
    row blocks (ids loaded when they fit the budget, else read from the file in
-   every iteration); DR, rank and spam follow.
+   every iteration); DR, rank and spam follow;
+4. unless the build leaves them out (``--no-out-links``), the out-links by
+   source that link competitors read are written from the CSR
+   (``linkgap.index.outlinks``: in memory when they fit the budget, else
+   bucketed through scratch files).
 
 Only per-domain vectors and one block of edges are ever held in memory.
 """
@@ -30,6 +34,7 @@ import pyarrow as pa
 from linkgap.index import metrics as m
 from linkgap.index.budget import MemoryBudget
 from linkgap.index.csr import INT32_LIMIT, CsrTotals, CsrWriter, write_names
+from linkgap.index.outlinks import OutLinkReport, write_out_links
 from linkgap.index.spam import SIGNALS, compute_spam
 
 __all__ = ["FinalizeResult", "SortedDomainEdges", "finalize"]
@@ -64,14 +69,16 @@ class FinalizeResult:
     totals: CsrTotals
     metrics: dict[str, Any]
     pagerank_mode: str  # "in memory" or "streamed"
+    out_links: OutLinkReport | None = None  # None: left out (--no-out-links)
 
 
 Progress = Callable[[str, int, "int | None"], None]
 
 
 def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: MemoryBudget,
-             progress: Progress) -> FinalizeResult:
-    """Write names, CSR and metrics of ``edges`` into ``folder``; closes ``edges``."""
+             progress: Progress, *, out_links: bool = True) -> FinalizeResult:
+    """Write names, CSR, metrics (and out-links) of ``edges`` into ``folder``; closes
+    ``edges``."""
     work = folder / "work"
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -93,8 +100,12 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
         budget.release("csr writer")
     progress("metrics", 0, None)
     info, mode = _write_metrics(folder, work, totals, budget)
+    report = None
+    if out_links:
+        progress("out-links", 0, None)
+        report = write_out_links(folder, work, budget.available())
     shutil.rmtree(work, ignore_errors=True)
-    return FinalizeResult(domains, totals, info, mode)
+    return FinalizeResult(domains, totals, info, mode, report)
 
 
 def _edge_columns(chunk: Any) -> tuple[np.ndarray, ...]:

@@ -60,6 +60,11 @@ COUNT_BLOCK_EDGES = 1 << 26
 #: releases the GIL) once the graph has PARALLEL_MIN_EDGES edges.
 MAX_THREADS = 4
 PARALLEL_MIN_EDGES = 1 << 20
+#: The compiled iteration runs ("auto") for graphs of at least this many edges.
+#: Below, the SciPy loop takes less time than importing numba and loading the
+#: compiled code (about 0.75 CPU s), which a small build would pay for nothing.
+#: The choice depends on the graph alone, never on the memory limit.
+COMPILED_MIN_EDGES = 1 << 22
 
 
 def row_blocks(indptr: np.ndarray, block_edges: int = BLOCK_EDGES) -> list[tuple[int, int]]:
@@ -180,7 +185,10 @@ class FileSource:
 
     def block(self, lo: int, hi: int) -> np.ndarray:
         """Ids ``lo:hi`` as a new array."""
-        out = np.empty(hi - lo, dtype=self.dtype)
+        return self.read_into(lo, np.empty(hi - lo, dtype=self.dtype))
+
+    def read_into(self, lo: int, out: np.ndarray) -> np.ndarray:
+        """Ids ``lo:lo + len(out)`` read into ``out`` (contiguous, this dtype); returns it."""
         view = out.data.cast("B")
         done = 0
         start = self.offset + lo * self.dtype.itemsize
@@ -218,7 +226,9 @@ class _Blocks:
         self.n = n
         self.ranges = row_blocks(indptr, block_edges)  # consecutive, covering rows 0..n
         widest = max((int(indptr[r1]) - int(indptr[r0]) for r0, r1 in self.ranges), default=0)
-        self.ones = np.ones(widest, dtype=np.float32)  # every block views the same ones
+        # every block views the same ones; float64, so that a row's sum runs in float64
+        # (float32 sums of a hub's thousands of in-links would lose digits)
+        self.ones = np.ones(widest, dtype=np.float64)
         self.cached: list[sp.csr_matrix] | None = None
         if not isinstance(src, FileSource):
             self.cached = [self._matrix(i) for i in range(len(self.ranges))]
@@ -240,7 +250,7 @@ def _threads() -> int:
 def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.ndarray, *,
              damping: float = DAMPING, tolerance: float = TOLERANCE,
              max_iterations: int = MAX_ITERATIONS,
-             block_edges: int = BLOCK_EDGES, threads: int | None = None,
+             block_edges: int | None = None, threads: int | None = None,
              engine: str = "auto") -> PageRankResult:
     """PageRank of the binary graph given as an in-link CSR (rows = targets).
 
@@ -249,25 +259,31 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     whose ids do not fit the memory budget). ``out_degree[s]`` is the number
     of distinct targets of ``s``. The mass of
     domains without out-links (dangling) is spread uniformly, as is the
-    teleport share ``1 - damping``. Products run in float32 block by block,
-    blocks on ``threads`` threads (default: the cores, at most MAX_THREADS);
-    the result does not depend on the blocks or threads. It is float64,
-    normalised to sum 1 and rounded to ``PAGERANK_DIGITS`` significant digits.
+    teleport share ``1 - damping``. The result is float64, normalised to sum 1
+    and rounded to ``PAGERANK_DIGITS`` significant digits.
 
-    ``engine``: "auto" runs the compiled iteration of ``linkgap.index.pagerank``
-    when numba is available and ``src`` is an array (``block_edges`` and ``threads``
-    then do not apply),
-    "scipy" this module's SciPy loop; both agree to the digits kept.
+    ``engine``: "compiled" runs the numba iteration of ``linkgap.index.pagerank``
+    (a FileSource is read in chunks of about ``block_edges`` edges, default
+    BLOCK_EDGES; the bits are those of the ids in memory); "scipy" this module's SciPy loop (float32
+    products block by block, blocks on ``threads`` threads, default the cores up
+    to MAX_THREADS; the result does not depend on the blocks or threads either);
+    "auto" the compiled iteration for graphs of at least COMPILED_MIN_EDGES
+    edges when numba is available, else the SciPy loop. The two agree to the
+    digits kept (a last digit may differ); which one runs depends on the graph,
+    never on where its ids are.
     """
-    if engine not in ("auto", "scipy"):
-        raise ValueError(f"engine must be 'auto' or 'scipy', not {engine!r}")
-    if engine == "auto":
+    if engine not in ("auto", "compiled", "scipy"):
+        raise ValueError(f"engine must be 'auto', 'compiled' or 'scipy', not {engine!r}")
+    if block_edges is None:
+        block_edges = BLOCK_EDGES  # read here, not bound at import: tests lower it
+    if engine != "scipy":
         from linkgap.index import pagerank as compiled
 
-        # A FileSource is read block by block to bound memory: the SciPy loop does that.
-        if compiled.available() and isinstance(src, np.ndarray):
+        edges = int(indptr[-1]) if len(indptr) else 0
+        if engine == "compiled" or (edges >= COMPILED_MIN_EDGES and compiled.available()):
             return compiled.pagerank(indptr, src, out_degree, damping=damping,
-                                     tolerance=tolerance, max_iterations=max_iterations)
+                                     tolerance=tolerance, max_iterations=max_iterations,
+                                     stream_edges=block_edges)
     n = len(indptr) - 1
     if n == 0:
         return PageRankResult(np.zeros(0), 0, 0.0, True)
@@ -284,9 +300,12 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     has_out = out_degree > 0
     inv_out = np.zeros(n, dtype=np.float32)
     inv_out[has_out] = 1.0 / out_degree[has_out]
-    dangling = (~has_out).astype(np.float32)  # dot(r, dangling) = the dangling mass
+    dangling = ~has_out  # r.sum(where=dangling) = the dangling mass (1 byte a domain)
     r = np.full(n, 1.0 / n, dtype=np.float32)
-    x = np.empty(n, dtype=np.float32)
+    # r / out, computed in float32 as the compiled pass has it, held in float64 so
+    # that the products sum in float64 (4 bytes a domain more than float32, 1 fewer
+    # for the mask: the ~40 bytes a domain the build's budget counts still hold)
+    x = np.empty(n, dtype=np.float64)
     y = np.zeros(n, dtype=np.float32)
     diff = np.empty(n, dtype=np.float32)
     d32 = np.float32(damping)
@@ -308,8 +327,9 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     try:
         while iterations < max_iterations and delta >= tolerance:
             iterations += 1
-            np.multiply(r, inv_out, out=x)
-            teleport = np.float32((1.0 - damping + damping * float(np.dot(r, dangling))) / n)
+            np.multiply(r, inv_out, out=x, dtype=np.float32)
+            mass = float(r.sum(where=dangling, dtype=np.float64))
+            teleport = np.float32((1.0 - damping + damping * mass) / n)
             if pool is not None:
                 list(pool.map(step, range(len(blocks.ranges))))
             else:

@@ -12,17 +12,23 @@ with a plain streaming pass over the same bytes. A row's sum runs as four
 interleaved float32 sums (in-links 0, 4, 8, … in one, 1, 5, 9, … in the next),
 added pairwise at the end: one chain of adds would be bound by their latency.
 
-Deterministic whatever the thread count: rows are cut into blocks of about
-``BLOCK_EDGES`` edges by the graph alone, each row's sum has a fixed order,
-and the per-block partial sums are added in block order. Same formula and
-stopping rule as ``metrics.pagerank`` (docs/metrics.md); results agree with
-the SciPy loop to the 6 significant digits kept (a last digit may differ).
+The source ids are an array (in memory or memory-mapped) or a
+``metrics.FileSource`` read chunk by chunk in every iteration when they do not
+fit the build's memory budget; the next chunk is read while the current one is
+summed. Both run the same compiled pass over the same blocks of rows, so the
+result does not depend on where the ids are, nor on the thread count: rows are
+cut into blocks of about ``BLOCK_EDGES`` edges by the graph alone, a chunk is
+whole blocks, each row's sum has a fixed order, and the per-block partial sums
+are added exactly (``math.fsum``). Same formula and stopping rule as
+``metrics.pagerank`` (docs/metrics.md); results agree with the SciPy loop to
+the 6 significant digits kept (a last digit may differ).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,54 +36,84 @@ import numpy as np
 from linkgap.compiled import Compiled
 from linkgap.index.metrics import (
     PAGERANK_DIGITS,
+    FileSource,
     PageRankResult,
     round_significant,
     row_blocks,
 )
 
-__all__ = ["BLOCK_EDGES", "available", "pagerank"]
+__all__ = ["BLOCK_EDGES", "LONG_ROW", "STREAM_EDGES", "available", "pagerank"]
 
 #: Edges per block of rows: the unit of work of a thread and of the partial sums.
 BLOCK_EDGES = 1 << 16
+#: Rows with at least this many in-links sum in float64 (the others in float32:
+#: four float32 sums of fewer than 64 terms keep the 6 significant digits).
+LONG_ROW = 64
+#: Edges per chunk of streamed ids (int32: 16 MiB; two chunks are held, one being
+#: summed while the next is read).
+STREAM_EDGES = 1 << 22
 
 #: numba's default threading layer runs one parallel loop at a time per process.
 _LAUNCH_LOCK = threading.Lock()
 
 
-def _iterate(indptr: np.ndarray, src: np.ndarray, starts: np.ndarray, x: np.ndarray,
-             r: np.ndarray, inv_out: np.ndarray, damping: np.float32, teleport: np.float32,
-             y: np.ndarray, x_next: np.ndarray, change: np.ndarray,
-             dangling: np.ndarray) -> None:
-    """One PageRank iteration: ``y`` from ``x = r / out``, plus the next ``x``, and per
-    block the L1 change and the dangling mass (float64)."""
+def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.ndarray,
+             first_block: int, end_block: int, x: np.ndarray, r: np.ndarray,
+             inv_out: np.ndarray, damping: np.float32, teleport: np.float32, y: np.ndarray,
+             x_next: np.ndarray, change: np.ndarray, dangling: np.ndarray) -> None:
+    """Blocks ``first_block..end_block`` of one PageRank iteration: ``y`` from ``x = r /
+    out``, the next ``x``, and per block the L1 change and the dangling mass (float64).
+
+    ``src`` holds the source ids of edges ``edge_base`` on (all of them, or one chunk).
+    """
     # Indices as unsigned integers: numba then skips its negative-index checks,
     # which cost about a third of the time of the gather loop.
     one = np.uint64(1)
+    long_row = np.uint64(LONG_ROW)
     two = np.uint64(2)
     three = np.uint64(3)
     four = np.uint64(4)
-    for b in _prange(starts.shape[0] - 1):
+    for i in _prange(end_block - first_block):
+        b = first_block + i
         moved = 0.0
         mass = 0.0
-        e = np.uint64(indptr[starts[b]])
+        e = np.uint64(indptr[starts[b]] - edge_base)
         for t in range(starts[b], starts[b + 1]):
-            hi = np.uint64(indptr[t + 1])
-            # Four running sums, so that the adds do not wait on each other (one
-            # chain of float32 adds is bound by their latency, not by memory).
-            a0 = np.float32(0.0)
-            a1 = np.float32(0.0)
-            a2 = np.float32(0.0)
-            a3 = np.float32(0.0)
-            while e + three < hi:
-                a0 += x[np.uint64(src[e])]
-                a1 += x[np.uint64(src[e + one])]
-                a2 += x[np.uint64(src[e + two])]
-                a3 += x[np.uint64(src[e + three])]
-                e += four
-            while e < hi:
-                a0 += x[np.uint64(src[e])]
-                e += one
-            value = ((a0 + a1) + (a2 + a3)) * damping
+            hi = np.uint64(indptr[t + 1] - edge_base)
+            if hi - e < long_row:
+                # Four running sums, so that the adds do not wait on each other (one
+                # chain of float32 adds is bound by their latency, not by memory).
+                a0 = np.float32(0.0)
+                a1 = np.float32(0.0)
+                a2 = np.float32(0.0)
+                a3 = np.float32(0.0)
+                while e + three < hi:
+                    a0 += x[np.uint64(src[e])]
+                    a1 += x[np.uint64(src[e + one])]
+                    a2 += x[np.uint64(src[e + two])]
+                    a3 += x[np.uint64(src[e + three])]
+                    e += four
+                while e < hi:
+                    a0 += x[np.uint64(src[e])]
+                    e += one
+                value = ((a0 + a1) + (a2 + a3)) * damping
+            else:
+                # A long row sums in float64: float32 sums of thousands of terms
+                # lose digits the result keeps (a hub's in-links number millions).
+                w0 = 0.0
+                w1 = 0.0
+                w2 = 0.0
+                w3 = 0.0
+                while e + three < hi:
+                    w0 += np.float64(x[np.uint64(src[e])])
+                    w1 += np.float64(x[np.uint64(src[e + one])])
+                    w2 += np.float64(x[np.uint64(src[e + two])])
+                    w3 += np.float64(x[np.uint64(src[e + three])])
+                    e += four
+                while e < hi:
+                    w0 += np.float64(x[np.uint64(src[e])])
+                    e += one
+                value = np.float32((w0 + w1) + (w2 + w3)) * damping
             value += teleport
             y[t] = value
             moved += abs(np.float64(value) - np.float64(r[t]))
@@ -107,14 +143,70 @@ def available() -> bool:
     return _KERNEL.available()
 
 
-def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
-             damping: float, tolerance: float, max_iterations: int) -> PageRankResult:
+def _chunks(edge_starts: np.ndarray, chunk_edges: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of whole blocks holding about ``chunk_edges`` edges each
+    (a block wider than that is a chunk of its own). ``edge_starts[b]`` is the first
+    edge of block ``b``; the last entry is the edge count."""
+    blocks = len(edge_starts) - 1
+    out: list[tuple[int, int]] = []
+    first = 0
+    for b in range(1, blocks + 1):
+        if b == blocks or edge_starts[b + 1] - edge_starts[first] > chunk_edges:
+            out.append((first, b))
+            first = b
+    return out
+
+
+class _StreamedIds:
+    """Chunks of a FileSource's ids, the next one read (``preadv``, no GIL) while the
+    current one is summed; two buffers, reused in every iteration."""
+
+    def __init__(self, source: FileSource, edge_ranges: list[tuple[int, int]]) -> None:
+        self.source = source
+        self.ranges = edge_ranges
+        widest = max(hi - lo for lo, hi in edge_ranges)
+        count = 2 if len(edge_ranges) > 1 else 1
+        self.buffers = [np.empty(widest, dtype=source.dtype) for _ in range(count)]
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkgap-pagerank")
+        self.pending: tuple[int, Future[np.ndarray]] | None = None
+        self.slot = 0
+
+    def _read(self, k: int, slot: int) -> np.ndarray:
+        lo, hi = self.ranges[k]
+        return self.source.read_into(lo, self.buffers[slot][: hi - lo])
+
+    def chunk(self, k: int) -> np.ndarray:
+        """Chunk ``k``'s ids (valid until the next call), and chunk ``k + 1`` (wrapping
+        to the first for the next iteration) read into the other buffer meanwhile."""
+        if self.pending is not None and self.pending[0] == k:
+            ids = self.pending[1].result()
+        else:
+            ids = self._read(k, self.slot)
+        self.pending = None
+        if len(self.buffers) > 1:
+            self.slot ^= 1  # the buffer not holding chunk k
+            following = (k + 1) % len(self.ranges)
+            self.pending = (following, self.pool.submit(self._read, following, self.slot))
+        return ids
+
+    def close(self) -> None:
+        """Wait for a read under way, then stop the reader thread."""
+        if self.pending is not None:
+            self.pending[1].exception()  # a read past the last iteration: ignored
+        self.pool.shutdown()
+
+
+def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.ndarray, *,
+             damping: float, tolerance: float, max_iterations: int,
+             stream_edges: int = STREAM_EDGES) -> PageRankResult:
     """PageRank of the binary graph given as an in-link CSR (rows = targets).
 
     The contract of ``linkgap.index.metrics.pagerank``: ``out_degree[s]`` is the
     number of distinct targets of ``s``; dangling mass and the teleport share
     ``1 - damping`` spread uniformly; float64 result normalised to sum 1 and
-    rounded to ``PAGERANK_DIGITS`` significant digits.
+    rounded to ``PAGERANK_DIGITS`` significant digits. ``src`` is an array or a
+    FileSource read in chunks of about ``stream_edges`` edges; the bits of the
+    result are the same either way.
     """
     iterate = _KERNEL.get()
     if iterate is None:
@@ -126,6 +218,13 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     starts = np.array([r0 for r0, _ in row_blocks(indptr_a, BLOCK_EDGES)] + [n],
                       dtype=np.int64)
     blocks = starts.shape[0] - 1
+    edge_starts = indptr_a[starts]
+    if isinstance(src, FileSource):
+        chunks = _chunks(edge_starts, stream_edges)
+        streamed: _StreamedIds | None = _StreamedIds(
+            src, [(int(edge_starts[b0]), int(edge_starts[b1])) for b0, b1 in chunks])
+    else:
+        chunks, streamed = [(0, blocks)], None
     has_out = np.asarray(out_degree) > 0
     inv_out = np.zeros(n, dtype=np.float32)
     inv_out[has_out] = 1.0 / np.asarray(out_degree)[has_out]
@@ -139,17 +238,26 @@ def pagerank(indptr: np.ndarray, src: np.ndarray, out_degree: np.ndarray, *,
     d32 = np.float32(damping)
     delta = math.inf
     iterations = 0
-    with _LAUNCH_LOCK:
-        while iterations < max_iterations and delta >= tolerance:
-            iterations += 1
-            teleport = np.float32((1.0 - damping + damping * dangling) / n)
-            iterate(indptr_a, src, starts, x, r, inv_out, d32, teleport, y, x_next, change,
-                    dangling_part)
-            # the partial sums in block order: the same whatever the threads
-            delta = math.fsum(change.tolist())
-            dangling = math.fsum(dangling_part.tolist())
-            r, y = y, r
-            x, x_next = x_next, x
+    try:
+        with _LAUNCH_LOCK:
+            while iterations < max_iterations and delta >= tolerance:
+                iterations += 1
+                teleport = np.float32((1.0 - damping + damping * dangling) / n)
+                for k, (b0, b1) in enumerate(chunks):
+                    if streamed is None:
+                        ids, base = src, 0
+                    else:
+                        ids, base = streamed.chunk(k), int(edge_starts[b0])
+                    iterate(indptr_a, ids, np.int64(base), starts, np.int64(b0), np.int64(b1),
+                            x, r, inv_out, d32, teleport, y, x_next, change, dangling_part)
+                # fsum is exact: the same sum whatever the threads or the chunks
+                delta = math.fsum(change.tolist())
+                dangling = math.fsum(dangling_part.tolist())
+                r, y = y, r
+                x, x_next = x_next, x
+    finally:
+        if streamed is not None:
+            streamed.close()
     result = r.astype(np.float64)
     result /= result.sum()
     return PageRankResult(round_significant(result, PAGERANK_DIGITS), iterations, delta,

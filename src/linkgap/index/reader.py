@@ -21,10 +21,12 @@ import pyarrow as pa
 from linkgap.errors import IndexUnavailable
 from linkgap.index.build import Manifest, shared_normalizer
 from linkgap.index.format import EDGE_COLUMNS, check_format
+from linkgap.index.outlinks import OUT_LINK_FILES
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
 
 if TYPE_CHECKING:  # pragma: no cover
+    from linkgap.competitors import LinkCompetitors
     from linkgap.gap import GapResult
 
 __all__ = ["BacklinkIndex", "DomainMetrics"]
@@ -96,6 +98,10 @@ class BacklinkIndex:
     in_dofollow_links: np.ndarray
     in_first_seen: np.ndarray
     in_last_seen: np.ndarray
+    #: The out-link CSR by source (``linkgap.index.outlinks``); None in a version built
+    #: with ``--no-out-links`` or by a linkgap without them.
+    out_indptr: np.ndarray | None
+    out_dst: np.ndarray | None
 
     def __init__(self, index_dir: Path, folder: Path) -> None:
         """Map the version in ``folder``; use ``BacklinkIndex.open`` instead."""
@@ -111,6 +117,10 @@ class BacklinkIndex:
         self._names = np.memmap(folder / "names.bytes", dtype=np.uint8, mode="r")
         for name, arr in arrays.items():
             setattr(self, name, arr)
+        present = all((folder / f"{stem}.npy").is_file() for stem in OUT_LINK_FILES)
+        self.out_indptr, self.out_dst = (
+            tuple(np.load(folder / f"{stem}.npy", mmap_mode="r") for stem in OUT_LINK_FILES)
+            if present else (None, None))
         self.num_domains = len(self._offsets) - 1
         self._arrow: pa.LargeStringArray | None = None
         self.normalizer = shared_normalizer(self.manifest.psl.get("mode") == "icann")
@@ -244,22 +254,34 @@ class BacklinkIndex:
         domain_id = self.id_of(self.normalize(text))
         return None if domain_id is None else self.metrics_of(domain_id)
 
+    @property
+    def has_out_links(self) -> bool:
+        """True when this version stores the out-links by source that link competitors read."""
+        return self.out_dst is not None
+
     def disk_usage(self) -> dict[str, int | float]:
-        """Bytes on disk: of the per-edge arrays, of the whole version, and each per edge."""
+        """Bytes on disk: of the in-link per-edge arrays, of the out-link arrays (0 when left
+        out), of the whole version, and each per edge."""
         edges = int(self.in_indptr[-1]) if self.num_domains else 0
         edge_files = {f"{c.name}.npy" for c in EDGE_COLUMNS}
-        per_edge = total = 0
+        out_files = {f"{stem}.npy" for stem in OUT_LINK_FILES}
+        per_edge = out_bytes = total = 0
         for entry in self.folder.iterdir():
             if entry.is_file():
                 size = entry.stat().st_size
                 total += size
                 if entry.name in edge_files:
                     per_edge += size - 128  # less the .npy header
+                elif entry.name in out_files:
+                    out_bytes += size
         return {
             "edge_bytes": per_edge,
             "index_bytes": total,
             "bytes_per_edge": round(per_edge / edges, 2) if edges else 0.0,
             "index_bytes_per_edge": round(total / edges, 2) if edges else 0.0,
+            "out_links": self.has_out_links,
+            "out_link_bytes": out_bytes,
+            "out_link_bytes_per_edge": round(out_bytes / edges, 2) if edges else 0.0,
         }
 
     def in_links_of(self, domain_id: int) -> slice:
@@ -275,3 +297,16 @@ class BacklinkIndex:
         from linkgap.gap import compute_gap
 
         return compute_gap(self, domain, competitors, mode, min_overlap, limit)
+
+    # -- link competitors ---------------------------------------------------------
+
+    def competitors(self, domain: str, limit: int = 20) -> LinkCompetitors:
+        """The domains sharing the most referring domains with ``domain`` (SPEC section 13).
+
+        Raises InvalidDomain for text that is not a domain, InvalidInput for a ``limit``
+        outside 1-100, OutLinksMissing when this version has no out-links
+        (``--no-out-links``). A domain that is not indexed gives ``found`` False and no rows.
+        """
+        from linkgap.competitors import link_competitors_of
+
+        return link_competitors_of(self, domain, limit)

@@ -2,9 +2,11 @@
 
 This is the hot path of the page formats (``warc``, ``wat``): a page carries
 ~100 links, most of them internal, so the collector decides "internal" from
-the host alone before it pays for full URL resolution and normalisation, and
-caches what repeats (hosts through ``DomainNormalizer.domain_of_host``,
-external absolute URLs in a bounded dict).
+the host alone before it pays for URL normalisation, normalises an absolute
+URL with a plain host by hand from that same match (``linkgap.urls.plain_url``,
+no ``urlsplit``), and caches what repeats (hosts through
+``DomainNormalizer.domain_of_host`` and ``canonical_host``, other URLs in a
+bounded dict).
 
 The rules applied (SPEC section 2) and the skip reasons counted:
 
@@ -24,22 +26,23 @@ The rules applied (SPEC section 2) and the skip reasons counted:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from linkgap.domains import DomainNormalizer
+from linkgap.domains import DomainNormalizer, canonical_host
 from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputStats
 from linkgap.ingest.rules import rel_is_nofollow
 from linkgap.urls import (
     HREF_ABSOLUTE,
     HREF_NOT_HTTP,
+    PLAIN_HTTP_AUTHORITY,
     classify_href,
     join_href,
     normalize_url,
+    plain_url,
     resolve_href,
 )
 
@@ -52,10 +55,6 @@ MAX_ANCHOR_CHARS = 512
 #: ``anchor_of`` function only for links that are counted.
 RawLink = tuple[str, str | None, Any]
 
-# An http(s) URL whose authority is a plain host name (no user, port or IPv6
-# brackets); group 1 is the host as written. The authority ends where urlsplit
-# ends it: at the first "/", "?" or "#".
-_PLAIN_HTTP_AUTHORITY = re.compile(r"https?://([A-Za-z0-9._-]+)(?:[/?#]|\Z)", re.IGNORECASE)
 _EXTERNAL_CACHE_MAX = 200_000
 
 
@@ -199,7 +198,8 @@ class LinkCollector:
         external_target = self._external_target
         classify = classify_href
         absolute_kind, not_http_kind = HREF_ABSOLUTE, HREF_NOT_HTTP
-        plain_authority = _PLAIN_HTTP_AUTHORITY.match
+        plain_authority = PLAIN_HTTP_AUTHORITY.match
+        canonical = canonical_host
         is_nofollow = rel_is_nofollow
         out_src, out_tgt = self.source_url, self.target_url
         out_sd, out_td = self.source_domain, self.target_domain
@@ -210,44 +210,61 @@ class LinkCollector:
         for href, rel, anchor_src in links:
             seen += 1
             kind, absolute = classify(href, base_scheme)
-            if kind != absolute_kind:
-                if kind == not_http_kind:
-                    not_http += 1  # empty, #fragment, mailto:, javascript:, data:, tel: …
-                    continue
+            if kind == absolute_kind:
+                # Decide "internal" from the host alone when the authority is plain
+                # (no user, port or IPv6 brackets), and split such a URL by hand:
+                # no urlsplit for most links. ``absolute`` is stripped, without tabs
+                # or line breaks (classify_href), as plain_url requires.
+                plain = plain_authority(absolute)
+                if plain is not None:
+                    host = plain.group(2)
+                    tgt_domain = domain_of_host(host)
+                    if tgt_domain == src_domain:
+                        internal += 1
+                        continue
+                    tgt_host = canonical(host)  # cached, as domain_of_host is
+                    if tgt_domain is None or tgt_host is None:
+                        # a well-formed URL: only its host is no registrable domain
+                        skipped["target_not_domain"] = skipped.get("target_not_domain", 0) + 1
+                        continue
+                    tgt_url = plain_url(absolute, plain, tgt_host)
+                else:
+                    target = external_target(absolute)
+                    if isinstance(target, str):
+                        skipped[target] = skipped.get(target, 0) + 1
+                        continue
+                    tgt_url, tgt_domain = target
+            elif kind == not_http_kind:
+                not_http += 1  # empty, #fragment, mailto:, javascript:, data:, tel: …
+                continue
+            elif relative_internal:
                 # A relative reference keeps the base's host: internal when the base is.
-                if relative_internal:
-                    internal += 1
-                    continue
-                joined = join_href(base_url, absolute)
-                if joined is None:
-                    skipped["bad_url"] = skipped.get("bad_url", 0) + 1
-                    continue
-                absolute = joined
-            # Decide "internal" from the host alone when the authority is plain
-            # (no user, port or IPv6 brackets): no URL parsing for most links.
-            plain = plain_authority(absolute)
-            if plain is not None and domain_of_host(plain.group(1)) == src_domain:
                 internal += 1
                 continue
-            target = external_target(absolute)
-            if isinstance(target, str):
-                skipped[target] = skipped.get(target, 0) + 1
-                continue
-            tgt_url, tgt_domain = target
+            else:
+                joined = join_href(base_url, absolute)
+                target = external_target(joined) if joined is not None else "bad_url"
+                if isinstance(target, str):
+                    skipped[target] = skipped.get(target, 0) + 1
+                    continue
+                tgt_url, tgt_domain = target
             if tgt_domain == src_domain:
                 internal += 1
                 continue
-            out_src.append(src_url)
             out_tgt.append(tgt_url)
-            out_sd.append(src_domain)
             out_td.append(tgt_domain)
-            out_follow.append(not page_nofollow and not is_nofollow(rel))
+            out_follow.append(not page_nofollow and not (rel and is_nofollow(rel)))
             if anchor_of is None:
                 out_anchor.append(None)
             else:
                 out_anchor.append(anchor_of(anchor_src))
-            out_seen.append(seen_at)
 
+        # the page's own columns, once for all its counted links
+        counted = len(out_tgt) - len(out_src)
+        if counted:
+            out_src.extend([src_url] * counted)
+            out_sd.extend([src_domain] * counted)
+            out_seen.extend([seen_at] * counted)
         stats.links_seen += seen
         if not_http:
             stats.skip("not_http_target", not_http)

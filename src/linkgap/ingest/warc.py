@@ -61,7 +61,8 @@ def parse_http_response(block: bytes) -> HttpResponse | None:
     if not block.startswith(b"HTTP/"):
         return None
     crlf = block.find(b"\r\n\r\n")
-    lf = block.find(b"\n\n")
+    # a bare "\n\n" counts only before the first CRLF CRLF: never search the body for it
+    lf = block.find(b"\n\n", 0, crlf if crlf != -1 else len(block))
     if crlf != -1 and (lf == -1 or crlf < lf):
         head, body = block[:crlf], block[crlf + 4 :]
     elif lf != -1:

@@ -62,6 +62,7 @@ from linkgap.service.worker import WorkerPool, worker_name
 from linkgap.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
+    from linkgap.competitors import LinkCompetitors
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex
 
@@ -266,6 +267,7 @@ class LinkgapService:
         return {
             "run_cost_divisor": int(self.settings.run_cost_divisor),
             "metrics_cost": int(self.settings.metrics_cost),
+            "competitors_cost": int(self.settings.competitors_cost),
             "max_run_limit": int(self.settings.max_run_limit),
             "max_competitors": MAX_COMPETITORS,
         }
@@ -504,6 +506,26 @@ class LinkgapService:
             account_id, str(index.version), found, int(self.settings.metrics_cost),
             month_period(now), iso_z(now), self._idempotency_write(idempotency, now, lambda: rows))
         return rows, charged
+
+    def link_competitors(self, account_id: str, domain: Any, limit: Any
+                         ) -> tuple[LinkCompetitors, int]:
+        """SPEC ``GET /v1/domains/{domain}/competitors``: the competitors and the credits
+        charged, ``competitors_cost`` for a domain in the index, nothing for one that is
+        not (as domain metrics charge nothing for a domain not found). Everything that
+        can refuse the request (the domain, the limit, an index without out-links, the
+        balance) does so before anything is charged."""
+        from linkgap.competitors import link_competitors_of
+
+        index = self.index()
+        result = link_competitors_of(index, domain, limit)
+        amount = int(self.settings.competitors_cost) if result.found else 0
+        charged = 0
+        if amount:
+            now = self._now()
+            charged = self.store.charge_credits(account_id, amount, "competitors",
+                                                str(index.version), month_period(now),
+                                                iso_z(now))
+        return result, charged
 
     # idempotency ------------------------------------------------------------
     @staticmethod

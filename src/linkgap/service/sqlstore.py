@@ -657,6 +657,12 @@ class SQLStore:
                 self._answer_key(conn, account_id, idempotency, amount)
         return amount, hits
 
+    def charge_credits(self, account_id: str, amount: int, kind: str, ref: str | None,
+                       period: str, now: str) -> int:
+        """Take ``amount`` credits for one look-up, all or nothing."""
+        with self._write() as conn:
+            return self._charge(conn, account_id, amount, period, kind, ref, now).amount
+
     # idempotency ----------------------------------------------------------------
     def idempotency_get(self, account_id: str, key: str,
                         expired_before: str) -> IdempotencyRecord | None:

@@ -331,6 +331,12 @@ class Store(Protocol):
         version, all or nothing, remember them, and record the answer under the
         Idempotency-Key when given (one transaction). Returns (charged, cache hits)."""
 
+    def charge_credits(self, account_id: str, amount: int, kind: str, ref: str | None,
+                       period: str, now: str) -> int:
+        """Take ``amount`` credits (quota first, then top-up) for a look-up of ``kind``
+        (``competitors``), all or nothing (InsufficientCredits), with a ledger entry.
+        Returns the amount charged."""
+
     # idempotency ----------------------------------------------------------
     def idempotency_get(self, account_id: str, key: str,
                         expired_before: str) -> IdempotencyRecord | None:

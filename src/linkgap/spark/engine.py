@@ -144,7 +144,7 @@ def spark_build_index(
     index_dir: str | Path, paths: Sequence[str], input_format: str = "auto", *,
     icann_only: bool = False, progress: ProgressCallback | None = None,
     memory_limit: str | None = None, master: str | None = None, stage_dir: str | None = None,
-    link_target: str | None = None,
+    link_target: str | None = None, out_links: bool = True,
 ) -> BuildReport:
     """Stage the inputs on Spark, then finalise and publish here (same index as embedded).
 
@@ -182,7 +182,8 @@ def spark_build_index(
         return staged, staged.totals
 
     manifest, previous = build_from_aggregate(Path(index_dir), step, inputs,
-                                              icann_only=icann_only, progress=report)
+                                              icann_only=icann_only, progress=report,
+                                              out_links=out_links)
     return _report(index_dir, manifest, inputs, previous, started)
 
 

@@ -375,6 +375,7 @@
       state.available = typeof c.available === "number" ? c.available : null;
       if (state.pricing) $("limit").max = String(state.pricing.max_run_limit);
       updateCost();
+      announce("account", null);
       return res.body.data;
     });
   }
@@ -1093,6 +1094,10 @@
     showError: showError, clearChildren: clearChildren, getKey: getKey,
     filterParams: filterParams, fields: FIELDS,
     currentRun: function () { return state.run; },
+    pricing: function () { return state.pricing; },
+    loadAccount: loadAccount,
+    competitorKey: competitorKey,
+    parseCompetitors: parseCompetitors,
     sortParams: function () {
       return { sort: $("f-sort").value, order: $("f-order").value,
                per_page: $("f-per-page").value };
