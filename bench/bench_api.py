@@ -15,8 +15,9 @@ What it does, all on free loopback ports:
    (a constant-time comparison with the key);
 3. drives both with ``wrk`` (``--load wrk``, the default when it is on PATH) or a
    bounded Python load generator (``--load python``), alternating linkgap and the
-   baseline ``--repeat`` times, and prints req/s, p50 and p99 of each and the
-   ratio (linkgap / baseline) as ranges over the repeats;
+   baseline ``--repeat`` times, and prints req/s, p50 and p99 of each, the
+   server's CPU time per request (steadier than req/s on a shared machine) and
+   the ratio (linkgap / baseline req/s) as ranges over the repeats;
 4. the cold-read check: a fresh server, 32 concurrent first reads of the big run
    (median latency, loads the server logged, RSS before and after);
 5. the slow-client check: ``--slow`` connections that send half a request head
@@ -230,6 +231,11 @@ class Server:
                 raise SystemExit(f"run {run_id} failed: {run['error']}")
             time.sleep(0.5)
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, every thread) the server process has used."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -269,6 +275,18 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = float("nan")  # the server's CPU time per answered request
+
+
+def measured(server: Server, drive: Any, path: str, key: str, conns: int,
+             seconds: float) -> Load:
+    """One load run against ``server``, with the server's CPU time per request: on a
+    shared machine req/s follows the scheduler's share, CPU per request much less."""
+    before = server.cpu_s()
+    load = drive(server.url + path, key, conns, seconds)
+    used = server.cpu_s() - before
+    load.cpu_us = used / max(1.0, load.rps * seconds) * 1e6
+    return load
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -366,24 +384,26 @@ def compare(state: State, cases: list[tuple[str, str, int]], load: str, seconds:
                           dict(os.environ), state.home) as base:
             print(f"\nload: {load}, {seconds:g} s per measurement, {repeat} repeats, "
                   "linkgap and baseline alternating\n")
-            print("| request | conns | linkgap req/s | p50 ms | p99 ms | baseline req/s "
-                  "| p50 ms | p99 ms | ratio |")
-            print("|---|---|---|---|---|---|---|---|---|")
+            print("| request | conns | linkgap req/s | p50 ms | p99 ms | CPU µs/req "
+                  "| baseline req/s | p50 ms | p99 ms | CPU µs/req | ratio |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
             for label, path, conns in cases:
                 drive(lg.url + path, state.key, conns, min(2.0, seconds))  # warm both
                 drive(base.url + path, state.key, conns, min(2.0, seconds))
                 ours: list[Load] = []
                 theirs: list[Load] = []
                 for _ in range(repeat):
-                    ours.append(drive(lg.url + path, state.key, conns, seconds))
-                    theirs.append(drive(base.url + path, state.key, conns, seconds))
+                    ours.append(measured(lg, drive, path, state.key, conns, seconds))
+                    theirs.append(measured(base, drive, path, state.key, conns, seconds))
                 ratios = [a.rps / b.rps for a, b in zip(ours, theirs, strict=True)]
                 errs = sum(x.errors for x in ours + theirs)
                 print(f"| {label} | {conns} | {span([x.rps for x in ours])} "
                       f"| {span([x.p50_ms for x in ours], 1)} "
                       f"| {span([x.p99_ms for x in ours], 1)} "
+                      f"| {span([x.cpu_us for x in ours])} "
                       f"| {span([x.rps for x in theirs])} | {span([x.p50_ms for x in theirs], 1)} "
-                      f"| {span([x.p99_ms for x in theirs], 1)} | {span(ratios, 2)}x |"
+                      f"| {span([x.p99_ms for x in theirs], 1)} "
+                      f"| {span([x.cpu_us for x in theirs])} | {span(ratios, 2)}x |"
                       + (f" ({errs} errors)" if errs else ""))
 
 
@@ -485,17 +505,12 @@ def main() -> None:
     state = prepare(home, args.prospects)
     only = set(args.only or ["compare", "cold", "slow"])
     if "compare" in only:
-        cases = [
-            ("prospects, per_page=50, big run", f"/v1/backlinks/gap/{state.big}/prospects", 16),
-            ("prospects, per_page=50, 1,000-prospect run",
-             f"/v1/backlinks/gap/{state.small}/prospects", 16),
-            ("per_page=100, sort and filter, big run",
-             f"/v1/backlinks/gap/{state.big}/prospects?per_page=100&sort=domain_rating"
-             "&min_authority=1&dofollow=true", 64),
-            ("per_page=100, sort and filter, 1,000-prospect run",
-             f"/v1/backlinks/gap/{state.small}/prospects?per_page=100&sort=domain_rating"
-             "&min_authority=1&dofollow=true", 64),
-        ]
+        runs = [("big run", state.big), ("1,000-prospect run", state.small)]
+        filtered = "?per_page=100&sort=domain_rating&min_authority=1&dofollow=true"
+        cases = [(f"prospects, per_page=50, {name}", f"/v1/backlinks/gap/{run}/prospects",
+                  conns) for conns in (16, 64) for name, run in runs]
+        cases += [(f"per_page=100, sort and filter, {name}",
+                   f"/v1/backlinks/gap/{run}/prospects{filtered}", 64) for name, run in runs]
         compare(state, cases, load, args.duration, args.repeat)
     if "cold" in only:
         cold_reads(state)

@@ -16,8 +16,10 @@ __all__ = [
     "BacklinkIndex",
     "Client",
     "DomainMetrics",
+    "EdgeEvidence",
     "GapResult",
     "LinkCompetitors",
+    "LinkSample",
     "LinkgapError",
     "__version__",
 ]
@@ -25,6 +27,8 @@ __all__ = [
 _LAZY = {
     "BacklinkIndex": "linkgap.index.reader",
     "DomainMetrics": "linkgap.index.reader",
+    "EdgeEvidence": "linkgap.index.evidence",
+    "LinkSample": "linkgap.index.evidence",
     "GapResult": "linkgap.gap",
     "LinkCompetitors": "linkgap.competitors",
     "Client": "linkgap.client",
@@ -37,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from linkgap.competitors import LinkCompetitors
     from linkgap.errors import LinkgapError
     from linkgap.gap import GapResult
+    from linkgap.index.evidence import EdgeEvidence, LinkSample
     from linkgap.index.reader import BacklinkIndex, DomainMetrics
 
 

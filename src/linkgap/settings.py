@@ -245,6 +245,11 @@ SETTINGS: tuple[Setting, ...] = (
         "inside the build folder in the index directory", flag="--temp-dir",
     ),
     Setting(
+        "build_evidence", "LINKGAP_BUILD_EVIDENCE", lambda s: 3, INTEGER,
+        "Sample links an index build keeps per domain edge (0 keeps none).", "3",
+        minimum=0, maximum=100, flag="--evidence",
+    ),
+    Setting(
         "spark_master", "LINKGAP_SPARK_MASTER", lambda s: None, TEXT,
         "Spark master of `index build --engine spark`: local[N], spark://host:7077, yarn, "
         "k8s://…", "spark-submit's master, else local[*]", flag="--spark-master",

@@ -210,7 +210,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 def test_sliding_window(store: Store) -> None:
     clock = Clock()
-    limiter = SharedRateLimiter(store.rate_hit, 2, window=60, clock=clock)
+    limiter = SharedRateLimiter(store.rate_lease, store.rate_return, 2, window=60, clock=clock)
     first = limiter.hit("k")
     assert (first.allowed, first.remaining, first.reset) == (True, 1, 60)
     clock.now += 20
@@ -228,7 +228,7 @@ def test_sliding_window(store: Store) -> None:
 
 def test_rejected_requests_are_not_counted(store: Store) -> None:
     clock = Clock()
-    limiter = SharedRateLimiter(store.rate_hit, 1, window=60, clock=clock)
+    limiter = SharedRateLimiter(store.rate_lease, store.rate_return, 1, window=60, clock=clock)
     assert limiter.hit("k").allowed
     for _ in range(10):
         clock.now += 1
@@ -243,7 +243,8 @@ def test_limiter_is_exact_under_threads_and_across_store_connections(
     the same database stands for another server process."""
     url = store.database.url  # type: ignore[attr-defined]
     other = open_store(url)
-    limiters = [SharedRateLimiter(s.rate_hit, 50, window=3600) for s in (store, other)]
+    limiters = [SharedRateLimiter(s.rate_lease, s.rate_return, 50, window=3600)
+                for s in (store, other)]
     allowed: list[bool] = []
     lock = threading.Lock()
 
@@ -264,4 +265,4 @@ def test_limiter_is_exact_under_threads_and_across_store_connections(
 
 def test_limit_must_be_positive(store: Store) -> None:
     with pytest.raises(ValueError):
-        SharedRateLimiter(store.rate_hit, 0)
+        SharedRateLimiter(store.rate_lease, store.rate_return, 0)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linkgap import BacklinkIndex
+from linkgap import BacklinkIndex, LinkSample
 from linkgap.cli import main
 from linkgap.errors import BuildFailed
 from linkgap.index.aggregate import AggregateCounts
 from linkgap.index.build import build_from_links, build_index
-from linkgap.index.staging import MARKER, marker_document, write_marker
+from linkgap.index.evidence import STAGED_SAMPLE_SCHEMA
+from linkgap.index.staging import MARKER, SAMPLE_COLUMNS, marker_document, write_marker
 from linkgap.index.versions import read_current
 from linkgap.ingest.base import InputSpec, InputStats
 
@@ -30,8 +32,10 @@ EDGES = [(0, 1, 2, 1, 100, 200), (1, 0, 1, 1, -1, -1), (1, 2, 3, 0, 50, 50)]
 
 
 def write_staging(folder: Path, names: list[str] = NAMES,
-                  edges: list[tuple[int, ...]] = EDGES, *, mode: str = "all") -> Path:
-    """A staging folder in the documented layout, names and edges in two parts each."""
+                  edges: list[tuple[int, ...]] = EDGES, *, mode: str = "all",
+                  samples: list[tuple[object, ...]] | None = None, evidence: int = 3) -> Path:
+    """A staging folder in the documented layout, names and edges in two parts each;
+    with ``samples`` (rows of SAMPLE_COLUMNS) a samples/ part and ``evidence`` N."""
     (folder / "names").mkdir(parents=True)
     (folder / "edges").mkdir()
     half = len(names) // 2
@@ -52,11 +56,69 @@ def write_staging(folder: Path, names: list[str] = NAMES,
     totals = AggregateCounts(occurrences=8, links=sum(e[2] for e in edges),
                              dofollow_links=sum(e[3] for e in edges), edges=len(edges),
                              domains=len(names))
+    sample_parts = []
+    if samples is not None:
+        (folder / "samples").mkdir()
+        table = pa.Table.from_pylist(
+            [dict(zip(SAMPLE_COLUMNS, row, strict=True)) for row in samples],
+            schema=STAGED_SAMPLE_SCHEMA)
+        pq.write_table(table, folder / "samples" / "part-00000.parquet")
+        sample_parts = ["samples/part-00000.parquet"]
     write_marker(folder, marker_document(
         psl={"mode": mode, "version": "test-psl"}, totals=totals, inputs=[stats],
         names=[f"names/part-{i:05d}.parquet" for i in range(2)],
-        edges=[f"edges/part-{i:05d}.parquet" for i in range(2)]))
+        edges=[f"edges/part-{i:05d}.parquet" for i in range(2)],
+        samples=sample_parts, evidence=evidence if samples is not None else 0))
     return folder
+
+
+# (dst, src, sample, source_url, target_url, anchor, dofollow, first_seen, last_seen)
+SAMPLES = [
+    (0, 1, 0, "https://b.com/x", "https://a.com/", "to a", True, 100, 200),
+    (0, 1, 1, "https://b.com/y", "https://a.com/", None, False, None, None),
+    (1, 2, 0, "https://c.org/", "https://b.com/z", "z", False, 50, 50),
+]
+
+
+def test_staged_samples_become_the_versions_evidence(tmp_path: Path) -> None:
+    staged = write_staging(tmp_path / "staged", samples=SAMPLES, evidence=2)
+    build_index(tmp_path / "index", [str(staged)], evidence=0)  # the staging's N is kept
+    index = BacklinkIndex.open(tmp_path / "index")
+    assert index.evidence_per_edge == 2
+    assert index.manifest.evidence == {"per_edge": 2, "samples": 3}
+    assert index.links("b.com", "a.com") == [
+        LinkSample("https://b.com/x", "https://a.com/", "to a", True,
+                   datetime.fromtimestamp(100, UTC), datetime.fromtimestamp(200, UTC)),
+        LinkSample("https://b.com/y", "https://a.com/", None, False, None, None)]
+    assert [s.anchor for s in index.links("c.org", "b.com")] == ["z"]
+    assert index.links("a.com", "b.com") == []  # an edge without staged samples
+
+
+def test_a_staging_folder_without_samples_gives_no_evidence(tmp_path: Path) -> None:
+    staged = write_staging(tmp_path / "staged")
+    marker = json.loads((staged / MARKER).read_text())
+    for key in ("evidence", "samples"):  # as an older linkgap wrote it
+        marker.pop(key)
+    (staged / MARKER).write_text(json.dumps(marker))
+    build_index(tmp_path / "index", [str(staged)])
+    index = BacklinkIndex.open(tmp_path / "index")
+    assert index.evidence_per_edge == 0 and index.links("b.com", "a.com") == []
+
+
+@pytest.mark.parametrize("damage", ["unsorted", "unknown id", "missing part"])
+def test_damaged_samples_publish_nothing(tmp_path: Path, damage: str) -> None:
+    rows = list(SAMPLES)
+    if damage == "unsorted":
+        rows = [rows[2], rows[0], rows[1]]
+    elif damage == "unknown id":
+        rows[2] = (1, 9, 0, "https://c.org/", "https://b.com/z", "z", False, 50, 50)
+    staged = write_staging(tmp_path / "staged", samples=rows)
+    if damage == "missing part":
+        (staged / "samples" / "part-00000.parquet").unlink()
+    with pytest.raises(BuildFailed, match="damaged|incomplete"):
+        build_index(tmp_path / "index", [str(staged)])
+    assert read_current(tmp_path / "index") is None
+    assert not list((tmp_path / "index").glob("tmp-*"))
 
 
 def test_a_staging_folder_is_detected_and_finalised(tmp_path: Path) -> None:

@@ -267,3 +267,58 @@ def test_unknown_and_malformed_keys_are_refused_from_the_cache_too(counted: Any)
     with pytest.raises(Unauthorized):
         service.authenticate_cached(unknown)
     assert store.calls == []
+
+
+def test_an_aging_key_is_refreshed_once_in_the_background_and_never_used_past_its_limit(
+        counted: Any) -> None:
+    """Past KEY_TTL_S the event loop's lookup still answers from memory while one refresh
+    reads the record again (not one query per request in flight); past KEY_STALE_S it
+    never answers from memory."""
+    from linkgap.service.reads import KEY_STALE_S, KEY_TTL_S
+
+    service, store = counted
+    now = [0.0]
+    service.reads.keys.clock = lambda: now[0]
+    service.create_account("acme")
+    key, view = service.create_key("acme")
+    assert service.authenticate(key).key_id == view.id
+    release = threading.Event()
+    real = store.inner.key_by_id
+
+    def slow_lookup(key_id: str) -> Any:
+        release.wait(30)
+        return real(key_id)
+
+    store.inner.key_by_id = slow_lookup  # type: ignore[method-assign]
+    store.calls.clear()
+    now[0] = KEY_TTL_S + 0.01
+    for _ in range(50):  # the requests in flight when the record ages
+        principal = service.authenticate_cached(key)
+        assert principal is not None and principal.key_id == view.id
+    assert store.calls.count("key_by_id") == 1  # one refresh, still running
+    now[0] = KEY_STALE_S
+    assert service.authenticate_cached(key) is None  # too old: the database must answer
+    release.set()
+    service.reads.close()  # waits for the refresh
+    store.inner.key_by_id = real  # type: ignore[method-assign]
+    now[0] = KEY_TTL_S + 0.02  # the refreshed record was stored at KEY_STALE_S: fresh
+    assert service.authenticate_cached(key) is not None
+
+
+def test_a_revocation_is_seen_through_the_background_refresh(
+        make_service: Callable[..., Any]) -> None:
+    from linkgap.service.reads import KEY_STALE_S, KEY_TTL_S
+
+    now = [0.0]
+    reader = make_service()
+    reader.reads.keys.clock = lambda: now[0]
+    reader.create_account("acme")
+    key, view = reader.create_key("acme")
+    assert reader.authenticate(key).key_id == view.id
+    make_service().revoke_key(view.id)  # another process
+    now[0] = KEY_TTL_S + 0.1
+    assert reader.authenticate_cached(key) is not None  # stale, refresh started
+    reader.reads.close()  # the refresh has read the revocation
+    with pytest.raises(Unauthorized):
+        reader.authenticate_cached(key)
+    assert KEY_STALE_S < 1.0  # SPEC: a revoked key stops working within one second

@@ -1,6 +1,6 @@
 """The Spark engine builds the same index as the embedded one (SPEC 10).
 
-Every file of a version folder (names, CSR, every metric) must be the same
+Every file of a version folder (names, CSR, every metric, the evidence) must be the same
 bytes, and the manifests the same but for version id and build time: the
 per-input counts, the totals, the PSL mode and the metric parameters. The
 builds share one local[2] session; the corpus has several files of every
@@ -10,9 +10,12 @@ skipped and counted.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from support.corpus import all_inputs
 
@@ -75,6 +78,47 @@ def test_spark_build_equals_the_embedded_build(embedded: tuple[Path, BuildReport
     counts = spark_built[1].manifest.counts
     assert counts["domains"] > 20 and counts["links"] > counts["edges"] > 100
     assert counts["occurrences"] > counts["links"]  # pairs repeat across files and formats
+
+
+def _evidence(index_dir: Path) -> tuple[list[int], list[int], pa.Table]:
+    folder = BacklinkIndex.open(index_dir).folder
+    table = pa.ipc.open_file(pa.memory_map(str(folder / "evidence.arrow"))).read_all()
+    return (np.load(folder / "evidence_indptr.npy").tolist(),
+            np.load(folder / "evidence_src.npy").tolist(), table)
+
+
+def test_spark_keeps_the_same_evidence(embedded: tuple[Path, BuildReport],
+                                       spark_built: tuple[Path, BuildReport]) -> None:
+    a, b = BacklinkIndex.open(embedded[0]), BacklinkIndex.open(spark_built[0])
+    assert a.evidence_per_edge == b.evidence_per_edge == 3
+    assert a.manifest.evidence == b.manifest.evidence
+    mine, theirs = _evidence(spark_built[0]), _evidence(embedded[0])
+    assert mine[0] == theirs[0] and mine[1] == theirs[1]
+    assert mine[2].to_pylist() == theirs[2].to_pylist()
+    samples = theirs[2].to_pylist()
+    # the corpus gives the rule something to decide: nofollow and dofollow, dates, anchors,
+    # edges with more links than the cap
+    assert len(samples) > 100
+    assert {s["dofollow"] for s in samples} == {True, False}
+    assert any(s["anchor"] for s in samples)
+    assert any(s["first_seen"] for s in samples) and any(s["first_seen"] is None for s in samples)
+    assert int(np.max(b.in_links)) > 3
+    assert not any(s["source_url"].startswith("ccgraph:") for s in samples)
+
+
+def test_evidence_zero_stages_no_samples(spark: Any, corpus: dict[str, list[str]],
+                                         tmp_path: Path) -> None:
+    from linkgap.spark import spark_stage
+
+    inputs = corpus["links-csv"]
+    out = tmp_path / "staged"
+    spark_stage(str(out), inputs, master="local[2]", evidence=0)
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["evidence"] == 0 and marker["samples"] == [] and not (out / "samples").exists()
+    build_index(tmp_path / "spark", [str(out)])
+    build_index(tmp_path / "embedded", inputs, evidence=0)
+    assert_same_index(tmp_path / "embedded", tmp_path / "spark")
+    assert BacklinkIndex.open(tmp_path / "spark").evidence_per_edge == 0
 
 
 def test_per_input_counts_are_the_same(embedded: tuple[Path, BuildReport],

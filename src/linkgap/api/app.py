@@ -84,7 +84,8 @@ def create_app(service: LinkgapService, settings: Settings, *,
     app.add_middleware(
         GatewayMiddleware,
         authenticate=service.authenticate,
-        limiter=SharedRateLimiter(service.rate_hit, int(settings.rate_limit)),
+        limiter=SharedRateLimiter(service.rate_lease, service.rate_return,
+                                  int(settings.rate_limit)),
         cors=CorsPolicy(settings.cors_origins or ()),
         body_timeout=float(settings.body_timeout),
         max_head_bytes=int(settings.max_header_bytes),
@@ -112,7 +113,21 @@ _HEADER_DOCS: dict[str, tuple[str, str]] = {
     "WWW-Authenticate": ("string", "Bearer"),
     "Content-Disposition": ("string", "attachment, for CSV."),
     "Idempotent-Replayed": ("string", "true when the answer replays an earlier request's."),
+    "Connection": ("string", "close: the server closes the connection after this answer."),
 }
+
+#: Answers the server can give on every operation, before its route runs (the gateway
+#: and the connection layer, :mod:`linkgap.api.gateway`, :mod:`linkgap.api.connections`).
+_TRANSPORT_ERRORS: dict[str, str] = {
+    "408": "The request body did not arrive within LINKGAP_BODY_TIMEOUT ({body_timeout} s) "
+           "(`request_timeout`); the connection is closed.",
+    "413": "Body over 64 KiB (`payload_too_large`); the connection is closed.",
+    "431": "Request head (request line and headers) over LINKGAP_MAX_HEADER_BYTES "
+           "({max_header_bytes} bytes) (`headers_too_large`); answered before the key is "
+           "checked, and the connection is closed.",
+}
+#: Statuses answered before the key is checked: no RateLimit-* headers.
+_BEFORE_AUTH = {"401", "431"}
 
 
 def _header(name: str, required: bool = True) -> dict[str, Any]:
@@ -149,11 +164,20 @@ def _openapi_document(app: FastAPI, settings: Any) -> dict[str, Any]:
             if auto.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
                 # FastAPI's automatic 422: the routes that can answer 422 declare it.
                 del responses["422"]
-            for status, response in responses.items():
+            for status, text in _TRANSPORT_ERRORS.items():
+                responses.setdefault(status, {"description": text.format(
+                    body_timeout=settings.body_timeout,
+                    max_header_bytes=settings.max_header_bytes)})
+                responses[status]["content"] = {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/ErrorEnvelope"}}}
+            op["responses"] = dict(sorted(responses.items()))
+            for status, response in op["responses"].items():
                 content = response.get("content", {})
                 headers = response.setdefault("headers", {})
                 headers["X-Request-ID"] = _header("X-Request-ID")
-                if under_v1 and status != "401":
+                if status in _TRANSPORT_ERRORS:
+                    headers["Connection"] = _header("Connection")
+                if under_v1 and status not in _BEFORE_AUTH:
                     for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
                         headers[name] = _header(name)
                 if status == "429":

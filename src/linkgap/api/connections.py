@@ -5,7 +5,9 @@ uvicorn closes idle keep-alive connections, but a connection that sends nothing,
 or a request head one byte at a time, stays open for ever, and every one holds a
 file descriptor: enough of them and the server can no longer accept anyone (and
 asyncio logs every failed ``accept``). ``linkgap serve`` therefore runs uvicorn's
-h11 protocol with three additions (:func:`guarded_protocol`):
+h11 protocol with three additions (:func:`guarded_protocol`), and writes each
+answer with one ``send`` (:mod:`linkgap.api.coalesce`) on a connection with
+Nagle's algorithm off:
 
 - **head timeout**: from the moment a connection opens, and again from the end of
   each response, the client has ``header_timeout`` seconds to send a complete
@@ -26,9 +28,11 @@ h11 protocol with three additions (:func:`guarded_protocol`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import resource
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -37,6 +41,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from linkgap.api.coalesce import CoalescingTransport
 from linkgap.api.errors import error_body
 from linkgap.api.gateway import new_request_id
 from linkgap.api.headers import security_headers
@@ -127,6 +132,16 @@ def _error_bytes(status: int, reason: bytes, code: str, message: str) -> tuple[
     return headers, body
 
 
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off on a TCP connection: an answer is written as head then
+    body, and with Nagle on the body of every keep-alive answer waits for the client's
+    delayed ACK (~40 ms). asyncio does this only for sockets made as IPPROTO_TCP."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):  # the connection may already be gone
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class _GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with a head timeout, the connection cap and JSON errors."""
 
@@ -134,6 +149,9 @@ class _GuardedH11(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        _no_delay(transport)
+        # An answer's head and body leave in one send (uvicorn writes them apart).
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         self._head_timer: asyncio.TimerHandle | None = None
         self._timed_cycle: Any = None  # the request cycle current when the timer started
         guard = self.guard

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from linkgap.api.listing import csv_export
 from linkgap.api.models import ErrorEnvelope, PageMeta, Prospect
 from linkgap.api.routes import (
     Filters,
@@ -28,7 +29,6 @@ from linkgap.api.routes import (
     _page_meta,
     _query,
     _service,
-    _wants_csv,
 )
 from linkgap.diff import DIFF_KINDS, diff_counts, diff_page, iter_diff_csv
 from linkgap.service.diffs import run_diff
@@ -121,12 +121,10 @@ def run_diff_page(
     """Prospects added, removed and changed between the run and ``against``."""
     diff = run_diff(_service(request), _account(request), run_id, against)
     query = _query(diff.entries, filters, sort, order)
-    if format == "csv" or (format is None and _wants_csv(request.headers.get("accept"))):
-        return StreamingResponse(
-            iter_diff_csv(diff, query, kind), media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition":
-                     f'attachment; filename="linkgap-{run_id}-diff.csv"'},
-        )
+    csv = csv_export(request, format, lambda: iter_diff_csv(diff, query, kind),
+                     f"linkgap-{run_id}-diff.csv")
+    if csv is not None:
+        return csv
     rows, total = diff_page(diff, query, kind, page, per_page)
     meta: dict[str, Any] = _page_meta(request, page, per_page, total)
     meta = {**meta, "counts": diff_counts(diff, query), "against": against}

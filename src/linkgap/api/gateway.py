@@ -6,8 +6,8 @@ For every HTTP request, in this order:
    onto the response as ``X-Request-ID``;
 2. under ``/v1``: the bearer key is checked (401 ``unauthorized``) and counted
    against its rate limit (429 ``rate_limited``; shared by every server on the
-   state database); the ``RateLimit-*`` headers go onto every response the key
-   receives;
+   state database, leased from it in batches: :mod:`linkgap.api.ratelimit`); the
+   ``RateLimit-*`` headers go onto every response the key receives;
 3. the body is read, at most ``MAX_BODY_BYTES`` (413 ``payload_too_large``,
    enforced while reading, whatever ``Content-Length`` claims) and replayed to
    the app;
@@ -87,6 +87,8 @@ class GatewayMiddleware:
         self.cors = cors or CorsPolicy()
         self.body_timeout = body_timeout
         self.max_head_bytes = max_head_bytes
+        self._sweep_due = False
+        self._leasing: dict[str, asyncio.Future[None]] = {}  # key id -> its lease in flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -192,16 +194,53 @@ class GatewayMiddleware:
         if self.authenticate_cached is not None:
             principal = self.authenticate_cached(token)  # memory only: no I/O on the loop
             if principal is not None:
-                # The limit is shared by every server on the database: a store call.
-                decision = await run_in_threadpool(self.limiter.hit, str(principal.key_id))
-                return principal, decision
+                return principal, await self._count(str(principal.key_id))
         # The key is checked against the store and counted against its limit (shared by
         # every server on the database): blocking work, off the event loop, in one hop.
-        return await run_in_threadpool(self._check_and_count, token)
+        answer = await run_in_threadpool(self._check_and_count, token)
+        self._sweep_later()
+        return answer
+
+    async def _count(self, key_id: str) -> RateDecision:
+        """Count one request of a key: against the batch this process leased (memory) when
+        it can; else one request leases the next batch off the loop while the others of
+        the key wait for it (not one thread hop and one store call each)."""
+        decision = self.limiter.local_hit(key_id)
+        while decision is None:
+            pending = self._leasing.get(key_id)
+            if pending is not None:
+                await asyncio.shield(pending)
+                decision = self.limiter.local_hit(key_id)
+                continue  # the batch was smaller than the waiters, or refused: lease again
+            done = asyncio.get_running_loop().create_future()
+            self._leasing[key_id] = done
+            try:
+                decision = await run_in_threadpool(self.limiter.hit, key_id)
+            finally:
+                del self._leasing[key_id]
+                done.set_result(None)
+            self._sweep_later()
+        return decision
 
     def _check_and_count(self, token: str) -> tuple[Any, RateDecision]:
         principal = self.authenticate(token)
         return principal, self.limiter.hit(str(principal.key_id))
+
+    def _sweep_later(self) -> None:
+        """Give the limiter's unused leased requests back once their leases are over, so an
+        idle key's batch does not hold back other servers (one timer at a time)."""
+        if self._sweep_due or not self.limiter.holding():
+            return
+        self._sweep_due = True
+        asyncio.get_running_loop().call_later(
+            self.limiter.lease_s, lambda: asyncio.ensure_future(self._sweep()))
+
+    async def _sweep(self) -> None:
+        try:
+            await run_in_threadpool(self.limiter.sweep)
+        finally:
+            self._sweep_due = False
+        self._sweep_later()  # leases taken since: their own turn
 
     @staticmethod
     async def _read_body(scope: Scope, receive: Receive, timeout: float | None) -> object:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from starlette.responses import Response
 from linkgap import prospects as pq
 from linkgap.api.bodies import fingerprint, idempotent, read_json_body
 from linkgap.api.fastpath import page_body
+from linkgap.api.listing import csv_export
 from linkgap.api.models import (
     DOMAIN_INPUT_SCHEMA,
     QUERY_BOUNDS,
@@ -245,27 +246,6 @@ def _query(result: Any, filters: Filters, sort: str = "score", order: str = "des
     )
 
 
-def _wants_csv(accept: str | None) -> bool:
-    """True when the Accept header prefers text/csv over JSON (JSON wins ties)."""
-    if not accept:
-        return False
-    best: dict[str, float] = {}
-    for item in accept.split(","):
-        media, *params = (p.strip() for p in item.split(";"))
-        quality = 1.0
-        for p in params:
-            name, _, value = p.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
-        if media in ("text/csv", "application/json"):
-            best[media] = max(best.get(media, 0.0), quality)
-    return best.get("text/csv", 0.0) > best.get("application/json", 0.0)
-
-
 @router.get(
     "/v1/backlinks/gap/{run_id}/prospects", response_model=ProspectPage, tags=["runs"],
     summary="A run's prospects: filter, sort, page, or export CSV",
@@ -289,12 +269,10 @@ def list_prospects(
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
     result = _service(request).run_result(_account(request), run_id)
     query = _query(result, filters, sort, order)
-    if format == "csv" or (format is None and _wants_csv(request.headers.get("accept"))):
-        return StreamingResponse(
-            pq.iter_csv(result, query), media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition":
-                     f'attachment; filename="linkgap-{run_id}-prospects.csv"'},
-        )
+    csv = csv_export(request, format, lambda: pq.iter_csv(result, query),
+                     f"linkgap-{run_id}-prospects.csv")
+    if csv is not None:
+        return csv
     data, total = pq.query_page_json(result, query, page, per_page)
     return Response(page_body(data, request.state.request_id, page, per_page, total),
                     media_type="application/json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +23,9 @@ from linkgap.prospects import (
     to_csv,
 )
 from linkgap.settings import Settings
+
+if TYPE_CHECKING:
+    from linkgap.index.reader import BacklinkIndex
 
 __all__ = ["register"]
 
@@ -101,6 +104,10 @@ def gap(
     order: OrderOption = Order.desc,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
         OutputFormat.table,
+    links: Annotated[bool, typer.Option(
+        "--links", help="Also show the sample links behind each prospect, per competitor "
+                        "(linking page, target URL, anchor, dofollow, dates): a second table, "
+                        "a links field in JSON, one CSV row per sample link.")] = False,
 ) -> None:
     """Find domains that link to your competitors but not to you."""
     from linkgap.index.reader import BacklinkIndex
@@ -118,12 +125,69 @@ def gap(
     shown = f", {len(rows):,} shown" if len(rows) != len(result) else ""
     say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{shown} "
         f"(index version {result.index_version})")
-    if fmt is OutputFormat.csv:
+    empty = f"no prospects for {result.target}" + (
+        " (none passes the filters)" if len(result) else "")
+    if links:
+        _emit_with_links(backlinks, result.target, rows, fmt, empty)
+    elif fmt is OutputFormat.csv:
         sys.stdout.write(to_csv(rows, newline="\n"))
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
-             empty=f"no prospects for {result.target}"
-             + (" (none passes the filters)" if len(result) else ""))
+             empty=empty)
+
+
+def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str, Any]],
+                     fmt: OutputFormat, empty: str) -> None:
+    """``--links``: each prospect's evidence per competitor (in run order), in ``fmt``."""
+    from linkgap.index.evidence import LINK_CSV_FIELDS, evidence_json
+
+    if backlinks.evidence_per_edge == 0:
+        say(f"index version {backlinks.version} keeps no sample links (built with "
+            "--evidence 0, before evidence existed, or from a web graph only)",
+            label="warning", style="yellow")
+    ids = {name: backlinks.id_of(name) for row in rows for name in row["competitors"]}
+    pairs = [(row_no, competitor, backlinks.id_of(row["domain"]), ids[competitor])
+             for row_no, row in enumerate(rows) for competitor in row["competitors"]]
+    known = [(row_no, competitor, s, t) for row_no, competitor, s, t in pairs
+             if s is not None and t is not None]
+    found = backlinks.edges_evidence([k[2] for k in known], [k[3] for k in known])
+    entries: list[list[dict[str, Any]]] = [[] for _ in rows]
+    for (row_no, competitor, _, _), evidence in zip(known, found, strict=True):
+        if evidence is not None:
+            entries[row_no].append(evidence_json(competitor, evidence))
+    with_links = [{**row, "links": entries[i]} for i, row in enumerate(rows)]
+    if fmt is OutputFormat.json:
+        emit(with_links, fmt)
+        return
+    if fmt is OutputFormat.csv:
+        # One row per sample link (prospect fields first); a prospect without samples keeps
+        # one row with the link columns empty, so that none is lost.
+        flat = []
+        for row in with_links:
+            samples = [(e["competitor"], s) for e in row["links"] for s in e["samples"]]
+            base = {k: v for k, v in row.items() if k != "links"}
+            if not samples:
+                flat.append(base)
+            for competitor, s in samples:
+                flat.append({**base, "competitor": competitor, "source_url": s["source_url"],
+                             "target_url": s["target_url"], "anchor": s["anchor"],
+                             "link_dofollow": s["dofollow"]})
+        emit(flat, fmt, (*PROSPECT_FIELDS, *LINK_CSV_FIELDS))
+        return
+    emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {target}", empty=empty)
+    table = [{"domain": row["domain"], "competitor": e["competitor"],
+              "source_url": s["source_url"], "target_url": s["target_url"],
+              "anchor": s["anchor"], "dofollow": s["dofollow"],
+              "first_seen": (s["first_seen"] or "")[:10], "last_seen": (s["last_seen"] or "")[:10]}
+             for row in with_links for e in row["links"] for s in e["samples"]]
+    if rows:
+        emit(table, fmt, LINK_TABLE_FIELDS, title="links behind the prospects",
+             empty="no sample links kept for these prospects")
+
+
+#: Columns of the ``--links`` table printed after the prospects.
+LINK_TABLE_FIELDS = ("domain", "competitor", "source_url", "target_url", "anchor", "dofollow",
+                     "first_seen", "last_seen")
 
 
 def register(app: typer.Typer) -> None:

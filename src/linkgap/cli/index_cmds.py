@@ -34,8 +34,9 @@ DOMAIN_FIELDS = DOMAIN_METRICS_FIELDS
 #: Columns of ``linkgap index info``.
 INFO_FIELDS = (
     "version", "built_at", "path", "psl_mode", "psl_version", "domains", "edges", "links",
-    "dofollow_links", "skipped", "format", "edge_bytes", "index_bytes", "bytes_per_edge",
-    "index_bytes_per_edge", "out_links", "out_link_bytes", "out_link_bytes_per_edge", "inputs",
+    "dofollow_links", "skipped", "format", "evidence_per_edge", "edge_bytes", "evidence_bytes",
+    "index_bytes", "bytes_per_edge", "evidence_bytes_per_edge", "index_bytes_per_edge",
+    "out_links", "out_link_bytes", "out_link_bytes_per_edge", "inputs",
 )
 
 
@@ -134,10 +135,16 @@ def build(
         "--no-out-links",
         help="Leave out the out-links by source (4 bytes per edge) that link competitors "
              "need: `linkgap competitors` and the competitors endpoint then refuse.")] = False,
+    evidence: Annotated[int | None, typer.Option(
+        "--evidence", metavar="N", show_default=False,
+        help="Sample links kept per domain edge (page URL, target URL, anchor, dofollow, "
+             "dates), 0 to 100; 0 keeps none (default: LINKGAP_BUILD_EVIDENCE, else 3).")
+    ] = None,
 ) -> None:
     """Build a new index version from crawl files and publish it atomically."""
     settings = Settings({"index": index, "build_memory_limit": memory_limit,
-                         "spark_master": spark_master, "build_temp_dir": temp_dir})
+                         "spark_master": spark_master, "build_temp_dir": temp_dir,
+                         "build_evidence": evidence})
     index_dir = Path(settings.index)
     if engine is Engine.embedded and (stage_only or stage_dir or spark_master):
         flag = "--stage-only" if stage_only else "--stage-dir" if stage_dir else "--spark-master"
@@ -164,7 +171,8 @@ def build(
         with progress.progress:
             staged = spark_stage(stage_only, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
-                                 master=settings.spark_master, link_target=target)
+                                 master=settings.spark_master, link_target=target,
+                                 evidence=settings.build_evidence)
         _say_inputs(staged.inputs)
         t = staged.totals
         say(f"staged {count(t.domains, 'domain')}, {count(t.edges, 'domain edge')}, "
@@ -180,14 +188,16 @@ def build(
             report = spark_build_index(
                 index_dir, inputs, input_format.value, icann_only=icann_only, progress=progress,
                 memory_limit=settings.build_memory_limit, master=settings.spark_master,
-                stage_dir=stage_dir, link_target=target, out_links=not no_out_links)
+                stage_dir=stage_dir, link_target=target, out_links=not no_out_links,
+                evidence=settings.build_evidence)
         else:
             from linkgap.index.build import build_index
 
             report = build_index(index_dir, inputs, input_format.value, icann_only=icann_only,
                                  progress=progress, memory_limit=settings.build_memory_limit,
                                  temp_dir=settings.build_temp_dir, link_target=target,
-                                 out_links=not no_out_links)
+                                 out_links=not no_out_links,
+                                 evidence=settings.build_evidence)
     _say_inputs(report.inputs)
     c = report.manifest.counts
     say(f"published version {report.version}: {count(c['domains'], 'domain')}, "
@@ -195,6 +205,10 @@ def build(
         f"({c['dofollow_links']:,} dofollow) from {count(c['occurrences'], 'link occurrence')}, "
         f"{count(c['skipped'], 'item')} skipped, in {report.seconds:.1f} s")
     build_info = report.manifest.build or {}
+    per_edge = report.manifest.evidence_per_edge
+    if per_edge:
+        say(f"evidence: up to {per_edge} sample links per domain edge, "
+            f"{count((report.manifest.evidence or {}).get('samples', 0), 'sample')} kept")
     if build_info.get("memory_limit"):
         from linkgap.index.budget import format_size
 
@@ -258,6 +272,7 @@ def info(index: IndexOption = None, fmt: FormatOption = OutputFormat.table) -> N
         **{k: m.counts.get(k, 0) for k in ("domains", "edges", "links", "dofollow_links",
                                            "skipped")},
         "format": m.format,
+        "evidence_per_edge": backlinks.evidence_per_edge,
         **backlinks.disk_usage(),
     }
     if fmt is OutputFormat.json:

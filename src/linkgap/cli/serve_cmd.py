@@ -144,7 +144,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
     line that says what to do: a busy port suggests ``--port``.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, as getaddrinfo gives it: asyncio turns Nagle off (TCP_NODELAY) only on
+    # connections of sockets that say they are TCP, and with Nagle on every keep-alive
+    # answer written in two parts (head, body) waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -27,6 +27,12 @@ length prefix keeps the split between the URLs unambiguous). Grouping on a
 two different pairs would have to collide in 128 bits to merge, which at ten
 billion pairs has a probability near 1e-19.
 
+Evidence (``--evidence N`` > 0, SPEC 12): the ``links`` table also keeps
+each occurrence's URLs and anchor; the distinct pairs are materialised once
+(``pairs``), grouped into the domain edges, and ranked per edge with a window
+(``linkgap.index.evidence.SAMPLE_ORDER``), keeping the first N (``samples``).
+With N = 0 none of this text is stored and the aggregation is as before.
+
 DuckDB's memory is capped by the build's ``MemoryBudget``; beyond it DuckDB
 spills to the temp folder (inside the build folder unless ``--temp-dir``).
 """
@@ -46,6 +52,7 @@ import pyarrow.compute as pc
 
 from linkgap.errors import BuildFailed
 from linkgap.index.budget import MemoryBudget
+from linkgap.index.evidence import ANCHOR_KEY, SAMPLE_ORDER
 
 __all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 
@@ -53,6 +60,8 @@ __all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 _FLUSH_ROWS = 500_000
 #: Rows per batch read back from DuckDB.
 _READ_ROWS = 1 << 20
+#: Sample rows per batch read back (they carry URLs: a smaller batch bounds the memory).
+_SAMPLE_ROWS = 1 << 16
 _ID_LIMIT = 2**31 - 1
 _NO_FIRST = np.iinfo(np.int64).max
 
@@ -77,6 +86,64 @@ SELECT md5_number(length(source_url::VARCHAR)::VARCHAR || ':' || source_url::VAR
        source_domain::VARCHAR, target_domain::VARCHAR, dofollow, seen
 FROM incoming
 WHERE source_domain::VARCHAR <> target_domain::VARCHAR
+"""
+
+# With evidence the occurrence's text is kept too.
+_CREATE_LINKS_WITH_TEXT = """CREATE TABLE links (
+        pair UHUGEINT NOT NULL, source_domain VARCHAR NOT NULL,
+        target_domain VARCHAR NOT NULL, dofollow BOOLEAN NOT NULL, seen BIGINT,
+        source_url VARCHAR NOT NULL, target_url VARCHAR NOT NULL, anchor VARCHAR)"""
+
+_INSERT_LINKS_WITH_TEXT = """
+INSERT INTO links
+SELECT md5_number(length(source_url::VARCHAR)::VARCHAR || ':' || source_url::VARCHAR
+                  || target_url::VARCHAR),
+       source_domain::VARCHAR, target_domain::VARCHAR, dofollow, seen,
+       source_url::VARCHAR, target_url::VARCHAR, anchor::VARCHAR
+FROM incoming
+WHERE source_domain::VARCHAR <> target_domain::VARCHAR
+"""
+
+# Distinct links with their text (evidence builds): one row per pair. The URLs
+# are grouping keys (a pair's URLs are the same in each of its occurrences), not
+# aggregate states, so DuckDB can spill them; the anchor comes from a window
+# over the occurrences that have one (a sort, which spills too).
+_PAIRS = f"""
+CREATE TABLE pairs AS
+SELECT p.src, p.dst, p.dofollow, p.first_seen, p.last_seen, p.source_url, p.target_url,
+       a.anchor
+FROM (
+    SELECT l.pair, any_value(s.id) AS src, any_value(t.id) AS dst,
+           bool_or(l.dofollow) AS dofollow, min(l.seen) AS first_seen,
+           max(l.seen) AS last_seen, l.source_url, l.target_url
+    FROM links l
+    JOIN domain_dict s ON l.source_domain = s.name
+    JOIN domain_dict t ON l.target_domain = t.name
+    GROUP BY l.pair, l.source_url, l.target_url
+) p
+LEFT JOIN (
+    SELECT pair, anchor FROM links WHERE anchor IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY pair ORDER BY {ANCHOR_KEY}) = 1
+) a USING (pair)
+"""
+
+_PAIR_EDGES = """
+CREATE TABLE page_edges AS
+SELECT dst, src, count(*)::BIGINT AS links, count_if(dofollow)::BIGINT AS dofollow_links,
+       coalesce(min(first_seen), -1)::BIGINT AS first_seen,
+       coalesce(max(last_seen), -1)::BIGINT AS last_seen
+FROM pairs
+GROUP BY dst, src
+"""
+
+# The first N distinct links of each domain edge in the SPEC 12 order.
+_SAMPLES = f"""
+CREATE TABLE samples AS
+SELECT dst, src, source_url, target_url, anchor, dofollow, first_seen, last_seen,
+       (row_number() OVER (PARTITION BY dst, src ORDER BY {SAMPLE_ORDER}) - 1)::BIGINT
+           AS sample
+FROM pairs
+QUALIFY sample < {{n}}
 """
 
 # Page links → domain edges with provisional ids: distinct pairs (dofollow if
@@ -150,7 +217,7 @@ class EdgeChunk:
     last_seen: np.ndarray
 
 
-def _prepare(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+def _prepare(batch: pa.RecordBatch | pa.Table, with_anchor: bool = False) -> pa.Table:
     """Keep the columns the aggregation needs; ``seen_at`` becomes epoch seconds."""
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
     seen = table.column("seen_at")
@@ -161,6 +228,8 @@ def _prepare(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     # Dictionary-encoded or large strings become plain strings, so batches of
     # any string flavour concatenate into one table.
     columns = {name: _plain_string(table.column(name)) for name in _STRING_COLUMNS}
+    if with_anchor:
+        columns["anchor"] = _plain_string(table.column("anchor"))
     return pa.table({**columns, "dofollow": table.column("dofollow").cast(pa.bool_()),
                      "seen": seen})
 
@@ -178,7 +247,7 @@ class LinkAggregator:
     """Collects links, web-graph edges and named domain edges; streams sorted domain edges."""
 
     def __init__(self, spill_dir: Path, budget: MemoryBudget, *,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, evidence: int = 0) -> None:
         spill_dir.mkdir(parents=True, exist_ok=True)
         self.spill_dir = spill_dir
         self.budget = budget
@@ -190,8 +259,13 @@ class LinkAggregator:
         budget.attach(self._con)
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        #: Samples kept per domain edge (``--evidence``); 0 keeps no link text at all.
+        self.evidence = max(0, int(evidence))
         for statement in _CREATE:
+            if self.evidence and statement.startswith("CREATE TABLE links"):
+                statement = _CREATE_LINKS_WITH_TEXT
             self._con.execute(statement)
+        self._has_samples = False
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._next_domain = 0
@@ -220,7 +294,7 @@ class LinkAggregator:
         """Append one LINK_SCHEMA batch (string or dictionary-encoded string columns)."""
         if batch.num_rows == 0:
             return
-        self._pending.append(_prepare(batch))
+        self._pending.append(_prepare(batch, with_anchor=self.evidence > 0))
         self._pending_rows += batch.num_rows
         if self._pending_rows >= _FLUSH_ROWS:
             self._flush()
@@ -231,7 +305,8 @@ class LinkAggregator:
         incoming = pa.concat_tables(self._pending, promote_options="permissive")
         self._pending = []
         self._pending_rows = 0
-        self._run_with("incoming", incoming, _INSERT_LINKS)
+        self._run_with("incoming", incoming,
+                       _INSERT_LINKS_WITH_TEXT if self.evidence else _INSERT_LINKS)
         self._page_rows += incoming.num_rows
         self.occurrences += incoming.num_rows
 
@@ -299,8 +374,16 @@ class LinkAggregator:
         if self._page_rows:
             self._mark_used_names(
                 "SELECT source_domain AS name FROM links UNION SELECT target_domain FROM links")
-            con.execute(_PAGE_EDGES)
-            con.execute("DROP TABLE links")
+            if self.evidence:
+                con.execute(_PAIRS)
+                con.execute("DROP TABLE links")
+                con.execute(_PAIR_EDGES)
+                con.execute(_SAMPLES.replace("{n}", str(int(self.evidence))))
+                con.execute("DROP TABLE pairs")
+                self._has_samples = True
+            else:
+                con.execute(_PAGE_EDGES)
+                con.execute("DROP TABLE links")
             self._check_spill()
         else:
             con.execute("CREATE TABLE page_edges (dst INTEGER, src INTEGER, links BIGINT, "
@@ -399,6 +482,23 @@ class LinkAggregator:
         last = combiner.finish()
         if last is not None:
             yield last
+
+    def iter_samples(self, rows: int = _SAMPLE_ROWS) -> Iterator[pa.RecordBatch] | None:
+        """The kept sample links sorted by (dst, src, sample) in final ids
+        (``linkgap.index.evidence.STAGED_SAMPLE_SCHEMA``), or None when the build keeps
+        none. Call after :meth:`iter_edges` (which makes the final id map)."""
+        if not self.evidence:
+            return None
+        if not self._has_samples:  # no page links (web graphs only): no samples, empty files
+            return iter(())
+        return self._samples_reader(rows)
+
+    def _samples_reader(self, rows: int) -> Iterator[pa.RecordBatch]:
+        sql = ("SELECT m1.fin::BIGINT AS dst, m2.fin::BIGINT AS src, sample, source_url, "
+               "target_url, anchor, dofollow, first_seen, last_seen FROM samples "
+               "JOIN idmap m1 ON dst = m1.tmp JOIN idmap m2 ON src = m2.tmp "
+               "ORDER BY 1, 2, 3")
+        yield from self._con.sql(sql).to_arrow_reader(rows)
 
     def _hosts_are_domains(self) -> bool:
         return bool(_scalar(self._con, "SELECT count(*) = count(DISTINCT domain) FROM host_dict"))

@@ -33,9 +33,10 @@ import duckdb
 import pyarrow as pa
 
 from linkgap.domains import DomainNormalizer, psl_snapshot_version
-from linkgap.errors import BuildFailed
+from linkgap.errors import BuildFailed, InvalidInput
 from linkgap.index.aggregate import AggregateCounts, LinkAggregator
 from linkgap.index.budget import MemoryBudget
+from linkgap.index.evidence import DEFAULT_EVIDENCE, MAX_EVIDENCE
 from linkgap.index.finalize import FinalizeResult, finalize
 from linkgap.index.format import FORMAT_VERSION
 from linkgap.index.staging import is_staging_dir, open_staging
@@ -93,6 +94,14 @@ class Manifest:
     metrics: dict[str, Any]
     format: int = FORMAT_VERSION
     build: dict[str, Any] | None = None
+    #: ``{"per_edge": N, "samples": S}`` when the version keeps evidence files
+    #: (``linkgap.index.evidence``); None for ``--evidence 0`` and older versions.
+    evidence: dict[str, int] | None = None
+
+    @property
+    def evidence_per_edge(self) -> int:
+        """The build's ``--evidence N``; 0 when the version keeps no evidence."""
+        return int((self.evidence or {}).get("per_edge", 0))
 
     def as_dict(self) -> dict[str, Any]:
         """The manifest as stored in ``manifest.json``."""
@@ -107,6 +116,8 @@ class Manifest:
         }
         if self.build is not None:
             data["build"] = dict(self.build)
+        if self.evidence is not None:
+            data["evidence"] = dict(self.evidence)
         return data
 
     @classmethod
@@ -121,6 +132,8 @@ class Manifest:
             metrics=dict(data.get("metrics", {})),
             format=int(data.get("format", 1)),
             build=dict(data["build"]) if isinstance(data.get("build"), dict) else None,
+            evidence=({k: int(v) for k, v in data["evidence"].items()}
+                      if isinstance(data.get("evidence"), dict) else None),
         )
 
     @property
@@ -164,6 +177,7 @@ def build_from_batches(
     memory_limit: str | None = None,
     temp_dir: str | Path | None = None,
     out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> Manifest:
     """Build and publish a version from LINK_SCHEMA batches; returns its manifest.
 
@@ -172,7 +186,7 @@ def build_from_batches(
     remains; the published version is then left untouched.
     """
     report = progress or _noop
-    step = aggregate_batches(batches, memory_limit, report, temp_dir)
+    step = aggregate_batches(batches, memory_limit, report, temp_dir, evidence)
     return build_from_aggregate(Path(index_dir), step, inputs_stats, icann_only=icann_only,
                                 progress=report, out_links=out_links)[0]
 
@@ -233,18 +247,20 @@ AggregateStep = Callable[[Path], tuple[AggregatedEdges, AggregateCounts]]
 
 
 def aggregate_feed(feed: Feed, memory_limit: str | None, temp_dir: str | Path | None,
-                   progress: ProgressCallback) -> AggregateStep:
+                   progress: ProgressCallback, evidence: int = 0) -> AggregateStep:
     """The embedded engine's aggregation step: ``feed`` fills a DuckDB ``LinkAggregator``.
 
     The memory limit is checked here, before anything is built. The
     aggregator spills into ``spill/`` of the build folder, or under
     ``temp_dir``; it carries the build's memory budget to the finaliser.
+    ``evidence`` is the samples kept per domain edge (``--evidence``).
     """
     budget = MemoryBudget.from_text(memory_limit)  # a bad size fails before anything is made
+    evidence = check_evidence(evidence)
 
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
         spill = spill_dir_for(work.parent, Path(temp_dir) if temp_dir else None)
-        aggregator = LinkAggregator(spill, budget)
+        aggregator = LinkAggregator(spill, budget, evidence=evidence)
         try:
             feed(aggregator)
             progress("aggregating", 0, None)
@@ -257,7 +273,8 @@ def aggregate_feed(feed: Feed, memory_limit: str | None, temp_dir: str | Path | 
 
 def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | None,
                       progress: ProgressCallback,
-                      temp_dir: str | Path | None = None) -> AggregateStep:
+                      temp_dir: str | Path | None = None,
+                      evidence: int = DEFAULT_EVIDENCE) -> AggregateStep:
     """The embedded engine's aggregation step over LINK_SCHEMA batches."""
     def feed(aggregator: LinkAggregator) -> None:
         rows = 0
@@ -265,7 +282,7 @@ def aggregate_batches(batches: Iterable[pa.RecordBatch], memory_limit: str | Non
             aggregator.add(batch)
             rows += batch.num_rows
             progress("reading", rows, None)
-    return aggregate_feed(feed, memory_limit, temp_dir, progress)
+    return aggregate_feed(feed, memory_limit, temp_dir, progress, evidence)
 
 
 def build_from_aggregate(
@@ -328,7 +345,8 @@ def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[I
     drop_spill_dir(folder)
     peak_spill = int(getattr(edges, "peak_spill", 0))
     manifest = _manifest(folder, result, totals.occurrences, inputs_stats, icann_only,
-                         budget, peak_spill, psl_version)
+                         budget, peak_spill, psl_version,
+                         int(getattr(edges, "evidence", 0) or 0))
     with open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.as_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
@@ -337,7 +355,7 @@ def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[I
 
 def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
               inputs_stats: Sequence[InputStats], icann_only: bool, budget: MemoryBudget,
-              peak_spill: int, psl_version: str | None) -> Manifest:
+              peak_spill: int, psl_version: str | None, evidence_per_edge: int) -> Manifest:
     now = datetime.now(UTC)
     return Manifest(
         version=next_version_id(folder.parent),
@@ -354,6 +372,8 @@ def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
             "skipped": sum(sum(s.skipped.values()) for s in inputs_stats),
         },
         metrics=result.metrics,
+        evidence=(None if result.samples is None else
+                  {"per_edge": evidence_per_edge, "samples": result.samples}),
         build={
             "memory_limit": budget.limit,
             "peak_spill_bytes": peak_spill,
@@ -362,6 +382,16 @@ def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
             "out_links": result.out_links is not None,
         },
     )
+
+
+def check_evidence(evidence: int) -> int:
+    """``--evidence N`` checked: a whole number from 0 to MAX_EVIDENCE, else InvalidInput."""
+    if isinstance(evidence, bool) or not isinstance(evidence, int) or not (
+            0 <= evidence <= MAX_EVIDENCE):
+        raise InvalidInput(f"evidence {evidence!r} is not valid: it must be a whole number "
+                           f"of sample links per domain edge from 0 to {MAX_EVIDENCE}",
+                           param="evidence")
+    return evidence
 
 
 def _no_links_message(inputs_stats: Sequence[InputStats]) -> str:
@@ -389,11 +419,14 @@ def build_index(
     temp_dir: str | Path | None = None,
     link_target: str | None = None,
     out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> BuildReport:
     """Read crawl files with the ingest readers and publish a new index version.
 
     ``link_target`` (``--target``) is the domain that links files without a
-    target column (a Search Console export) link to.
+    target column (a Search Console export) link to. ``evidence``
+    (``--evidence``) is how many sample links each domain edge keeps
+    (``linkgap.index.evidence``; 0 keeps none).
 
     A single staging folder (input format ``domain-edges``, detected by its
     marker file) is finalised instead (:func:`build_from_staging`). Raises
@@ -422,7 +455,7 @@ def build_index(
             except OSError as exc:
                 raise BuildFailed(f"cannot read {spec.label}: {exc}") from exc
 
-    step = aggregate_feed(feed, memory_limit, temp_dir, report_progress)
+    step = aggregate_feed(feed, memory_limit, temp_dir, report_progress, evidence)
     manifest, previous = build_from_aggregate(Path(index_dir), step, stats,
                                               icann_only=icann_only, progress=report_progress,
                                               out_links=out_links)

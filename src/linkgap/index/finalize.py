@@ -31,9 +31,11 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from linkgap.errors import BuildFailed
 from linkgap.index import metrics as m
 from linkgap.index.budget import MemoryBudget
 from linkgap.index.csr import INT32_LIMIT, CsrTotals, CsrWriter, write_names
+from linkgap.index.evidence import EvidenceWriter
 from linkgap.index.outlinks import OutLinkReport, write_out_links
 from linkgap.index.spam import SIGNALS, compute_spam
 
@@ -70,6 +72,7 @@ class FinalizeResult:
     metrics: dict[str, Any]
     pagerank_mode: str  # "in memory" or "streamed"
     out_links: OutLinkReport | None = None  # None: left out (--no-out-links)
+    samples: int | None = None  # evidence samples written; None when none are kept
 
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -95,6 +98,7 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
             raise
         totals = writer.close()
         del writer
+        samples = _write_evidence(folder, edges, domains, progress)
     finally:
         edges.close()
         budget.release("csr writer")
@@ -105,7 +109,34 @@ def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: Memor
         progress("out-links", 0, None)
         report = write_out_links(folder, work, budget.available())
     shutil.rmtree(work, ignore_errors=True)
-    return FinalizeResult(domains, totals, info, mode, report)
+    return FinalizeResult(domains, totals, info, mode, report, samples)
+
+
+def _write_evidence(folder: Path, edges: SortedDomainEdges, domains: int,
+                    progress: Progress) -> int | None:
+    """The evidence files (``linkgap.index.evidence``) when the aggregation kept samples.
+
+    An aggregation without ``iter_samples`` (or one returning None) keeps none:
+    no file is written.
+    """
+    iter_samples = getattr(edges, "iter_samples", None)
+    batches = iter_samples() if iter_samples is not None else None
+    if batches is None:
+        return None
+    progress("evidence", 0, None)
+    writer = EvidenceWriter(folder, domains)
+    try:
+        for batch in batches:
+            writer.add(batch)
+            progress("evidence", writer.samples, None)
+    except ValueError as exc:  # out of order or naming unknown ids: a damaged staging folder
+        writer.abort()
+        raise BuildFailed(f"the sample links of the build are damaged: {exc}; nothing was "
+                          "published") from None
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def _edge_columns(chunk: Any) -> tuple[np.ndarray, ...]:

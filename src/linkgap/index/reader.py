@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,14 @@ import pyarrow as pa
 
 from linkgap.errors import IndexUnavailable
 from linkgap.index.build import Manifest, shared_normalizer
-from linkgap.index.format import EDGE_COLUMNS, check_format
+from linkgap.index.evidence import (
+    EVIDENCE_FILES,
+    EdgeEvidence,
+    EvidenceFiles,
+    LinkSample,
+    samples_of_table,
+)
+from linkgap.index.format import DAY_UNKNOWN, EDGE_COLUMNS, check_format
 from linkgap.index.outlinks import OUT_LINK_FILES
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
@@ -29,7 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from linkgap.competitors import LinkCompetitors
     from linkgap.gap import GapResult
 
-__all__ = ["BacklinkIndex", "DomainMetrics"]
+__all__ = ["EVIDENCE_TABLE_SCHEMA", "BacklinkIndex", "DomainMetrics", "EdgeEvidence",
+           "LinkSample"]
 
 _ARRAYS = (
     "names.offsets",
@@ -54,6 +62,26 @@ _ARRAYS = (
 #: How often ``open`` retries when the version it read in CURRENT vanished
 #: (two builds published between reading CURRENT and mapping the files).
 _OPEN_ATTEMPTS = 5
+
+#: Columns of :meth:`BacklinkIndex.evidence_table`.
+EVIDENCE_TABLE_SCHEMA = pa.schema([
+    pa.field("source_id", pa.int32(), nullable=False),
+    pa.field("target_id", pa.int32(), nullable=False),
+    pa.field("sample", pa.int16(), nullable=False),
+    pa.field("source_url", pa.string(), nullable=False),
+    pa.field("target_url", pa.string(), nullable=False),
+    pa.field("anchor", pa.string()),
+    pa.field("dofollow", pa.bool_(), nullable=False),
+    pa.field("first_seen", pa.timestamp("s", tz="UTC")),
+    pa.field("last_seen", pa.timestamp("s", tz="UTC")),
+])
+
+
+def _day(code: int) -> datetime | None:
+    """A seen-day code of the in-link arrays as a UTC midnight (None when unknown)."""
+    if code == DAY_UNKNOWN:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=code - 1)
 
 
 @dataclass(frozen=True)
@@ -123,6 +151,7 @@ class BacklinkIndex:
             if present else (None, None))
         self.num_domains = len(self._offsets) - 1
         self._arrow: pa.LargeStringArray | None = None
+        self._evidence: EvidenceFiles | None = None
         self.normalizer = shared_normalizer(self.manifest.psl.get("mode") == "icann")
 
     @classmethod
@@ -260,12 +289,12 @@ class BacklinkIndex:
         return self.out_dst is not None
 
     def disk_usage(self) -> dict[str, int | float]:
-        """Bytes on disk: of the in-link per-edge arrays, of the out-link arrays (0 when left
-        out), of the whole version, and each per edge."""
+        """Bytes on disk: of the in-link per-edge arrays, of the evidence files, of the
+        out-link arrays (0 when left out), of the whole version, and each per edge."""
         edges = int(self.in_indptr[-1]) if self.num_domains else 0
         edge_files = {f"{c.name}.npy" for c in EDGE_COLUMNS}
         out_files = {f"{stem}.npy" for stem in OUT_LINK_FILES}
-        per_edge = out_bytes = total = 0
+        per_edge = out_bytes = total = evidence = 0
         for entry in self.folder.iterdir():
             if entry.is_file():
                 size = entry.stat().st_size
@@ -274,10 +303,14 @@ class BacklinkIndex:
                     per_edge += size - 128  # less the .npy header
                 elif entry.name in out_files:
                     out_bytes += size
+                elif entry.name in EVIDENCE_FILES:
+                    evidence += size
         return {
             "edge_bytes": per_edge,
+            "evidence_bytes": evidence,
             "index_bytes": total,
             "bytes_per_edge": round(per_edge / edges, 2) if edges else 0.0,
+            "evidence_bytes_per_edge": round(evidence / edges, 2) if edges else 0.0,
             "index_bytes_per_edge": round(total / edges, 2) if edges else 0.0,
             "out_links": self.has_out_links,
             "out_link_bytes": out_bytes,
@@ -288,6 +321,137 @@ class BacklinkIndex:
         """The slice of the in-link arrays holding the in-links of ``domain_id``."""
         i = int(domain_id)
         return slice(int(self.in_indptr[i]), int(self.in_indptr[i + 1]))
+
+    # -- evidence (SPEC 12; linkgap.index.evidence) -------------------------------
+
+    @property
+    def evidence_per_edge(self) -> int:
+        """The build's ``--evidence N``: sample links kept per domain edge (0 = none kept)."""
+        return self.manifest.evidence_per_edge
+
+    def _evidence_files(self) -> EvidenceFiles | None:
+        # Opened on first use: a gap query never maps these files.
+        if self.evidence_per_edge == 0:
+            return None
+        if self._evidence is None:
+            try:
+                self._evidence = EvidenceFiles(self.folder)
+            except (OSError, ValueError, pa.ArrowInvalid) as exc:
+                raise IndexUnavailable("the backlink index's evidence files are unreadable",
+                                       operator_detail=f"{self.folder}: {exc}") from exc
+        return self._evidence
+
+    def edge_position(self, source_id: int, target_id: int) -> int | None:
+        """Position of the domain edge ``source_id → target_id`` in the in-link arrays, or None."""
+        s, t = int(source_id), int(target_id)
+        if not (0 <= s < self.num_domains and 0 <= t < self.num_domains):
+            return None
+        row = self.in_links_of(t)
+        srcs = self.in_src[row]
+        at = int(np.searchsorted(srcs, s))
+        if at < len(srcs) and int(srcs[at]) == s:
+            return row.start + at
+        return None
+
+    def links(self, source_domain: str, target_domain: str) -> list[LinkSample]:
+        """The sample links from ``source_domain`` to ``target_domain``, in SPEC 12 order.
+
+        Names in any form are normalised like :meth:`domain` (InvalidDomain for
+        one that is not a domain). [] when the domain edge does not exist or
+        the index keeps no evidence.
+        """
+        source = self.id_of(self.normalize(source_domain))
+        target = self.id_of(self.normalize(target_domain))
+        if source is None or target is None:
+            return []
+        found = self.edge_evidence(source, target)
+        return [] if found is None else found.samples
+
+    def edge_evidence(self, source_id: int, target_id: int) -> EdgeEvidence | None:
+        """Counts, dates and sample links of the domain edge ``source_id → target_id``;
+        None when there is no such edge."""
+        at = self.edge_position(source_id, target_id)
+        if at is None:
+            return None
+        files = self._evidence_files()
+        samples: list[LinkSample] = []
+        if files is not None:
+            lo, hi = files.rows_of(int(target_id), int(source_id))
+            if hi > lo:
+                samples = samples_of_table(files.read_rows(np.arange(lo, hi)))
+        return EdgeEvidence(
+            links_total=int(self.in_links[at]),
+            dofollow_links=int(self.in_dofollow_links[at]),
+            first_seen=_day(int(self.in_first_seen[at])),
+            last_seen=_day(int(self.in_last_seen[at])),
+            samples=samples,
+        )
+
+    def edges_evidence(self, source_ids: Sequence[int] | np.ndarray,
+                       target_ids: Sequence[int] | np.ndarray) -> list[EdgeEvidence | None]:
+        """:meth:`edge_evidence` of many (source, target) pairs, the samples read in bulk
+        (one pass over the evidence files, as :meth:`evidence_table`)."""
+        sources = [int(s) for s in np.asarray(source_ids, dtype=np.int64).ravel()]
+        targets = [int(t) for t in np.asarray(target_ids, dtype=np.int64).ravel()]
+        if len(sources) != len(targets):
+            raise ValueError("source_ids and target_ids must have the same length")
+        positions = [self.edge_position(s, t) for s, t in zip(sources, targets, strict=True)]
+        samples: dict[tuple[int, int], list[LinkSample]] = {}
+        edges = list(dict.fromkeys((s, t) for s, t, at in zip(sources, targets, positions,
+                                                              strict=True) if at is not None))
+        if self.evidence_per_edge and edges:
+            table = self.evidence_table(np.array([e[0] for e in edges], dtype=np.int64),
+                                        np.array([e[1] for e in edges], dtype=np.int64))
+            keys = zip(table.column("source_id").to_pylist(),
+                       table.column("target_id").to_pylist(), strict=True)
+            for key, sample in zip(keys, samples_of_table(table), strict=True):
+                samples.setdefault(key, []).append(sample)
+        out: list[EdgeEvidence | None] = []
+        for s, t, at in zip(sources, targets, positions, strict=True):
+            if at is None:
+                out.append(None)
+                continue
+            out.append(EdgeEvidence(
+                links_total=int(self.in_links[at]),
+                dofollow_links=int(self.in_dofollow_links[at]),
+                first_seen=_day(int(self.in_first_seen[at])),
+                last_seen=_day(int(self.in_last_seen[at])),
+                samples=list(samples.get((s, t), [])),
+            ))
+        return out
+
+    def evidence_table(self, source_ids: np.ndarray, target_ids: np.ndarray) -> pa.Table:
+        """The sample links of many (source, target) pairs, for freezing a run.
+
+        One row per sample of each pair given, pairs in the order given and
+        samples in SPEC 12 order (pairs that are not edges give no rows):
+        ``source_id, target_id`` int32, ``sample`` int16 (0-based rank),
+        ``source_url, target_url, anchor`` (nullable), ``dofollow``,
+        ``first_seen, last_seen`` (timestamp[s, UTC], nullable).
+        """
+        sources = np.asarray(source_ids, dtype=np.int64).ravel()
+        targets = np.asarray(target_ids, dtype=np.int64).ravel()
+        if len(sources) != len(targets):
+            raise ValueError("source_ids and target_ids must have the same length")
+        files = self._evidence_files()
+        valid = ((sources >= 0) & (sources < self.num_domains) & (targets >= 0)
+                 & (targets < self.num_domains))
+        if files is None or not valid.any():
+            pair_of, rank, rows = (np.zeros(0, np.int64), np.zeros(0, np.int16),
+                                   EVIDENCE_TABLE_SCHEMA.empty_table().drop_columns(
+                                       ["source_id", "target_id", "sample"]))
+        else:
+            keep = np.flatnonzero(valid)
+            pair_of, rank, rows = files.table_of(targets[keep], sources[keep])
+            pair_of = keep[pair_of]
+        head = pa.table({
+            "source_id": pa.array(sources[pair_of].astype(np.int32)),
+            "target_id": pa.array(targets[pair_of].astype(np.int32)),
+            "sample": pa.array(rank.astype(np.int16)),
+        })
+        for name in rows.column_names:
+            head = head.append_column(name, rows.column(name))
+        return head.cast(EVIDENCE_TABLE_SCHEMA)
 
     # -- gap ----------------------------------------------------------------------
 

@@ -13,9 +13,16 @@ folder laid out like this; ``linkgap index build OUT/`` (input format
                                int64, first_seen int64, last_seen int64 (epoch
                                seconds, -1 unknown): one row per domain edge,
                                sorted by (dst, src) across the parts in order
+      samples/part-*.parquet   (with ``evidence`` N > 0 in the marker) the sample
+                               links of the edges: dst, src, sample (0-based
+                               rank), source_url, target_url, anchor, dofollow,
+                               first_seen, last_seen (epoch seconds, null
+                               unknown), sorted by (dst, src, sample) across the
+                               parts in order (``linkgap.index.evidence``)
 
 The columns are those ``linkgap.index.aggregate`` hands to the CSR writer, so
-the finaliser is the embedded build's own. Reading checks what it can afford
+the finaliser is the embedded build's own. A marker without ``evidence`` (an
+older staging folder) finalises into a version without evidence. Reading checks what it can afford
 to check while streaming: ids consecutive, edges strictly sorted, ids in
 range, and the totals of the marker.
 """
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +60,12 @@ MARKER = "domain-edges.json"
 LAYOUT = "linkgap-domain-edges/1"
 #: Columns of the edge parts, in order.
 EDGE_COLUMNS = ("dst", "src", "links", "dofollow_links", "first_seen", "last_seen")
+#: Columns of the sample parts, in order (``linkgap.index.evidence.STAGED_SAMPLE_SCHEMA``).
+SAMPLE_COLUMNS = ("dst", "src", "sample", "source_url", "target_url", "anchor", "dofollow",
+                  "first_seen", "last_seen")
 NAME_COLUMNS = ("id", "name")
 _BATCH_ROWS = 1_000_000
+_SAMPLE_ROWS = 1 << 16  # sample rows carry URLs: smaller batches bound the memory
 
 
 def is_staging_dir(path: Path) -> bool:
@@ -64,9 +75,11 @@ def is_staging_dir(path: Path) -> bool:
 
 def marker_document(
     *, psl: dict[str, str], totals: AggregateCounts, inputs: Sequence[InputStats],
-    names: Sequence[str], edges: Sequence[str],
+    names: Sequence[str], edges: Sequence[str], samples: Sequence[str] = (),
+    evidence: int = 0,
 ) -> dict[str, Any]:
-    """The marker's JSON content; ``names``/``edges`` are part files relative to the folder."""
+    """The marker's JSON content; ``names``/``edges``/``samples`` are part files relative
+    to the folder; ``evidence`` is the samples kept per domain edge (0: none)."""
     return {
         "layout": LAYOUT,
         "psl": dict(psl),
@@ -80,6 +93,8 @@ def marker_document(
         "inputs": [s.as_dict() for s in inputs],
         "names": list(names),
         "edges": list(edges),
+        "evidence": int(evidence),
+        "samples": list(samples),
     }
 
 
@@ -108,6 +123,8 @@ class StagedEdges:
     inputs: list[InputStats]
     name_parts: list[Path]
     edge_parts: list[Path]
+    sample_parts: list[Path] = field(default_factory=list)
+    evidence: int = 0  # samples kept per domain edge; 0 = the folder has none
 
     def iter_names(self, rows: int = _BATCH_ROWS) -> Iterator[pa.Array]:
         """Domain names in id order (checks that the ids run 0, 1, 2, …)."""
@@ -139,6 +156,15 @@ class StagedEdges:
                 raise self._damaged("edges/ are not sorted by (dst, src) without repeats")
             last = int(key[-1])
             yield batch
+
+    def iter_samples(self, rows: int = _SAMPLE_ROWS) -> Iterator[pa.RecordBatch] | None:
+        """The staged sample links in (dst, src, sample) order, or None without evidence.
+
+        The evidence writer checks their order and ids as they stream.
+        """
+        if not self.evidence:
+            return None
+        return _batches(self.sample_parts, SAMPLE_COLUMNS, rows)
 
     def close(self) -> None:
         """Nothing to release (the part files are opened while streaming)."""
@@ -181,12 +207,14 @@ def open_staging(folder: Path) -> StagedEdges:
         edges = [folder / p for p in doc["edges"]]
         inputs = [stats_from_dict(d) for d in doc["inputs"]]
         psl = {str(k): str(v) for k, v in doc["psl"].items()}
+        evidence = int(doc.get("evidence", 0))
+        samples = [folder / p for p in doc.get("samples", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise BuildFailed(f"{marker} is damaged: {exc!r}") from None
-    missing = [p for p in names + edges if not p.is_file()]
+    missing = [p for p in names + edges + samples if not p.is_file()]
     if missing:
         raise BuildFailed(f"staging folder {folder} is incomplete: {missing[0]} is missing")
-    return StagedEdges(folder, psl, totals, inputs, names, edges)
+    return StagedEdges(folder, psl, totals, inputs, names, edges, samples, evidence)
 
 
 def write_marker(folder: Path, document: dict[str, Any]) -> None:

@@ -133,6 +133,19 @@ class TtlCache(Generic[K, V]):
             return _MISSING
         return item[0]
 
+    def get_or_stale(self, key: K, grace: float) -> tuple[V, bool]:
+        """(value, True) while fresh; (value, False) for up to ``grace`` seconds after it
+        expired; (``TtlCache.MISSING``, False) after that or when absent."""
+        item = self._items.get(key)
+        if item is None:
+            return _MISSING, False
+        if self.ttl is None:
+            return item[0], True
+        now = self.clock()
+        if now < item[1]:
+            return item[0], True
+        return (item[0], False) if now < item[1] + grace else (_MISSING, False)
+
     def put(self, key: K, value: V) -> V:
         expires = self.clock() + self.ttl if self.ttl is not None else 0.0
         with self._lock:

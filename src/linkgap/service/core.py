@@ -44,7 +44,7 @@ from linkgap.service.store import (
     IdempotencyRecord,
     IdempotencyWrite,
     KeyRecord,
-    RateHit,
+    RateLease,
     RunRecord,
     Store,
 )
@@ -158,6 +158,7 @@ class LinkgapService:
     def close(self) -> None:
         """Stop the worker and close the state store."""
         self.stop_worker()
+        self.reads.close()
         self.store.close()
 
     def __enter__(self) -> LinkgapService:
@@ -570,10 +571,15 @@ class LinkgapService:
         return self._stored(rec)
 
     # rate limits --------------------------------------------------------------
-    def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
-        """Count one request of an API key against its limit, shared by every process on
-        this database (``now`` in epoch seconds)."""
-        return self.store.rate_hit(key_id, now, window, limit)
+    def rate_lease(self, key_id: str, now: float, window: float, limit: int,
+                   want: int) -> RateLease:
+        """Count up to ``want`` requests of an API key against its limit, shared by every
+        process on this database (``now`` in epoch seconds)."""
+        return self.store.rate_lease(key_id, now, window, limit, want)
+
+    def rate_return(self, key_id: str, at: float, unused: int) -> None:
+        """Uncount leased requests of an API key that were never made."""
+        self.store.rate_return(key_id, at, unused)
 
     # worker -----------------------------------------------------------------
     def _lease_until(self, now: datetime) -> str:

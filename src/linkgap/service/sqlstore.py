@@ -39,7 +39,7 @@ from linkgap.service.store import (
     IdempotencyRecord,
     IdempotencyWrite,
     KeyRecord,
-    RateHit,
+    RateLease,
     Replay,
     RunRecord,
 )
@@ -690,8 +690,9 @@ class SQLStore:
         return _idempotency(row)
 
     # rate limits ------------------------------------------------------------------
-    def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
-        """Count one request if the key's sliding window has room (atomically)."""
+    def rate_lease(self, key_id: str, now: float, window: float, limit: int,
+                   want: int) -> RateLease:
+        """Count up to ``want`` requests at ``now`` as far as the window has room (atomically)."""
         with self._write(durable=False) as conn:
             self._lock_name(conn, "linkgap.rate:" + key_id)
             self._x(conn, "DELETE FROM rate_hits WHERE key_id = ? AND at <= ?",
@@ -700,10 +701,25 @@ class SQLStore:
                                   "WHERE key_id = ?", (key_id,))
             count = int(row["n"])
             oldest = None if row["oldest"] is None else float(row["oldest"])
-            allowed = count < limit
-            if allowed:
-                self._x(conn, "INSERT INTO rate_hits (key_id, at) VALUES (?, ?)",
-                        (key_id, now))
-                count += 1
+            granted = max(0, min(want, limit - count))
+            if granted:
+                self._xmany(conn, "INSERT INTO rate_hits (key_id, at) VALUES (?, ?)",
+                            [(key_id, now)] * granted)
+                count += granted
                 oldest = now if oldest is None else oldest
-        return RateHit(allowed, count, oldest)
+        return RateLease(granted, count, oldest)
+
+    def rate_return(self, key_id: str, at: float, unused: int) -> None:
+        """Uncount ``unused`` of the requests counted for ``key_id`` at ``at``."""
+        with self._write(durable=False) as conn:
+            self._lock_name(conn, "linkgap.rate:" + key_id)
+            # Rows of one key at one time are indistinguishable: keep all but ``unused``.
+            row = self._one(conn, "SELECT count(*) AS n FROM rate_hits "
+                                  "WHERE key_id = ? AND at = ?", (key_id, at))
+            keep = max(0, int(row["n"]) - unused)
+            if keep == int(row["n"]):
+                return
+            self._x(conn, "DELETE FROM rate_hits WHERE key_id = ? AND at = ?", (key_id, at))
+            if keep:
+                self._xmany(conn, "INSERT INTO rate_hits (key_id, at) VALUES (?, ?)",
+                            [(key_id, at)] * keep)

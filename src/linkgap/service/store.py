@@ -28,7 +28,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyWrite",
     "KeyRecord",
-    "RateHit",
+    "RateLease",
     "Replay",
     "RunRecord",
     "Store",
@@ -195,11 +195,12 @@ class Replay(Exception):  # noqa: N818 - a signal, not an error: the answer to r
 
 
 @dataclass(frozen=True)
-class RateHit:
-    """A key's window after one request: whether it was counted, how many are counted,
-    and the time (epoch seconds) of the oldest counted one (None when none)."""
+class RateLease:
+    """A batch of requests counted at once for one key: how many of the ``want`` asked
+    for were counted, and the window as it stands after (how many are counted, and the
+    time of the oldest, None when none)."""
 
-    allowed: bool
+    granted: int
     count: int
     oldest: float | None
 
@@ -349,10 +350,14 @@ class Store(Protocol):
         recorded, the existing record when a concurrent request recorded one first."""
 
     # rate limits ------------------------------------------------------------
-    def rate_hit(self, key_id: str, now: float, window: float, limit: int) -> RateHit:
-        """Count one request of ``key_id`` at ``now`` (epoch seconds) if fewer than
-        ``limit`` were counted in the last ``window`` seconds, atomically across
-        processes; the window as it stands after."""
+    def rate_lease(self, key_id: str, now: float, window: float, limit: int,
+                   want: int) -> RateLease:
+        """Count up to ``want`` requests of ``key_id`` at ``now``, as many as keep the
+        last ``window`` seconds within ``limit``, atomically across processes (a process
+        then answers that many requests from memory)."""
+
+    def rate_return(self, key_id: str, at: float, unused: int) -> None:
+        """Uncount ``unused`` requests of a lease taken at ``at`` that were never made."""
 
     # database -------------------------------------------------------------
     def check(self, quick: bool = False) -> list[str]:

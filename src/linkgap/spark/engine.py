@@ -26,7 +26,9 @@ from linkgap.index.build import (
     ProgressCallback,
     _report,
     build_from_aggregate,
+    check_evidence,
 )
+from linkgap.index.evidence import DEFAULT_EVIDENCE
 from linkgap.index.staging import MARKER, open_staging
 from linkgap.ingest.base import InputStats
 from linkgap.ingest.detect import FORMATS, format_from_name, plan_inputs
@@ -145,6 +147,7 @@ def spark_build_index(
     icann_only: bool = False, progress: ProgressCallback | None = None,
     memory_limit: str | None = None, master: str | None = None, stage_dir: str | None = None,
     link_target: str | None = None, out_links: bool = True,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> BuildReport:
     """Stage the inputs on Spark, then finalise and publish here (same index as embedded).
 
@@ -157,6 +160,7 @@ def spark_build_index(
     started = time.monotonic()
     report = progress or _noop
     items = _checked_work(paths, input_format, link_target)
+    evidence = check_evidence(evidence)
     inputs: list[InputStats] = []
 
     def step(work: Path) -> tuple[AggregatedEdges, AggregateCounts]:
@@ -170,7 +174,7 @@ def spark_build_index(
             try:
                 result = run_staging_job(spark, items, _uri(target), icann_only=icann_only,
                                          psl=_psl(icann_only), partitions=_partitions(spark),
-                                         progress=report)
+                                         progress=report, evidence=evidence)
                 if stage_dir:
                     report("spark: copying the staging folder", 0, None)
                     HadoopFolder(spark, _uri(target)).copy_to_local(str(local))
@@ -197,6 +201,7 @@ def spark_stage(
     out: str, paths: Sequence[str], input_format: str = "auto", *, icann_only: bool = False,
     progress: ProgressCallback | None = None, memory_limit: str | None = None,
     master: str | None = None, link_target: str | None = None,
+    evidence: int = DEFAULT_EVIDENCE,
 ) -> StageReport:
     """``--stage-only OUT``: write the staging folder of the inputs to ``out`` and stop.
 
@@ -207,6 +212,7 @@ def spark_stage(
     started = time.monotonic()
     report = progress or _noop
     items = _checked_work(paths, input_format, link_target)
+    evidence = check_evidence(evidence)
     if not is_remote(out):
         _prepare_local_out(Path(str(out).removeprefix("file://")))
     with spark_session(master, driver_memory=memory_limit) as spark:
@@ -218,7 +224,7 @@ def spark_stage(
                 folder.delete(MARKER)
         result = run_staging_job(spark, items, _uri(out), icann_only=icann_only,
                                  psl=_psl(icann_only), partitions=_partitions(spark),
-                                 progress=report)
+                                 progress=report, evidence=evidence)
     return StageReport(out, result.totals, result.inputs, time.monotonic() - started)
 
 

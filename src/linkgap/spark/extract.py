@@ -47,6 +47,7 @@ OCCURRENCE_SCHEMA = pa.schema([
     pa.field("target_domain", pa.string(), nullable=False),
     pa.field("dofollow", pa.bool_(), nullable=False),
     pa.field("seen", pa.int64(), nullable=True),
+    pa.field("anchor", pa.string(), nullable=True),  # for the evidence samples (SPEC 12)
 ])
 
 #: ``report({item index: {"stats": InputStats.as_dict(), "error": message or None,
@@ -114,14 +115,15 @@ def _local_files(paths: Sequence[str]) -> Iterator[list[Path]]:
 
 
 def occurrences(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """A LINK_SCHEMA batch as link occurrences: no anchor, ``seen`` in epoch seconds.
+    """A LINK_SCHEMA batch as link occurrences: ``seen`` in epoch seconds.
 
     Internal links are dropped here too, as the embedded aggregation drops
     them: a reader that let one through must still never count it.
     """
     seen = pc.cast(pc.cast(batch.column("seen_at"), pa.timestamp("s", tz="UTC")), pa.int64())
     columns = [batch.column(name).cast(pa.string()) for name in OCCURRENCE_SCHEMA.names[:4]]
-    out = pa.record_batch([*columns, batch.column("dofollow"), seen], schema=OCCURRENCE_SCHEMA)
+    out = pa.record_batch([*columns, batch.column("dofollow"), seen,
+                           batch.column("anchor").cast(pa.string())], schema=OCCURRENCE_SCHEMA)
     external = pc.not_equal(out.column("source_domain"), out.column("target_domain"))
     return out if pc.all(external).as_py() is not False else out.filter(external)
 

@@ -14,7 +14,11 @@ come back through an accumulator. Then Spark SQL does what
 3. domain ids: the distinct names sorted byte-wise, numbered 0..n-1 without
    a single-partition step (a range-partitioned sort, counts per part file,
    offsets);
-4. edges with ids, sorted by (dst, src), written as ordered part files.
+4. edges with ids, sorted by (dst, src), written as ordered part files;
+5. with ``evidence`` N > 0, the pairs keep their URLs and anchor, and the
+   first N of each domain edge in the order of ``linkgap.index.evidence``
+   (the same SQL text as the embedded engine's) are written with ids, sorted
+   by (dst, src, sample), as ``samples/``.
 
 Every step that is read twice is written to Parquet first (``_work/`` in the
 staging folder), so no stage runs twice and the extraction runs in the tasks
@@ -36,6 +40,7 @@ from pyspark.sql import functions as F
 
 from linkgap.errors import BuildFailed
 from linkgap.index.aggregate import AggregateCounts
+from linkgap.index.evidence import ANCHOR_KEY, SAMPLE_ORDER
 from linkgap.index.staging import LAYOUT, MARKER, marker_document
 from linkgap.ingest.base import InputStats
 from linkgap.spark.extract import OCCURRENCE_SCHEMA, WorkItem, run_item
@@ -43,7 +48,7 @@ from linkgap.spark.extract import OCCURRENCE_SCHEMA, WorkItem, run_item
 __all__ = ["StagingResult", "run_staging_job"]
 
 _OCCURRENCE_DDL = ("source_url string, target_url string, source_domain string, "
-                   "target_domain string, dofollow boolean, seen bigint")
+                   "target_domain string, dofollow boolean, seen bigint, anchor string")
 _ITEM_DDL = "idx int, format string, paths array<string>, label string"
 
 _PAIRS_SQL = """
@@ -51,6 +56,45 @@ SELECT any_value(source_domain) AS source_domain, any_value(target_domain) AS ta
        bool_or(dofollow) AS dofollow, min(seen) AS first_seen, max(seen) AS last_seen
 FROM occurrences
 GROUP BY unhex(md5(concat(CAST(length(source_url) AS STRING), ':', source_url, target_url)))
+"""
+
+_PAIR_KEY = "unhex(md5(concat(CAST(length(source_url) AS STRING), ':', source_url, target_url)))"
+
+# Evidence builds: the distinct links with their text, materialised once (read
+# by the edges and by the samples). A pair's URLs are those of any occurrence
+# (the same in each); its anchor is picked as linkgap.index.evidence says.
+_PAIRS_WITH_TEXT_SQL = f"""
+SELECT any_value(source_domain) AS source_domain, any_value(target_domain) AS target_domain,
+       bool_or(dofollow) AS dofollow, min(seen) AS first_seen, max(seen) AS last_seen,
+       any_value(source_url) AS source_url, any_value(target_url) AS target_url,
+       min_by(anchor, struct({ANCHOR_KEY})) FILTER (WHERE anchor IS NOT NULL) AS anchor
+FROM occurrences
+GROUP BY {_PAIR_KEY}
+"""
+
+_EDGES_FROM_PAIRS_SQL = """
+SELECT source_domain, target_domain,
+       CAST(count(*) AS BIGINT) AS links,
+       CAST(count_if(dofollow) AS BIGINT) AS dofollow_links,
+       CAST(coalesce(min(first_seen), -1) AS BIGINT) AS first_seen,
+       CAST(coalesce(max(last_seen), -1) AS BIGINT) AS last_seen
+FROM pairs
+GROUP BY source_domain, target_domain
+"""
+
+# Web-graph edges (cc-graph rows, "ccgraph:" URLs) are links without pages: no samples.
+_SAMPLES_SQL = f"""
+SELECT t.id AS dst, s.id AS src, CAST(r.sample AS BIGINT) AS sample, r.source_url,
+       r.target_url, r.anchor, r.dofollow, r.first_seen, r.last_seen
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY source_domain, target_domain
+                                 ORDER BY {SAMPLE_ORDER}) - 1 AS sample
+    FROM pairs
+    WHERE source_url NOT LIKE 'ccgraph:%'
+) r
+JOIN names s ON r.source_domain = s.name
+JOIN names t ON r.target_domain = t.name
+WHERE r.sample < {{n}}
 """
 
 _EDGES_BY_NAME_SQL = f"""
@@ -205,9 +249,11 @@ def _numbered_names(spark: SparkSession, edges_by_name: DataFrame, work: HadoopF
 
 def run_staging_job(
     spark: SparkSession, items: Sequence[WorkItem], out_uri: str, *, icann_only: bool,
-    psl: dict[str, str], partitions: int, progress: Any = None,
+    psl: dict[str, str], partitions: int, progress: Any = None, evidence: int = 0,
 ) -> StagingResult:
     """Run the whole job into ``out_uri`` (a staging folder; ``linkgap.index.staging``).
+
+    ``evidence`` is the sample links kept per domain edge (``--evidence``).
 
     Raises BuildFailed when an input cannot be read, or when no valid link
     remains (nothing is then left at ``out_uri`` but what was there before).
@@ -240,7 +286,13 @@ def run_staging_job(
         if n_occurrences == 0:
             raise BuildFailed(_no_links_message(inputs))
         stage("links and domain edges")
-        spark.sql(_EDGES_BY_NAME_SQL).write.mode("overwrite").parquet(work.child("edges-by-name"))
+        if evidence:
+            spark.sql(_PAIRS_WITH_TEXT_SQL).write.mode("overwrite").parquet(work.child("pairs"))
+            spark.read.parquet(work.child("pairs")).createOrReplaceTempView("pairs")
+            edges_sql = _EDGES_FROM_PAIRS_SQL
+        else:
+            edges_sql = _EDGES_BY_NAME_SQL
+        spark.sql(edges_sql).write.mode("overwrite").parquet(work.child("edges-by-name"))
         edges_by_name = spark.read.parquet(work.child("edges-by-name"))
         edges_by_name.createOrReplaceTempView("edges_by_name")
 
@@ -255,6 +307,14 @@ def run_staging_job(
         (spark.sql(_EDGES_SQL).orderBy("dst", "src")
          .write.mode("overwrite").parquet(edges_uri))
 
+        sample_parts: list[str] = []
+        if evidence:
+            stage("choosing the sample links")
+            (spark.sql(_SAMPLES_SQL.replace("{n}", str(int(evidence))))
+             .orderBy("dst", "src", "sample").write.mode("overwrite")
+             .parquet(out.child("samples")))
+            sample_parts = out.parts("samples")
+
         stage("counting")
         row = spark.read.parquet(edges_uri).agg(
             F.count(F.lit(1)).alias("edges"), F.sum("links").alias("links"),
@@ -264,7 +324,8 @@ def run_staging_job(
                                  int(domains))
         work.delete()
         document = marker_document(psl=psl, totals=totals, inputs=inputs,
-                                   names=out.parts("names"), edges=out.parts("edges"))
+                                   names=out.parts("names"), edges=out.parts("edges"),
+                                   samples=sample_parts, evidence=int(evidence))
         assert document["layout"] == LAYOUT
         out.write_text(MARKER, json.dumps(document, indent=2) + "\n")
     except BaseException:
