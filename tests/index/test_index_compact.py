@@ -53,9 +53,10 @@ def test_edge_columns_take_15_bytes_and_the_hot_path_5() -> None:
 def test_per_domain_files_take_52_bytes_plus_the_name(tmp_path: Path) -> None:
     build_from_links(tmp_path, GRAPH)
     index = BacklinkIndex.open(tmp_path)
-    # the out-link files (out_indptr, out_dst) are optional and counted on their own
+    # the out-link and evidence files are optional and counted on their own
     widths = {p.stem: np.load(p, mmap_mode="r").dtype for p in index.folder.glob("*.npy")
-              if p.stem not in {c.name for c in EDGE_COLUMNS} and not p.stem.startswith("out_")}
+              if p.stem not in {c.name for c in EDGE_COLUMNS}
+              and not p.stem.startswith(("out_", "evidence_"))}
     assert widths == {
         "names.offsets": np.int64, "in_indptr": np.int64, "backlinks": np.int64,
         "outlinks": np.int64, "referring_domains": np.int32, "linked_domains": np.int32,
