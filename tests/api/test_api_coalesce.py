@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from support.asyncrun import run_coroutine
+
 from linkgap.api.coalesce import CoalescingTransport
 
 
@@ -41,7 +43,7 @@ def run(steps: Any) -> Recorder:
         wrapped = CoalescingTransport(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
         await steps(wrapped)
 
-    asyncio.run(main())
+    run_coroutine(main)
     return inner
 
 

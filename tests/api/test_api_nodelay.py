@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from support.asyncrun import run_coroutine
+
 from linkgap.cli.serve_cmd import listen_socket
 
 
@@ -32,5 +34,5 @@ def test_connections_accepted_on_the_serve_socket_have_nagle_off() -> None:
                 await asyncio.sleep(0.01)
             writer.close()
 
-    asyncio.run(main())
+    run_coroutine(main)
     assert seen and seen[0] != 0

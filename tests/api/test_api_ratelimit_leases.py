@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.asyncrun import run_coroutine
 from support.postgres import fresh_database
 
 from linkgap.api.ratelimit import BATCH_SHARE, SharedRateLimiter
@@ -222,7 +223,7 @@ def test_requests_waiting_for_a_lease_share_it(store: Store) -> None:
     async def main() -> list[Any]:
         return list(await asyncio.gather(*(gateway._count("k") for _ in range(20))))
 
-    decisions = asyncio.run(main())
+    decisions = run_coroutine(main)
     assert all(d.allowed for d in decisions)
     assert sorted(d.remaining for d in decisions) == list(range(6400 - 20, 6400))
     # Batches of 1, 2, 4, 8 and 16 served the 20: five leases, five hops.
