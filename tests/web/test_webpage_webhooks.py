@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Route, expect
+from playwright.sync_api import Browser, Locator, Route, expect
 from support.receiver import receiver
 from web.webpage_helpers import Tab
 from web.webpage_server import COMPETITORS, TARGET, Server, serving_test_web
@@ -39,6 +39,14 @@ def tab(browser: Browser, server: Server) -> Iterator[Tab]:
     assert t.foreign_requests() == []
 
 
+def notify_field(tab: Tab) -> Locator:
+    """The Notify URL field, its disclosure opened as a user would."""
+    tab.page.get_by_text("Notify a URL when the run ends (webhook)").click()
+    field = tab.page.get_by_label("Notify URL (webhook)", exact=True)
+    expect(field).to_be_visible()
+    return field
+
+
 def run_count(server: Server) -> int:
     with server.client() as client:
         return int(client.get("/v1/backlinks/gap").json()["meta"]["total"])
@@ -50,7 +58,7 @@ def test_a_run_with_a_notify_url_shows_its_delivery_until_delivered(
     hook = p.locator("#run-webhook")
     with receiver([500, 204]) as r:
         tab.use_key(server.key)
-        p.get_by_label("Notify URL (webhook)", exact=True).fill(r.url)
+        notify_field(tab).fill(r.url)
         tab.start_run(TARGET, ", ".join(COMPETITORS))
         tab.wait_completed()
         # The first attempt failed: the page says so, with the receiver's answer, and waits.
@@ -76,7 +84,7 @@ def test_a_run_without_a_notify_url_shows_no_webhook_line(tab: Tab, server: Serv
     p.on("request", lambda req: sent.append(json.loads(req.post_data or "{}"))
          if req.method == "POST" and req.url.endswith("/v1/backlinks/gap") else None)
     tab.use_key(server.key)
-    p.get_by_label("Notify URL (webhook)", exact=True).fill("   ")
+    notify_field(tab).fill("   ")
     tab.start_run(TARGET, COMPETITORS[0])
     tab.wait_completed()
     expect(p.locator("#run-webhook")).to_be_hidden()
@@ -116,8 +124,11 @@ def test_a_refused_notify_url_is_shown_by_the_field_and_starts_nothing(
     p = tab.page
     tab.use_key(server.key)
     before = run_count(server)
-    field = p.get_by_label("Notify URL (webhook)", exact=True)
+    field = notify_field(tab)
     field.fill(url)
+    # Closed again, the disclosure opens by itself to show the refused field.
+    p.get_by_text("Notify a URL when the run ends (webhook)").click()
+    expect(field).to_be_hidden()
     tab.start_run(TARGET, COMPETITORS[0])
     error = p.locator("#run-form-error")
     expect(error).to_contain_text("Please check “Notify URL (webhook)”")

@@ -526,6 +526,8 @@
     if (field && field[1]) {
       var el = $(field[1]);
       el.setAttribute("aria-invalid", "true");
+      var box = el.closest("details");  // the Notify URL sits in a disclosure: show it
+      if (box) box.open = true;
       el.focus();
     }
   }
