@@ -17,12 +17,14 @@ multi-label, private (``github.io``, ``blogspot.com``), wildcard (``*.ck``,
   first ``--baseline`` names (the approach this replaced), interleaved.
 
 The results are checked equal on the baseline names. Only the timed
-functions count; generating the names does not.
+functions count; generating the names does not. Wall and CPU seconds of the
+process are both printed (on a shared machine wall time depends on the load).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -67,20 +69,23 @@ def main() -> None:
     norm.registrable_array(pa.array(["warm.up.co.uk"]))
     rng = np.random.default_rng(20261201)
     vec = vertex = scalar = 0.0
+    vec_cpu = vertex_cpu = 0.0  # CPU seconds of the process: steadier than wall on a busy machine
     scalar_names = 0
     done = 0
     while done < args.names:
         n = min(args.chunk, args.names - done)
         names = names_chunk(done, n, rng)
         reversed_names = reverse(names)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         out = norm.registrable_array(names)
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         hosts = reversed_to_host(reversed_names)
         norm.registrable_array(_canonical_hosts(hosts))
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
         vec += t1 - t0
         vertex += t2 - t1
+        vec_cpu += c1 - c0
+        vertex_cpu += c2 - c1
         if scalar_names < args.baseline:
             sample = names.slice(0, min(n, args.baseline - scalar_names)).to_pylist()
             t3 = time.perf_counter()
@@ -93,9 +98,11 @@ def main() -> None:
     per_vertex = vertex / done * 1e6
     per_scalar = scalar / scalar_names * 1e6
     print(f"{done:,} names in chunks of {args.chunk:,}")
-    print(f"  vectorised PSL pass : {vec:8.1f} s  {per_vec:.2f} us/name")
+    print(f"  vectorised PSL pass : {vec:8.1f} s  {per_vec:.2f} us/name  "
+          f"(CPU {vec_cpu:.1f} s)")
     print(f"  whole vertex pass   : {vertex:8.1f} s  {per_vertex:.2f} us/name "
-          "(reverse + canonical check + PSL)")
+          f"(reverse + canonical check + PSL; CPU {vertex_cpu:.1f} s)")
+    print(f"  load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"  per-name baseline   : {per_scalar:.2f} us/name on {scalar_names:,} names "
           f"(x{per_scalar / per_vec:.1f} slower)")
     print(f"  100M names: vectorised {per_vec * 100:.0f} s, vertex pass "

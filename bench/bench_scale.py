@@ -11,8 +11,9 @@ For each size it writes the generated cc-graph pair when missing
 second, the child's peak resident memory (``os.wait4``: the kernel's
 ``ru_maxrss`` of that process alone, DuckDB included), bytes per edge of the
 per-edge arrays and of the whole version folder, the most the build spilled
-to disk, and CPU seconds (user + system: on a shared machine wall time
-depends on the load, CPU time much less).
+to disk, CPU seconds (user + system: on a shared machine wall time
+depends on the load, CPU time much less) and the load average before and
+after each build.
 
 The goals it is measured against: peak RSS at 8M/160M with 2GB ≤ 3 GB; the
 per-edge arrays ≤ 16 bytes per edge; ≥ 1M input edges per second on two
@@ -46,6 +47,7 @@ def measure(graph: Path, domains: int, edges: int, memory_limit: str,
            "--domains", str(domains), "--edges", str(edges), "--memory-limit", memory_limit]
     if temp_dir:
         cmd += ["--temp-dir", temp_dir]
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
@@ -59,6 +61,8 @@ def measure(graph: Path, domains: int, edges: int, memory_limit: str,
     report["child_wall_seconds"] = round(wall, 1)
     report["child_peak_rss_mib"] = round(usage.ru_maxrss / 1024)
     report["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
+    # one-minute load average before and after: what the wall time competed with
+    report["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     return report
 
 

@@ -7,7 +7,12 @@
 Each build runs ``linkgap index build`` in a child process; its wall time
 and the peak resident memory of its whole process tree (sampled from /proc)
 are the command's own: for ``--engine spark`` that includes the Spark JVM and
-its Python workers, the session start (~10 s) and the finalise step.
+its Python workers, the session start (~10 s) and the finalise step. In
+``local[N]`` mode the executors are threads of the driver's JVM, so the JVM
+figure is driver and executors together; the driver (Python) figure is the
+``linkgap`` process alone, which also runs the finaliser. CPU seconds are
+those of the whole tree (user + system, from /proc), and the load average at
+the end of each build is printed with it.
 cc-graph inputs come from ``gen_graph.py`` (one vertices/edges pair: Spark
 reads it in one task); ``--wat-files`` writes the generated demo
 web as N WAT files (one Spark task each), the case Spark parallelises.
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,31 +69,56 @@ def _wat_inputs(root: Path, files: int, domains: int) -> tuple[list[str], int]:
     return [str(p) for p in paths], len(web.links)
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants (from /proc), in KiB."""
+@dataclass
+class _Sample:
+    """One look at a process tree: resident KiB of all of it, of its root, of its JVMs."""
+
+    tree_kib: int
+    root_kib: int
+    java_kib: int
+
+
+def _sample_tree(pid: int, cpu_ticks: dict[int, int]) -> _Sample:
+    """Resident memory of a process and all its descendants (from /proc), in KiB; updates
+    ``cpu_ticks`` (user + system clock ticks by pid, the last value seen of each)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    java: set[int] = set()
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        rss[int(entry.name)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    total, frontier = 0, [pid]
+        fields = tail.split()
+        child = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        rss[child] = int(fields[21]) * page_kib
+        ticks[child] = int(fields[11]) + int(fields[12])
+        if head.rsplit("(", 1)[-1] == "java":
+            java.add(child)
+    total = java_kib = 0
+    frontier = [pid]
     while frontier:
         current = frontier.pop()
         total += rss.get(current, 0)
+        if current in java:
+            java_kib += rss.get(current, 0)
+        if current in ticks:
+            cpu_ticks[current] = ticks[current]
         frontier += children.get(current, [])
-    return total
+    return _Sample(total, rss.get(pid, 0), java_kib)
 
 
 def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
                memory_limit: str | None) -> dict[str, float]:
-    """One ``linkgap index build`` in a child process: wall time and the peak resident
-    memory of its whole process tree (the Spark JVM included), sampled every 0.2 s."""
+    """One ``linkgap index build`` in a child process: wall time, the peak resident memory
+    of its whole process tree (the Spark JVM and its Python workers included), of the
+    driver process alone (which also finalises) and of the JVM, sampled every 0.2 s, and
+    the CPU seconds of the tree (the last sample of each process)."""
     linkgap = Path(sys.executable).with_name("linkgap")
     command = [str(linkgap), "index", "build", "--index", str(index_dir), "--engine", engine]
     if engine == "spark":
@@ -96,17 +127,23 @@ def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
         command += ["--memory-limit", memory_limit]
     command += inputs
     started = time.perf_counter()
+    cpu_ticks: dict[int, int] = {}
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-        peak = 0
+        peak = root = jvm = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            sample = _sample_tree(proc.pid, cpu_ticks)
+            peak = max(peak, sample.tree_kib)
+            root = max(root, sample.root_kib)
+            jvm = max(jvm, sample.java_kib)
             time.sleep(0.2)
         seconds = time.perf_counter() - started
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{engine} build failed:\n{err.read().decode()[-3000:]}")
-    return {"seconds": seconds, "peak_rss_mib": peak / 1024}
+    return {"seconds": seconds, "peak_rss_mib": peak / 1024, "driver_peak_rss_mib": root / 1024,
+            "jvm_peak_rss_mib": jvm / 1024,
+            "cpu_seconds": sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
 
 
 def _measure(label: str, inputs: list[str], units: int, unit: str, args: argparse.Namespace,
@@ -123,6 +160,10 @@ def _measure(label: str, inputs: list[str], units: int, unit: str, args: argpars
             unit: units, "seconds": round(run["seconds"], 1),
             f"{unit}_per_second": round(units / run["seconds"]),
             "peak_rss_mib": round(run["peak_rss_mib"]),
+            "driver_peak_rss_mib": round(run["driver_peak_rss_mib"]),
+            "jvm_peak_rss_mib": round(run["jvm_peak_rss_mib"]),
+            "cpu_seconds": round(run["cpu_seconds"], 1),
+            "load_average": [round(x, 1) for x in os.getloadavg()],
             "memory_limit": args.memory_limit,
         }), flush=True)
         shutil.rmtree(index_dir, ignore_errors=True)

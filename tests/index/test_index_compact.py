@@ -1,4 +1,5 @@
-"""Index format 2: compact per-edge columns, saturation, exact totals, old formats refused."""
+"""Index format 3: compact per-edge and per-domain columns, saturation, exact totals, old formats
+refused."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from linkgap.index.csr import CsrWriter
 from linkgap.index.format import (
     DOFOLLOW_LINKS_MAX,
     EDGE_COLUMNS,
+    FORMAT_VERSION,
     LINKS_MAX,
     days_to_dates,
     edge_bytes,
@@ -46,6 +48,37 @@ def test_edge_columns_take_15_bytes_and_the_hot_path_5() -> None:
     assert edge_bytes() == 15
     assert sum(c.dtype.itemsize for c in EDGE_COLUMNS if c.hot) == 5
     assert [c.name for c in EDGE_COLUMNS if c.hot] == ["in_src", "in_dofollow"]
+
+
+def test_per_domain_files_take_52_bytes_plus_the_name(tmp_path: Path) -> None:
+    build_from_links(tmp_path, GRAPH)
+    index = BacklinkIndex.open(tmp_path)
+    # the out-link and evidence files are optional and counted on their own
+    widths = {p.stem: np.load(p, mmap_mode="r").dtype for p in index.folder.glob("*.npy")
+              if p.stem not in {c.name for c in EDGE_COLUMNS}
+              and not p.stem.startswith(("out_", "evidence_"))}
+    assert widths == {
+        "names.offsets": np.int64, "in_indptr": np.int64, "backlinks": np.int64,
+        "outlinks": np.int64, "referring_domains": np.int32, "linked_domains": np.int32,
+        "pagerank": np.float32, "rank": np.int32, "domain_rating": np.uint8,
+        "spam_score": np.uint8, "spam_signals": np.uint16,
+    }
+    assert sum(d.itemsize for d in widths.values()) == 52
+    # the narrowed PageRank still gives the stored ranks: order and ties are kept
+    assert np.array_equal(index.rank, m.rank_by_pagerank(np.asarray(index.pagerank)))
+
+
+def test_six_significant_digits_survive_float32() -> None:
+    # PageRank is stored rounded to PAGERANK_DIGITS in float32: distinct values must
+    # stay distinct and in order, equal ones equal (ranks and DR rely on it).
+    rng = np.random.default_rng(3)
+    values = np.concatenate([10.0 ** rng.uniform(-12, 0, 200_000),
+                             1e-7 * (1 + np.arange(20_000) * 1e-5)])  # neighbours in digit 6
+    rounded = np.unique(m.round_significant(values, m.PAGERANK_DIGITS))
+    narrow = rounded.astype(np.float32)
+    assert np.all(np.diff(narrow) > 0)
+    assert np.array_equal(m.round_significant(narrow.astype(np.float64), m.PAGERANK_DIGITS),
+                          rounded)
 
 
 def test_day_codes() -> None:
@@ -141,7 +174,7 @@ def test_a_build_saturates_and_reports_exact_totals(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("found, words", [(1, "old format 1"), (None, "old format 1"),
-                                          (3, "newer linkgap")])
+                                          (2, "old format 2"), (4, "newer linkgap")])
 def test_another_format_is_refused_with_a_rebuild_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], found: int | None, words: str
 ) -> None:
@@ -165,7 +198,7 @@ def test_index_info_prints_bytes_per_edge(tmp_path: Path,
     build_from_links(tmp_path, GRAPH)
     assert main(["index", "info", "--index", str(tmp_path), "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
-    assert row["format"] == 2
+    assert row["format"] == FORMAT_VERSION == 3
     assert row["edges"] == 4
     assert row["bytes_per_edge"] == 15.0
     assert row["edge_bytes"] == 60

@@ -17,6 +17,7 @@ import pytest
 from linkgap import BacklinkIndex
 from linkgap.errors import BuildFailed, IndexUnavailable
 from linkgap.index.build import build_from_batches, build_from_links
+from linkgap.index.format import FORMAT_VERSION
 from linkgap.index.versions import read_current
 
 
@@ -42,7 +43,7 @@ def test_publish_writes_current_and_a_version_folder(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("tmp-*"))
     on_disk = json.loads((tmp_path / "versions" / manifest.version / "manifest.json").read_text())
     assert on_disk["version"] == manifest.version
-    assert on_disk["format"] == 2
+    assert on_disk["format"] == FORMAT_VERSION == 3
     index = BacklinkIndex.open(tmp_path)
     assert index.version == manifest.version
     assert BacklinkIndex.current_version(tmp_path) == manifest.version

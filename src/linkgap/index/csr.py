@@ -211,10 +211,10 @@ class CsrWriter:
 
     Writes the per-edge arrays of ``linkgap.index.format.EDGE_COLUMNS`` and
     ``in_indptr.npy`` into ``folder``, the per-target totals ``backlinks.npy``
-    and ``referring_domains.npy`` there too, and the build's scratch totals
-    (dofollow backlinks, dofollow referring domains, links from the strongest
-    referrer, and the dofollow-only source ids PageRank needs when some edge
-    is not dofollow) into ``work``. Per-source totals (linked domains,
+    (int64) and ``referring_domains.npy`` (the source ids' width) there too, and
+    the build's scratch totals (dofollow backlinks, dofollow referring domains,
+    links from the strongest referrer, and the dofollow-only source ids
+    PageRank needs when some edge is not dofollow) into ``work``. Per-source totals (linked domains,
     outlinks, dofollow linked domains) are summed in memory: 24 bytes per
     domain.
     """
@@ -230,7 +230,8 @@ class CsrWriter:
         work.mkdir(parents=True, exist_ok=True)
         self._row_files = [
             NpyWriter(folder / "backlinks.npy", np.int64),
-            NpyWriter(folder / "referring_domains.npy", np.int64),
+            # at most n - 1 referring domains: the source ids' width is exact
+            NpyWriter(folder / "referring_domains.npy", src_dtype),
             NpyWriter(work / "dofollow_backlinks.npy", np.int64),
             NpyWriter(work / "dofollow_referring_domains.npy", np.int64),
             NpyWriter(work / "top_referrer_links.npy", np.int64),
@@ -316,7 +317,9 @@ class CsrWriter:
             self.df_src.close()
         self.outlinks += self.linked_domains
         self.dofollow_linked_domains += self.linked_domains
-        np.save(self.folder / "linked_domains.npy", self.linked_domains)
+        # at most n - 1 linked domains, exact in the source ids' width
+        np.save(self.folder / "linked_domains.npy",
+                self.linked_domains.astype(self.columns["in_src"].dtype))
         np.save(self.folder / "outlinks.npy", self.outlinks)
         np.save(self.work / "dofollow_linked_domains.npy", self.dofollow_linked_domains)
         return CsrTotals(self.edges, self.links, self.dofollow_links, self.df_src is None)

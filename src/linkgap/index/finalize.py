@@ -34,7 +34,7 @@ import pyarrow as pa
 from linkgap.errors import BuildFailed
 from linkgap.index import metrics as m
 from linkgap.index.budget import MemoryBudget
-from linkgap.index.csr import CsrTotals, CsrWriter, write_names
+from linkgap.index.csr import INT32_LIMIT, CsrTotals, CsrWriter, write_names
 from linkgap.index.evidence import EvidenceWriter
 from linkgap.index.outlinks import OutLinkReport, write_out_links
 from linkgap.index.spam import SIGNALS, compute_spam
@@ -170,15 +170,18 @@ def _write_metrics(folder: Path, work: Path, totals: CsrTotals,
         source.close()
     dr = m.domain_rating(pr.pagerank, df_rd)
     rank = m.rank_by_pagerank(pr.pagerank)
-    np.save(folder / "pagerank.npy", pr.pagerank)
+    # Stored narrow (format 3): PageRank keeps PAGERANK_DIGITS = 6 significant digits,
+    # which float32 holds exactly enough to keep every tie and every order; a rank is
+    # at most n, exact in the source ids' width.
+    np.save(folder / "pagerank.npy", pr.pagerank.astype(np.float32))
     np.save(folder / "domain_rating.npy", dr)
-    np.save(folder / "rank.npy", rank)
+    np.save(folder / "rank.npy", rank.astype(np.int32 if n < INT32_LIMIT else np.int64))
     del dr, rank
     counts = m.DomainCounts(
         backlinks=np.load(folder / "backlinks.npy"),
-        referring_domains=np.load(folder / "referring_domains.npy"),
+        referring_domains=np.load(folder / "referring_domains.npy").astype(np.int64),
         dofollow_referring_domains=df_rd,
-        linked_domains=np.load(folder / "linked_domains.npy"),
+        linked_domains=np.load(folder / "linked_domains.npy").astype(np.int64),
         outlinks=np.load(folder / "outlinks.npy"),
         dofollow_linked_domains=np.zeros(0, dtype=np.int64),  # not a spam signal input
         top_referrer_links=np.load(work / "top_referrer_links.npy"),

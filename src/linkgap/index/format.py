@@ -1,15 +1,24 @@
 """The on-disk layout of a version folder: format number, per-edge columns, encodings.
 
-Format 2 (this one) keeps the in-link CSR compact enough for Common Crawl's
-domain graph (SPEC section 10): a gap query reads 5 bytes per in-link
+Format 2 introduced, and format 3 keeps, the in-link CSR compact enough for
+Common Crawl's domain graph (SPEC section 10): a gap query reads 5 bytes per in-link
 (``in_src`` int32 + the ``in_dofollow`` flag) and all per-edge columns take
 15 bytes per edge. Counts saturate at the width of their column and seen
 times are day numbers; the per-domain totals (``backlinks.npy`` and the
 others) are summed at build time in 64-bit integers *before* the per-edge
 counts saturate, so the metrics stay exact.
 
-Format 1 (int64 counts and epoch seconds per edge, 36 bytes per edge) is
-refused with a message that says how to rebuild.
+Format 3 (this one) keeps format 2's per-edge columns and narrows the
+per-domain files that were wider than their values: ``pagerank`` float32
+(stored to 6 significant digits, which float32 holds), ``rank``,
+``referring_domains`` and ``linked_domains`` in the source ids' width (each
+is at most the number of domains, so they stay exact) and ``spam_signals``
+uint16. ``backlinks`` and ``outlinks`` stay int64: they are sums of links and
+SPEC 3 wants them exact.
+
+Older formats are refused with a message that says how to rebuild: format 1
+(int64 counts and epoch seconds per edge, 36 bytes per edge) and format 2
+(the same per-edge columns as this one, 64-bit per-domain ranks and PageRank).
 """
 
 from __future__ import annotations
@@ -38,7 +47,13 @@ __all__ = [
 ]
 
 #: Layout version of a version folder (``manifest.json`` ``format``).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+
+#: What changed since each older format, for the message that refuses it.
+_OLD_FORMATS = {
+    1: "int64 counts per edge",
+    2: "64-bit per-domain PageRank, ranks and counts",
+}
 
 #: ``in_links`` saturates here (uint32): an edge with more links stores this.
 LINKS_MAX = int(np.iinfo(np.uint32).max)
@@ -121,7 +136,8 @@ def check_format(manifest: Mapping[str, Any], folder: Path) -> None:
             operator_detail=f"index version folder {folder}",
         )
     raise IndexUnavailable(
-        f"the backlink index has the old format {found} (int64 counts per edge); this "
+        f"the backlink index has the old format {found} "
+        f"({_OLD_FORMATS.get(found, 'an older layout')}); this "
         f"linkgap reads format {FORMAT_VERSION}: rebuild the index from its inputs with "
         "`linkgap index build ...`",
         operator_detail=f"index version folder {folder}",

@@ -2,7 +2,8 @@
 
 Each signal is a yes/no test on a domain's link counts or on its name. The
 score is the sum of the points of the signals that fired, capped at 100.
-``spam_signals.npy`` stores bit ``i`` set when ``SIGNALS[i]`` fired; the order
+``spam_signals.npy`` stores bit ``i`` set when ``SIGNALS[i]`` fired, in a
+uint16 (index format 3: room for 16 signals); the order
 of ``SIGNALS`` never changes (new signals are appended). ``docs/metrics.md``
 lists every signal with its threshold and points.
 
@@ -121,10 +122,10 @@ def _name_features(names: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, 
 
 def compute_spam(counts: DomainCounts, names: np.ndarray, offsets: np.ndarray,
                  block: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
-    """Spam score (uint8 0-100) and signal bitmask (uint32) for every domain."""
+    """Spam score (uint8 0-100) and signal bitmask (uint16) for every domain."""
     t = SPAM_THRESHOLDS
     n = len(offsets) - 1
-    fired = np.zeros(n, dtype=np.uint32)
+    fired = np.zeros(n, dtype=np.uint16)
     linked, rd, bl = counts.linked_domains, counts.referring_domains, counts.backlinks
     tests = {
         "high_outlink_ratio": (linked >= t["outlink_ratio_min_linked"])
@@ -150,6 +151,6 @@ def compute_spam(counts: DomainCounts, names: np.ndarray, offsets: np.ndarray,
     score = np.zeros(n, dtype=np.int64)
     for bit, signal in enumerate(SIGNALS):
         hit = tests[signal.name]
-        fired |= hit.astype(np.uint32) << np.uint32(bit)
+        fired |= hit.astype(np.uint16) << np.uint16(bit)
         score += hit * signal.points
     return np.minimum(score, 100).astype(np.uint8), fired
