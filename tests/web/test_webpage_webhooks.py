@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 RUN_URL = re.compile(r"/v1/backlinks/gap/run_[A-Za-z0-9_-]+$")
 #: The receiver is on 127.0.0.1 over http, which a server refuses unless told otherwise;
 #: the first attempt fails (500) and the retry, RETRY_BASE_S later, is acknowledged.
-RETRY_BASE_S = 3
+RETRY_BASE_S = 10  # long enough for the page to see the failed first attempt, even when busy
 WEBHOOK_ENV = {"LINKGAP_WEBHOOK_ALLOW_PRIVATE": "true", "LINKGAP_WEBHOOK_ALLOW_HTTP": "true",
                "LINKGAP_WEBHOOK_RETRY_BASE": str(RETRY_BASE_S), "LINKGAP_WEBHOOK_TIMEOUT": "5"}
 
