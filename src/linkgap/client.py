@@ -495,14 +495,21 @@ class Client:
         limit: int = 100,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Start a gap run (``POST /v1/backlinks/gap``); returns the queued run.
 
-        The credits it cost are in ``client.last_meta["credits_charged"]``. An
-        ``Idempotency-Key`` is always sent (a fresh one unless given), so the
-        client's retries never start a second run. With ``callback_url`` the server
-        POSTs the run there, signed, when it completes or fails; the run's
-        ``webhook`` field says how the delivery went (docs/webhooks.md).
+        ``filters`` (``min_authority``, ``max_spam``, ``dofollow``) and ``exclude``
+        (up to 100 domains: a domain linking to one of them is no prospect) apply
+        before ``limit``, so the run keeps the best ``limit`` prospects that pass
+        them; the run echoes both. The credits it cost are in
+        ``client.last_meta["credits_charged"]``. An ``Idempotency-Key`` is always
+        sent (a fresh one unless given), so the client's retries never start a
+        second run. With ``callback_url`` the server POSTs the run there, signed, when
+        it completes or fails; the run's ``webhook`` field says how the delivery went
+        (docs/webhooks.md).
         """
         if isinstance(competitors, str):
             # A bare string would be sent as a list of its characters' worth of intent.
@@ -515,6 +522,11 @@ class Client:
         }
         if min_overlap is not None:
             body["min_overlap"] = min_overlap
+        if filters is not None:
+            body["filters"] = dict(filters)
+        if exclude is not None:
+            # A bare string would be sent as one name, not as a list of its characters.
+            body["exclude"] = [exclude] if isinstance(exclude, str) else list(exclude)
         if callback_url is not None:
             body["callback_url"] = callback_url
         key = idempotency_key or f"lgc-{uuid.uuid4()}"
@@ -630,9 +642,21 @@ class Client:
                 return
             page_no += 1
 
-    def prospects_csv(self, run_id: str, **filters: Any) -> str:
-        """Every filtered prospect of a completed run as CSV text (header row first)."""
-        params = _filters({**filters, "format": "csv"})
+    def prospect(self, run_id: str, domain: str) -> dict[str, Any]:
+        """One prospect of a completed run with the links behind it
+        (``GET /v1/backlinks/gap/{run_id}/prospects/{domain}``): every prospect field,
+        ``links`` per competitor in run order (counts, dates, sample links),
+        ``links_frozen`` and ``links_index_version``. The domain may be in any form;
+        :class:`NotFound` when it is not a prospect of the run."""
+        data: dict[str, Any] = self._json(
+            "GET", f"/v1/backlinks/gap/{_segment(run_id)}/prospects/{_segment(domain)}")
+        return data
+
+    def prospects_csv(self, run_id: str, *, include: str | None = None,
+                      **filters: Any) -> str:
+        """Every filtered prospect of a completed run as CSV text (header row first);
+        ``include="links"``: one row per sample link behind each prospect."""
+        params = _filters({**filters, "format": "csv", "include": include})
         response = self._request(
             "GET",
             f"/v1/backlinks/gap/{_segment(run_id)}/prospects",

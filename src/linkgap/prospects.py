@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,12 @@ __all__ = [
     "all_rows",
     "cache_allowance",
     "filter_indices",
+    "LINK_CSV_FIELDS",
     "iter_csv",
+    "iter_csv_with_links",
     "order_is_ready",
     "page_indices",
+    "prospect_row",
     "query_page",
     "query_page_json",
     "resolve_competitor",
@@ -383,6 +386,57 @@ def iter_csv(result: GapResult, query: ProspectQuery, chunk: int = 10_000) -> It
     yield _csv_lines([], header=True)
     for start in range(0, order.shape[0], chunk):
         yield _csv_lines(result.rows(order[start:start + chunk]), header=False)
+
+
+#: Columns a CSV with ``include=links`` adds after the prospect fields (SPEC 12).
+LINK_CSV_FIELDS: tuple[str, ...] = ("competitor", "source_url", "target_url", "anchor",
+                                    "link_dofollow")
+
+
+def iter_csv_with_links(
+    result: GapResult, query: ProspectQuery,
+    links_of: Callable[[Sequence[int]], Iterable[list[dict[str, Any]]]],
+    chunk: int = 1_000,
+) -> Iterator[str]:
+    """The CSV of every filtered prospect with its sample links (``include=links``): one
+    row per sample link, prospect fields first, then ``LINK_CSV_FIELDS``, per competitor in
+    run order. A prospect with no sample link (an index built without evidence) keeps one
+    row with the link columns empty, so none is lost. ``links_of(rows)`` gives the
+    ``links`` entries of those row positions, in order."""
+    order = sorted_indices(result, query)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow((*PROSPECT_FIELDS, *LINK_CSV_FIELDS))
+    yield buf.getvalue()
+    for start in range(0, order.shape[0], chunk):
+        rows = order[start:start + chunk]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        for row, links in zip(result.rows(rows), links_of(rows.tolist()), strict=True):
+            cells = [safe_cell(row.get(f)) for f in PROSPECT_FIELDS]
+            samples = [(entry["competitor"], s) for entry in links for s in entry["samples"]]
+            if not samples:
+                writer.writerow([*cells, "", "", "", "", ""])
+            for competitor, s in samples:
+                writer.writerow([*cells, *(safe_cell(v) for v in (
+                    competitor, s["source_url"], s["target_url"], s["anchor"],
+                    s["dofollow"]))])
+        yield buf.getvalue()
+
+
+def prospect_row(result: GapResult, domain: object) -> int | None:
+    """The row position of the prospect ``domain`` names, in any typed form (URL, Unicode,
+    upper case), or None when it is no prospect of the run."""
+    if not isinstance(domain, str):
+        return None
+    for normalizer in _NORMALIZERS:
+        name = normalizer.try_normalize(domain)
+        if name is None:
+            continue
+        at = pc.index(result.names, pa.scalar(name, result.names.type)).as_py()
+        if at is not None and at >= 0:
+            return int(at)
+    return None
 
 
 def summarize(result: GapResult, query: ProspectQuery | None = None) -> dict[str, Any]:

@@ -268,6 +268,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest `limit` a gap run may ask for.", "1000", minimum=10, maximum=1_000_000,
     ),
     Setting(
+        "evidence_freeze_max", "LINKGAP_EVIDENCE_FREEZE_MAX", lambda s: 10_000, INTEGER,
+        "A run freezes the links behind this many of its best prospects.", "10000",
+        minimum=0, maximum=1_000_000,
+    ),
+    Setting(
         "run_cost_divisor", "LINKGAP_RUN_COST_DIVISOR", lambda s: 30, INTEGER,
         "D in the run cost max(1, ceil(k x limit / D)).", "30",
         minimum=1, maximum=MAX_CREDITS_SETTING,

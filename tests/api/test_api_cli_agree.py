@@ -98,3 +98,25 @@ def test_competitor_filter_refuses_with_the_same_message(
     code, _, err = _cli(capsys, *args, "--competitor-filter", typed)
     assert code == 1
     assert err.strip().splitlines()[-1] == f"error: {message}"
+
+
+@pytest.mark.parametrize(("body", "flags"), [
+    ({"filters": {"dofollow": False}}, ["--no-dofollow"]),
+    ({"filters": {"min_authority": 1, "max_spam": 50}},
+     ["--min-authority", "1", "--max-spam", "50"]),
+    ({"exclude": ["hub0.com", "https://www.hub1.com/"]}, ["--exclude", "hub0.com",
+                                                           "-x", "https://www.hub1.com/"]),
+])
+def test_run_filters_keep_the_same_prospects_before_the_limit_in_the_api_and_the_cli(
+        api: Api, capsys: pytest.CaptureFixture[str], body: dict[str, Any],
+        flags: list[str]) -> None:
+    run_id = api.completed_run(limit=10, **body)
+    run = api.get(f"/v1/backlinks/gap/{run_id}").json()["data"]
+    from_api = api.get(f"/v1/backlinks/gap/{run_id}/prospects",
+                       params={"per_page": 100}).json()["data"]
+    competitors = [arg for c in COMPETITORS for arg in ("-c", c)]
+    code, out, err = _cli(capsys, "gap", "--index", str(api.settings.index), TARGET,
+                          *competitors, "--limit", "10", "--format", "json", *flags)
+    assert code == 0, err
+    assert json.loads(out) == from_api
+    assert f"{run['total_found']:,} prospect" in err

@@ -27,6 +27,7 @@ def test_api_md_has_examples_for_every_endpoint() -> None:
     for needle in ("-X POST http://127.0.0.1:8000/v1/backlinks/gap", "/v1/backlinks/gap/$RUN\"",
                    "/v1/backlinks/gap?", "/prospects?", "/summary?", "/v1/domains/metrics",
                    "/v1/account", "/healthz", "Idempotency-Key", "Accept: text/csv",
+                   "/prospects/$BEST", "include=links",
                    "/v1/domains/mysite.example/competitors?limit=5"):
         assert needle in script, needle
 
@@ -53,14 +54,18 @@ def test_api_md_examples_run(tmp_path: Path) -> None:
     # The only error the examples show on purpose is the per_page one.
     codes = re.findall(r'"code":"([a-z_]+)"', output)
     assert codes.count("invalid_parameter") == 1, codes
+    # Warnings: the run example excludes a sister site the demo web does not have.
     assert not set(codes) - {"invalid_parameter", "target_not_indexed",
-                             "competitor_not_indexed"}, codes
+                             "competitor_not_indexed", "exclude_not_indexed"}, codes
     assert '"status":"completed"' in output
     assert "HTTP/1.1 202" in output  # the -i example
     assert '"total_pages":' in output and '"dofollow":{"dofollow":' in output
     csv_files = sorted(p.name for p in work.glob("*.csv"))
-    assert len(csv_files) == 2 and "prospects.csv" in csv_files, csv_files
+    assert len(csv_files) == 3 and "prospects.csv" in csv_files, csv_files
     for name in csv_files:
         header = (work / name).read_text(encoding="utf-8").splitlines()[0]
         assert header.startswith("domain,domain_rating,")
+    links_header = (work / "prospect-links.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert links_header.endswith(",competitor,source_url,target_url,anchor,link_dofollow")
+    assert '"links":[{"competitor":' in output and '"links_frozen":true' in output
     assert output.endswith("}") and '{"data":{"status":"ok","index_version":' in output

@@ -81,7 +81,7 @@ def test_documented_statuses(doc: dict[str, Any], path: str, method: str,
 def test_prospect_parameters(doc: dict[str, Any]) -> None:
     params = _params(doc, PROSPECTS)
     assert set(params) == {"run_id", "min_authority", "max_spam", "dofollow", "competitor", "q",
-                           "sort", "order", "page", "per_page", "format"}
+                           "sort", "order", "page", "per_page", "format", "include"}
     page = params["page"]["schema"]
     assert (page["minimum"], page["maximum"], page["default"]) == (1, 1_000_000, 1)
     per_page = params["per_page"]["schema"]

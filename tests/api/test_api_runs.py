@@ -15,9 +15,9 @@ from api.test_api_errors import assert_error
 GAP = "/v1/backlinks/gap"
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 RUN_FIELDS = ["id", "status", "domain", "competitors", "mode", "min_overlap",
-              "competitor_count", "limit", "created_at", "prospect_count", "total_found",
-              "credits_charged", "started_at", "finished_at", "index_version", "warnings",
-              "error", "callback_url", "webhook"]
+              "competitor_count", "limit", "filters", "exclude", "created_at", "prospect_count",
+              "total_found", "credits_charged", "started_at", "finished_at", "index_version",
+              "warnings", "error", "callback_url", "webhook"]
 
 
 def available(api: Api) -> int:
@@ -157,6 +157,8 @@ def test_get_run_has_every_field(api: Api) -> None:
     assert ISO_Z.match(done["started_at"]) and ISO_Z.match(done["finished_at"])
     assert isinstance(done["index_version"], str) and done["index_version"]
     assert done["warnings"] == [] and done["error"] is None
+    assert done["filters"] == {"min_authority": None, "max_spam": None, "dofollow": None}
+    assert done["exclude"] == []
 
 
 def test_run_warnings_for_unindexed_domains(api: Api) -> None:

@@ -130,7 +130,8 @@ def test_every_operation_matches_the_document(api: Api, mode: GenerationMode) ->
         "GET /healthz", "GET /v1/account", "GET /v1/backlinks/gap", "POST /v1/backlinks/gap",
         "GET /v1/backlinks/gap/{run_id}", "GET /v1/backlinks/gap/{run_id}/prospects",
         "GET /v1/backlinks/gap/{run_id}/summary", "GET /v1/backlinks/gap/{run_id}/diff",
-        "POST /v1/domains/metrics", "GET /v1/domains/{domain}/competitors",
+        "GET /v1/backlinks/gap/{run_id}/prospects/{domain}", "POST /v1/domains/metrics",
+        "GET /v1/domains/{domain}/competitors",
     }
     skipped = {f"{op.method.upper()} {op.path}" for op in operations
                if not _exercise(op, mode, api.headers)}

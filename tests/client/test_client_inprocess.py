@@ -230,6 +230,41 @@ def test_domain_metrics_in_input_order(stack: Any) -> None:
     assert rows[0]["referring_domains"] > 0
 
 
+def test_run_time_filters_and_exclusions_are_sent_and_echoed(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    expected = _expected()
+    nofollow = {d for d, e in expected.items() if not e["dofollow"]}
+    run = _completed_run(service, client, limit=10, filters={"dofollow": False},
+                         exclude=["p004.example"])
+    assert run["filters"] == {"min_authority": None, "max_spam": None, "dofollow": False}
+    assert run["exclude"] == ["p004.example"]
+    assert run["total_found"] == len(nofollow - {"p004.example"})
+    kept = {r["domain"] for r in client.prospects(run["id"])}
+    assert kept <= nofollow - {"p004.example"} and len(kept) == 10
+    with pytest.raises(lc.InvalidParameter) as caught:
+        client.create_run(TARGET, COMPETITORS, exclude=["not a domain"])
+    assert caught.value.param == "exclude[0]"
+
+
+def test_a_prospect_with_its_links_and_the_links_csv(stack: Any) -> None:
+    service, http, key = stack
+    client = _client(http, key)
+    run = _completed_run(service, client)
+    data = client.prospect(run["id"], "P002.Example")
+    assert data["domain"] == "p002.example" and data["links_frozen"] is True
+    assert [e["competitor"] for e in data["links"]] == COMPETITORS
+    assert [[s["source_url"] for s in e["samples"]] for e in data["links"]] == [
+        ["https://p002.example/page"], ["https://p002.example/page"]]
+    with pytest.raises(lc.NotFound):
+        client.prospect(run["id"], TARGET)
+    table = list(csv.DictReader(io.StringIO(client.prospects_csv(run["id"],
+                                                                 include="links"))))
+    assert [(r["competitor"], r["target_url"]) for r in table if r["domain"] == "p002.example"
+            ] == [("a.example", "https://a.example/"), ("b.example", "https://b.example/")]
+    assert len(table) == sum(len(e["competitors"]) for e in _expected().values())
+
+
 def test_link_competitors(stack: Any) -> None:
     from urllib.parse import urlsplit
 

@@ -85,8 +85,11 @@ class ArrayIndex:
         return [self.names[int(i)] for i in ids]
 
     def gap(self, domain: str, competitors: Sequence[str], mode: str = "union",
-            min_overlap: int | None = None, limit: int | None = None) -> GapResult:
-        return compute_gap(self, domain, competitors, mode, min_overlap, limit)
+            min_overlap: int | None = None, limit: int | None = None, *,
+            filters: Mapping[str, Any] | None = None,
+            exclude: Sequence[str] | None = None) -> GapResult:
+        return compute_gap(self, domain, competitors, mode, min_overlap, limit,
+                           filters=filters, exclude=exclude)
 
 
 def links(spec: str) -> list[tuple[str, str, bool]]:

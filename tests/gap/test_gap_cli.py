@@ -141,3 +141,83 @@ def test_default_index_comes_from_the_settings(capsys, index_dir, monkeypatch) -
     monkeypatch.setenv("LINKGAP_INDEX", str(index_dir))
     code, out, _ = run(capsys, "me.com", "-c", "a.com", "--format", "json")
     assert code == 0 and len(json.loads(out)) == 3
+
+
+# ---------------------------------------------------------------- filters before --limit
+
+#: Ten strong prospects with dofollow links, two weak nofollow-only ones, and a partner
+#: site that three of the strong ones link to.
+OUTREACH_LINKS = [
+    *[(f"https://strong{i}.com/", "https://a.com/") for i in range(10)],
+    *[(f"https://strong{i}.com/", "https://b.com/") for i in range(0, 10, 2)],
+    *[(f"https://blog{i}.com/", f"https://strong{i}.com/") for i in range(10)],
+    ("https://quiet1.org/", "https://a.com/", "nofollow"),
+    ("https://quiet2.org/", "https://b.com/", "ugc"),
+    *[(f"https://strong{i}.com/", "https://partner.net/") for i in (0, 1, 2)],
+]
+
+
+@pytest.fixture(scope="module")
+def outreach_index(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli-gap-outreach")
+    build_test_index(path, OUTREACH_LINKS)
+    return path
+
+
+def gap_rows(capsys, index_dir, *args: str) -> tuple[list[dict], str]:
+    code, out, err = run(capsys, "--index", str(index_dir), "me.com", "-c", "a.com",
+                         "-c", "b.com", "--format", "json", *args)
+    assert code == 0, err
+    return json.loads(out), err
+
+
+def test_no_dofollow_finds_the_nofollow_prospects_a_small_limit_missed(
+        capsys, outreach_index) -> None:
+    top, err = gap_rows(capsys, outreach_index, "--limit", "5")
+    assert len(top) == 5 and all(r["dofollow"] for r in top)
+    assert "12 prospects found, 5 kept" in err
+    quiet, err = gap_rows(capsys, outreach_index, "--limit", "5", "--no-dofollow")
+    assert sorted(r["domain"] for r in quiet) == ["quiet1.org", "quiet2.org"]
+    assert "2 prospects found, 2 kept, after filters: nofollow only" in err
+
+
+def test_every_filter_flag_applies_before_the_limit(capsys, outreach_index) -> None:
+    everything, _ = gap_rows(capsys, outreach_index)
+    floor = sorted({r["domain_rating"] for r in everything})[-1]
+    strongest, err = gap_rows(capsys, outreach_index, "--limit", "3", "--min-authority",
+                              str(floor))
+    assert strongest == [r for r in everything if r["domain_rating"] >= floor][:3]
+    # The competitor and search filters narrow the unlimited run, then the best are kept.
+    to_b, err = gap_rows(capsys, outreach_index, "--limit", "2", "--competitor-filter",
+                         "www.b.com", "--no-dofollow")
+    assert [r["domain"] for r in to_b] == ["quiet2.org"]
+    assert "1 prospect found, 1 kept, after filters: linking to www.b.com with nofollow " \
+           "links only" in err
+    found, err = gap_rows(capsys, outreach_index, "--limit", "1", "--search", "QUIET")
+    assert [r["domain"] for r in found] == [
+        next(r["domain"] for r in everything if "quiet" in r["domain"])]
+    assert "2 prospects found, 1 kept" in err
+
+
+def test_exclude_removes_the_referrers_of_excluded_domains_before_the_limit(
+        capsys, outreach_index) -> None:
+    everything, _ = gap_rows(capsys, outreach_index)
+    gone = {"strong0.com", "strong1.com", "strong2.com", "partner.net"}
+    want = [r for r in everything if r["domain"] not in gone]
+    rows, err = gap_rows(capsys, outreach_index, "--limit", "4", "--exclude",
+                         "https://Partner.net/", "-x", "nowhere.org")
+    assert rows == want[:4]
+    assert f"{len(want)} prospects found, 4 kept, after filters: excluding 2 domains" in err
+    assert "nowhere.org is not in the backlink index" in err
+
+
+def test_bad_exclusions_exit_1_naming_them(capsys, outreach_index) -> None:
+    code, out, err = run(capsys, "--index", str(outreach_index), "me.com", "-c", "a.com",
+                         "--exclude", "ok.com", "--exclude", "co.uk")
+    assert code == 1 and out == "" and "co.uk" in err
+    code, out, err = run(capsys, "--index", str(outreach_index), "me.com", "-c", "a.com",
+                         "--exclude", "A.com")
+    assert code == 1 and out == "" and "one of the competitors" in err
+    many = [arg for i in range(101) for arg in ("-x", f"d{i}.com")]
+    code, out, err = run(capsys, "--index", str(outreach_index), "me.com", "-c", "a.com", *many)
+    assert code == 1 and "at most 100 domains" in err

@@ -22,13 +22,15 @@ def csr(n: int, edges: dict[tuple[int, int], bool]) -> tuple[np.ndarray, np.ndar
     return indptr, np.asarray(src, dtype=np.int32), np.asarray(dof, dtype=np.int64)
 
 
-def reference(n, edges, target, comps, m):
-    """Straight from SPEC 4, one domain at a time."""
+def reference(n, edges, target, comps, m, exclude=()):
+    """Straight from SPEC 4 (and SPEC 12's exclusions), one domain at a time."""
     out = {}
     for p in range(n):
-        if p == target or p in comps:
+        if p == target or p in comps or p in exclude:
             continue
         if target is not None and (p, target) in edges:
+            continue
+        if any((p, x) in edges for x in exclude):
             continue
         bits = dof = 0
         for j, c in enumerate(comps):
@@ -52,18 +54,21 @@ def graphs(draw):
     target = ids[0] if draw(st.booleans()) else None
     comps = [c if draw(st.integers(0, 5)) else None for c in ids[1:]]
     m = draw(st.integers(1, k))
-    return n, edges, target, comps, m
+    # Excluded domains: any ids but the competitors (the target may be among them).
+    others = [i for i in range(n) if i not in ids[1:]]
+    exclude = draw(st.lists(st.sampled_from(others), max_size=4, unique=True)) if others else []
+    return n, edges, target, comps, m, exclude
 
 
 @settings(max_examples=300, deadline=None)
 @given(graphs())
 def test_core_matches_the_reference(graph) -> None:
-    n, edges, target, comps, m = graph
+    n, edges, target, comps, m, exclude = graph
     indptr, src, dof = csr(n, edges)
-    core = gap_arrays(indptr, src, dof, target, comps, m)
+    core = gap_arrays(indptr, src, dof, target, comps, m, exclude=exclude)
     got = {int(i): (int(b), int(d))
            for i, b, d in zip(core.ids, core.mask, core.dofollow_mask, strict=True)}
-    assert got == reference(n, edges, target, comps, m)
+    assert got == reference(n, edges, target, comps, m, exclude)
     assert len(core.ids) == len(got)  # each prospect once
     # The scratch is left all-zero for the next run.
     assert not any(w[:n].any() for w in _SCRATCH.words.values())

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkgap.gap import compute_gap, kernel
+from linkgap.gap import RunFilters, compute_gap, kernel
 from linkgap.gap.run import _numpy_rows
 
 pytestmark = pytest.mark.skipif(not kernel.available(), reason="numba is not installed")
@@ -76,15 +76,23 @@ def runs(draw):
     block = draw(st.sampled_from([1, 2, 3, 8, kernel.BLOCK]))
     slack = draw(st.sampled_from([0, 1, 3, kernel.SLACK]))  # small: the buffer is cut often
     dof_dtype = draw(st.sampled_from([np.int64, np.uint8]))
-    return n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype
+    # Run-time exclusions (any ids but the competitors) and filters (SPEC 12).
+    others = [i for i in range(n) if i not in ids[1:]]
+    exclude = draw(st.lists(st.sampled_from(others), max_size=5, unique=True)) if others else []
+    filters = RunFilters(
+        min_authority=draw(st.none() | st.sampled_from([0, 1, 37, 50, 100])),
+        max_spam=draw(st.none() | st.sampled_from([0, 1, 50, 100])),
+        dofollow=draw(st.none() | st.booleans()))
+    return n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype, exclude, filters
 
 
 def assert_same_rows(graph: Graph, target, comps, m, limit, block=kernel.BLOCK,
-                     slack=kernel.SLACK) -> None:
-    want = _numpy_rows(graph, target, comps, m, limit)  # type: ignore[arg-type]
+                     slack=kernel.SLACK, exclude=(), filters=None) -> None:
+    want = _numpy_rows(graph, target, comps, m, limit, exclude, filters)  # type: ignore[arg-type]
     got = kernel.fused_gap(graph.in_indptr, graph.in_src, graph.in_dofollow, target, comps, m,
                            limit, graph.domain_rating, graph.referring_domains,
-                           graph.spam_score, block=block, slack=slack)
+                           graph.spam_score, block=block, slack=slack, exclude=exclude,
+                           filters=filters)
     assert got.total_found == want.total_found
     assert got.ids.tolist() == want.ids.tolist()
     assert got.score.tolist() == want.score.tolist()
@@ -95,9 +103,9 @@ def assert_same_rows(graph: Graph, target, comps, m, limit, block=kernel.BLOCK,
 @settings(max_examples=400, deadline=None)
 @given(runs())
 def test_kernel_equals_the_numpy_engine(run) -> None:
-    n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype = run
+    n, edges, metrics, target, comps, m, limit, block, slack, dof_dtype, exclude, filters = run
     graph = Graph(n, edges, metrics, dof_dtype)
-    assert_same_rows(graph, target, comps, m, limit, block, slack)
+    assert_same_rows(graph, target, comps, m, limit, block, slack, exclude, filters)
 
 
 def test_every_score_equals_the_numpy_score() -> None:
@@ -116,6 +124,11 @@ def test_every_score_equals_the_numpy_score() -> None:
             assert_same_rows(graph, None, comps, m, limit)
             assert_same_rows(graph, None, comps, m, limit, slack=5)
     assert_same_rows(graph, 5, comps, 1, None)
+    for filters in (RunFilters(min_authority=40), RunFilters(max_spam=30, dofollow=False),
+                    RunFilters(min_authority=90, max_spam=10, dofollow=True)):
+        for limit in (None, 1, 777):
+            assert_same_rows(graph, 5, comps, 2, limit, slack=5, exclude=[7, 11, 400],
+                             filters=filters)
 
 
 def test_compute_gap_gives_the_same_result_with_either_engine(make_index) -> None:
@@ -123,7 +136,10 @@ def test_compute_gap_gives_the_same_result_with_either_engine(make_index) -> Non
             for i in range(600) for c in ("a.com", "b.com", "c.com") if (i + len(c)) % 4]
     spec += [(f"d{i:04d}.com", "me.com", True) for i in range(0, 600, 9)]
     index = make_index(spec)
-    for kwargs in ({}, {"limit": 10}, {"min_overlap": 2, "limit": 50}, {"mode": "intersect"}):
+    for kwargs in ({}, {"limit": 10}, {"min_overlap": 2, "limit": 50}, {"mode": "intersect"},
+                   {"limit": 10, "filters": {"dofollow": False}},
+                   {"limit": 20, "filters": {"max_spam": 0, "dofollow": True}},
+                   {"limit": 15, "exclude": ["d0003.com", "d0010.com", "nowhere.org"]}):
         compiled = compute_gap(index, "me.com", ["a.com", "b.com", "c.com"], engine="compiled",
                                **kwargs)
         reference = compute_gap(index, "me.com", ["a.com", "b.com", "c.com"], engine="numpy",

@@ -34,6 +34,9 @@ def test_create_run_normalises_queues_and_charges(service: LinkgapService) -> No
     for unknown in ("prospect_count", "total_found", "started_at", "finished_at",
                     "index_version", "warnings", "error"):
         assert d[unknown] is None
+    # No run-time filter given: every filter field present and null, nothing excluded.
+    assert d["filters"] == {"min_authority": None, "max_spam": None, "dofollow": None}
+    assert d["exclude"] == []
     assert service.account(acct.id).credits.available == 43
     assert service.get_run(acct.id, view.id) == view
 
@@ -55,6 +58,15 @@ def test_create_run_normalises_queues_and_charges(service: LinkgapService) -> No
     ({"limit": 1001}, "limit"),
     ({"limit": "100"}, "limit"),
     ({"limit": 100.0}, "limit"),
+    ({"filters": {"min_authority": 101}}, "filters.min_authority"),
+    ({"filters": {"max_spam": -1}}, "filters.max_spam"),
+    ({"filters": {"dofollow": 0}}, "filters.dofollow"),
+    ({"filters": {"q": "blog"}}, "filters.q"),
+    ({"filters": "dofollow"}, "filters"),
+    ({"exclude": [f"x{i}.com" for i in range(101)]}, "exclude"),
+    ({"exclude": ["ok.com", "not a domain"]}, "exclude[1]"),
+    ({"exclude": ["https://www.A.com/"]}, "exclude[0]"),  # a competitor
+    ({"exclude": "ok.com"}, "exclude"),
 ])
 def test_invalid_runs_are_refused_and_not_charged(service: LinkgapService, kwargs: dict,
                                                   param: str) -> None:

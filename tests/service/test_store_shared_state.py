@@ -170,8 +170,49 @@ def test_an_older_schema_is_refused_until_db_upgrade_then_its_runs_complete(
     assert service.run_pending_once()
     run = service.get_run("acct_1", "run_old")
     assert run.status == "completed" and run.prospect_count == 2
+    # Queued before run-time filters existed: none applied, nothing excluded.
+    assert run.filters == {"min_authority": None, "max_spam": None, "dofollow": None}
+    assert run.exclude == []
     assert service.account("acct_1").credits.available == 93
     assert service.idempotency_lookup("acct_1", "left-in-flight", "fp") is None
+
+
+def test_a_run_keeps_its_filters_and_exclusions_in_either_store(make_service) -> None:
+    service = make_service()
+    acct = service.create_account("acme", credits=100)
+    view, _ = service.create_run(
+        acct.id, domain="mysite.com", competitors=["a.com", "b.com"], limit=10,
+        filters={"dofollow": False, "max_spam": 100},
+        exclude=["https://WWW.Blog.com/", "blog.com", "elsewhere.org"])
+    assert view.filters == {"min_authority": None, "max_spam": 100, "dofollow": False}
+    assert view.exclude == ["blog.com", "elsewhere.org"]
+    other = make_service()  # another process, reading the stored row
+    stored = other.get_run(acct.id, view.id)
+    assert (stored.filters, stored.exclude) == (view.filters, view.exclude)
+    assert other.run_pending_once()
+    done = service.get_run(acct.id, view.id)
+    assert done.status == "completed" and done.total_found == 1
+    assert [w["code"] for w in done.warnings or []] == ["exclude_not_indexed"]
+    assert [r["domain"] for r in service.run_result(acct.id, view.id).prospects()] == [
+        "forum.net"]
+    assert service.run_result(acct.id, view.id).exclude == ["blog.com", "elsewhere.org"]
+
+
+def test_the_links_frozen_with_a_run_are_kept_in_either_store(make_service) -> None:
+    service = make_service()
+    acct = service.create_account("acme", credits=100)
+    view, _ = service.create_run(acct.id, domain="mysite.com", competitors=["a.com", "b.com"],
+                                 limit=10)
+    assert service.run_pending_once()
+    other = make_service()  # another process: reads the stored links, not a cache
+    data = other.prospect(acct.id, view.id, "https://WWW.Blog.com/")
+    assert data["domain"] == "blog.com" and data["links_frozen"] is True
+    assert [e["competitor"] for e in data["links"]] == ["a.com", "b.com"]
+    assert [s["source_url"] for s in data["links"][1]["samples"]] == ["https://blog.com/a"]
+    assert other.store.run_links(view.id) == service.store.run_links(view.id) is not None
+    # Retention deletes them with the prospects.
+    assert service.store.expire_runs("9999-01-01T00:00:00.000Z") == 1
+    assert service.store.run_links(view.id) is None
 
 
 def test_a_newer_schema_is_refused(state_url: str, make_service) -> None:

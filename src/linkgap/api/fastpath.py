@@ -87,8 +87,8 @@ class ProspectsFastPath:
 
         if any(len(params.getlist(name)) > 1 for name in _PARAMS if name in params):
             return None
-        if params.get("format", "json") != "json":
-            return None
+        if params.get("format", "json") != "json" or "include" in params:
+            return None  # CSV, or include (the route checks its value)
         page = _int(params, "page", 1)
         per_page = _int(params, "per_page", 50)
         assert page is not None and per_page is not None

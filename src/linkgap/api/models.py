@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from linkgap.domains import DOMAIN_INPUT_MAX_LENGTH, DOMAIN_INPUT_PATTERN
+from linkgap.gap.filters import MAX_EXCLUDE
 from linkgap.webhooks.addresses import MAX_URL_LENGTH, callback_url_pattern
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "QUERY_BOUNDS",
     "Account", "AccountEnvelope", "DomainMetricsBody", "DomainMetricsEnvelope",
     "DomainMetricsRow", "ErrorEnvelope", "GapRunBody", "HealthEnvelope", "Meta",
-    "PageMeta", "Prospect", "ProspectPage", "Run", "RunEnvelope", "RunList",
+    "PageMeta", "Prospect", "ProspectLinks", "ProspectLinksEnvelope", "ProspectPage", "Run",
+    "RunEnvelope", "RunFilters",
+    "RunFiltersBody", "RunList",
     "Summary", "SummaryEnvelope",
 ]
 
@@ -59,6 +62,21 @@ class _StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class RunFiltersBody(_StrictBody):
+    """Run-time filters of ``POST /v1/backlinks/gap``: applied before ``limit``, so the run
+    keeps the best ``limit`` prospects that pass them (SPEC 12)."""
+
+    min_authority: int | None = Field(
+        None, description="Only prospects with domain_rating ≥ this.",
+        json_schema_extra={"minimum": 0, "maximum": 100})
+    max_spam: int | None = Field(
+        None, description="Only prospects with spam_score ≤ this.",
+        json_schema_extra={"minimum": 0, "maximum": 100})
+    dofollow: bool | None = Field(
+        None, description="true: only prospects with a dofollow link to a competitor; "
+                          "false: only those whose links to the competitors are all nofollow.")
+
+
 class GapRunBody(_StrictBody):
     """Body of ``POST /v1/backlinks/gap``."""
 
@@ -78,6 +96,15 @@ class GapRunBody(_StrictBody):
     limit: int = Field(100, description="Prospects kept, best first by score "
                                         "(10..LINKGAP_MAX_RUN_LIMIT).",
                        json_schema_extra={"minimum": 10})
+    filters: RunFiltersBody | None = Field(
+        None, description="Run-time filters, applied before limit; total_found counts "
+                          "after them.")
+    exclude: Annotated[list[DomainText], Field(json_schema_extra={"maxItems": MAX_EXCLUDE})
+                       ] | None = Field(
+        None, description="Up to 100 domains: a domain linking to any of them (any rel), "
+                          "or one of them itself, is not a prospect. Applied before limit; "
+                          "your own domain is ignored, a competitor is refused.",
+        examples=[["mysister.com", "partner.org"]])
     callback_url: CallbackURL | None = Field(
         None,
         description="Where to POST the run, signed (`Linkgap-Signature`), when it completes "
@@ -125,6 +152,14 @@ class Notice(BaseModel):
     message: str
 
 
+class RunFilters(BaseModel):
+    """The run-time filters a run applied (null: not filtered on this)."""
+
+    min_authority: int | None = Field(json_schema_extra={"minimum": 0, "maximum": 100})
+    max_spam: int | None = Field(json_schema_extra={"minimum": 0, "maximum": 100})
+    dofollow: bool | None
+
+
 class Webhook(BaseModel):
     """The delivery of a run's callback (SPEC 13)."""
 
@@ -149,9 +184,13 @@ class Run(BaseModel):
     min_overlap: int | None
     competitor_count: int
     limit: int
+    filters: RunFilters = Field(description="The run-time filters, applied before limit.")
+    exclude: list[str] = Field(description="The excluded domains (canonical), applied "
+                                           "before limit.")
     created_at: str = Field(description="ISO-8601 UTC, ending in Z.")
     prospect_count: int | None = Field(description="Prospects kept.")
-    total_found: int | None = Field(description="Prospects found in all.")
+    total_found: int | None = Field(description="Prospects found in all, after the "
+                                                "run-time filters and exclusions.")
     credits_charged: int | None
     started_at: str | None
     finished_at: str | None
@@ -190,6 +229,51 @@ class Prospect(BaseModel):
     spam_score: int
     score: int
     rank: int
+
+
+class LinkSample(BaseModel):
+    """One sample link from a prospect's pages to a competitor (SPEC 12)."""
+
+    source_url: str = Field(description="The linking page.")
+    target_url: str = Field(description="The competitor's page it links to.")
+    anchor: str | None = Field(description="Anchor text (up to 200 characters); null when "
+                                           "the link had none.")
+    dofollow: bool
+    first_seen: str | None = Field(description="ISO-8601 UTC; null when unknown.")
+    last_seen: str | None
+
+
+class CompetitorLinks(BaseModel):
+    """The prospect's links to one competitor: counts, dates and sample links."""
+
+    competitor: str
+    links_total: int = Field(description="Links from the prospect to the competitor, any "
+                                         "rel.")
+    dofollow_links: int
+    first_seen: str | None = Field(description="Earliest seen of those links (null when "
+                                               "unknown).")
+    last_seen: str | None
+    samples: list[LinkSample] = Field(description="Up to the index's --evidence N links: "
+                                                  "dofollow first, then earliest seen, then "
+                                                  "URL order.")
+
+
+class ProspectLinks(Prospect):
+    """A prospect with the links behind it (SPEC 12)."""
+
+    links: list[CompetitorLinks] = Field(description="Per competitor it links to, in run "
+                                                     "order.")
+    links_frozen: bool = Field(description="true: frozen with the run (its first "
+                                           "LINKGAP_EVIDENCE_FREEZE_MAX prospects); false: "
+                                           "read from the current index.")
+    links_index_version: str = Field(description="The index version the links come from.")
+
+
+class ProspectLinksEnvelope(BaseModel):
+    """One prospect and its links."""
+
+    data: ProspectLinks
+    meta: Meta
 
 
 class ProspectPage(BaseModel):

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -31,6 +31,7 @@ from linkgap.api.models import (
     ErrorEnvelope,
     GapRunBody,
     HealthEnvelope,
+    ProspectLinksEnvelope,
     ProspectPage,
     RunEnvelope,
     RunList,
@@ -159,8 +160,9 @@ async def create_run(request: Request, idempotency_key: IdempotencyKey = None) -
     def call(idem: Any) -> tuple[Any, int]:
         return service.create_run(
             account_id, domain=body.domain, competitors=body.competitors, mode=body.mode,
-            min_overlap=body.min_overlap, limit=body.limit, callback_url=body.callback_url,
-            idempotency=idem,
+            min_overlap=body.min_overlap, limit=body.limit,
+            filters=None if body.filters is None else body.filters.model_dump(),
+            exclude=body.exclude, callback_url=body.callback_url, idempotency=idem,
         )
 
     def respond(view: Any, charged: int) -> tuple[int, dict[str, Any]]:
@@ -265,17 +267,59 @@ def list_prospects(
     page: Page = 1,
     per_page: PerPage = 50,
     format: FormatParam = None,
+    include: Annotated[Literal["links"] | None, Query(
+        description="CSV only: `links` writes one row per sample link behind each "
+                    "prospect (prospect fields first, then competitor, source_url, "
+                    "target_url, anchor, link_dofollow). A JSON page ignores it: a "
+                    "prospect's links as JSON are at …/prospects/{domain}.")] = None,
 ) -> Response:
     """Filtered, sorted prospects of a completed run, a page as JSON or all as CSV."""
-    result = _service(request).run_result(_account(request), run_id)
+    service = _service(request)
+    account_id = _account(request)
+    result = service.run_result(account_id, run_id)
     query = _query(result, filters, sort, order)
-    csv = csv_export(request, format, lambda: pq.iter_csv(result, query),
-                     f"linkgap-{run_id}-prospects.csv")
+
+    def links_csv() -> Any:
+        # A CSV whose links need the index answers 503 before it starts streaming.
+        service.check_links_readable(run_id, result)
+
+        def links_of(rows: Any) -> Any:
+            return (links for _, links, _, _ in service.prospect_links(
+                account_id, run_id, result, rows))
+
+        return pq.iter_csv_with_links(result, query, links_of)
+
+    if include == "links":
+        csv = csv_export(request, format, links_csv,
+                         f"linkgap-{run_id}-prospect-links.csv")
+    else:
+        csv = csv_export(request, format, lambda: pq.iter_csv(result, query),
+                         f"linkgap-{run_id}-prospects.csv")
     if csv is not None:
         return csv
     data, total = pq.query_page_json(result, query, page, per_page)
     return Response(page_body(data, request.state.request_id, page, per_page, total),
                     media_type="application/json")
+
+
+@router.get("/v1/backlinks/gap/{run_id}/prospects/{domain}",
+            response_model=ProspectLinksEnvelope, tags=["runs"],
+            summary="One prospect and the links behind it (free)",
+            responses={**_errors(404, 409, 410, 503), 404: {
+                "model": ErrorEnvelope,
+                "description": "Unknown run, a run of another account, or a domain that is "
+                               "not a prospect of the run (`not_found`)."}})
+def get_prospect(
+    request: Request, run_id: str,
+    domain: Annotated[str, Path(description="The prospect, in any form (URL, Unicode, "
+                                            "upper case); URL-encode it as a path segment.")],
+) -> Response:
+    """Every prospect field plus ``links``: per competitor it links to, in run order, the
+    counts, dates and sample links; frozen with the run for its first
+    LINKGAP_EVIDENCE_FREEZE_MAX prospects, else read from the current index (503 when
+    there is none)."""
+    data = _service(request).prospect(_account(request), run_id, domain)
+    return JSONResponse({"data": data, "meta": _meta(request)})
 
 
 @router.get("/v1/backlinks/gap/{run_id}/summary", response_model=SummaryEnvelope,

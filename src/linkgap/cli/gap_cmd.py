@@ -2,7 +2,11 @@
 
 No credits and no ``limit`` unless one is given. The rows carry the same
 fields as the API's prospects and go through the same filters and sorts
-(``linkgap.prospects``). Warnings go to stderr; data to stdout.
+(``linkgap.prospects``). Every filter applies before ``--limit`` (SPEC 12):
+``--min-authority``, ``--max-spam``, ``--dofollow`` and ``--exclude`` are the
+run's own filters, applied by the engine; ``--competitor-filter`` and
+``--search``, which a run does not take, narrow the unlimited run before the
+best ``--limit`` are kept. Warnings go to stderr; data to stdout.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from linkgap.prospects import (
     PROSPECT_FIELDS,
     ProspectQuery,
     all_rows,
+    filter_indices,
     resolve_competitor,
     to_csv,
 )
@@ -100,6 +105,10 @@ def gap(
     search: Annotated[str | None, typer.Option(
         "--search", "-q", metavar="TEXT", show_default=False,
         help="Only prospects whose domain contains TEXT (case-insensitive).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", "-x", metavar="D", show_default=False,
+        help="Not a prospect: a domain linking to D (your other sites, partners, domains "
+             "already contacted); repeat for each (up to 100).")] = None,
     sort: SortOption = Sort.score,
     order: OrderOption = Order.desc,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
@@ -113,20 +122,29 @@ def gap(
     from linkgap.index.reader import BacklinkIndex
 
     backlinks = BacklinkIndex.open(Settings({"index": index}).index)
+    # With --competitor-filter, --dofollow is about the link to that competitor: it is
+    # applied with it below, not as the run's filter (a dofollow link to any competitor).
+    run_filters = {"min_authority": min_authority, "max_spam": max_spam,
+                   "dofollow": None if competitor_filter else dofollow}
+    narrowed = competitor_filter is not None or bool(search)
     result = backlinks.gap(domain, competitor, mode=mode.value, min_overlap=min_overlap,
-                           limit=limit)
+                           limit=None if narrowed else limit, filters=run_filters,
+                           exclude=exclude)
     for warning in result.warnings:
         say(warning["message"], label="warning", style="yellow")
-    # The API's rule for the competitor filter (any typed form of one of the competitors).
-    wanted = resolve_competitor(result, competitor_filter) if competitor_filter else None
-    query = ProspectQuery(min_authority=min_authority, max_spam=max_spam, dofollow=dofollow,
-                          competitor=wanted, q=search, sort=sort.value, order=order.value)
-    rows = all_rows(result, query)
-    shown = f", {len(rows):,} shown" if len(rows) != len(result) else ""
-    say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{shown} "
+    if narrowed:
+        # The API's rule for the competitor filter (any typed form of one of the competitors).
+        wanted = resolve_competitor(result, competitor_filter) if competitor_filter else None
+        passing = filter_indices(result, ProspectQuery(
+            dofollow=dofollow if competitor_filter else None, competitor=wanted, q=search))
+        result = result.select(passing[:limit], total_found=int(passing.shape[0]))
+    rows = all_rows(result, ProspectQuery(sort=sort.value, order=order.value))
+    applied = _applied(result.filters, result.exclude, competitor_filter, dofollow, search)
+    say(f"{count(result.total_found, 'prospect')} found, {len(result):,} kept{applied} "
         f"(index version {result.index_version})")
+    # Filters apply before the limit: a run they narrowed to nothing still says so.
     empty = f"no prospects for {result.target}" + (
-        " (none passes the filters)" if len(result) else "")
+        " (none passes the filters)" if applied else "")
     if links:
         _emit_with_links(backlinks, result.target, rows, fmt, empty)
     elif fmt is OutputFormat.csv:
@@ -134,6 +152,27 @@ def gap(
     else:
         emit(rows, fmt, PROSPECT_FIELDS, title=f"link prospects for {result.target}",
              empty=empty)
+
+
+def _applied(filters: dict[str, object], exclude: list[str], competitor: str | None,
+             dofollow: bool | None, search: str | None) -> str:
+    """What narrowed the run before its limit, for the summary line ("" when nothing)."""
+    parts = []
+    if filters.get("min_authority") is not None:
+        parts.append(f"domain_rating >= {filters['min_authority']}")
+    if filters.get("max_spam") is not None:
+        parts.append(f"spam_score <= {filters['max_spam']}")
+    if filters.get("dofollow") is not None:
+        parts.append("dofollow" if filters["dofollow"] else "nofollow only")
+    if competitor:
+        link = "" if dofollow is None else " with a dofollow link" if dofollow else \
+            " with nofollow links only"
+        parts.append(f"linking to {competitor}{link}")
+    if search:
+        parts.append(f"domain contains {search!r}")
+    if exclude:
+        parts.append(f"excluding {count(len(exclude), 'domain')} and their referrers")
+    return f", after filters: {'; '.join(parts)}" if parts else ""
 
 
 def _emit_with_links(backlinks: BacklinkIndex, target: str, rows: list[dict[str, Any]],

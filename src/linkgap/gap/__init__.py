@@ -6,6 +6,8 @@ links (any rel) to at least ``m`` of the competitors C1…Ck and has no link
 
 - ``validation``: a run's inputs checked and normalised; the competitors' ids
   (``CompetitorsNotIndexed`` when fewer than m are indexed);
+- ``filters``: the run-time filters and exclusions (SPEC 12), applied by both
+  engines before ``limit``;
 - ``kernel``: the compiled fused pass (numba) that finds, scores and keeps the
   best ``limit`` prospects at once;
 - ``engine``: the NumPy engine that finds every prospect: the reference the
@@ -22,7 +24,8 @@ This package imports no web, CLI or database code.
 
 from __future__ import annotations
 
-from linkgap.gap.engine import CoreResult, gap_arrays
+from linkgap.gap.engine import CoreResult, filter_core, gap_arrays
+from linkgap.gap.filters import MAX_EXCLUDE, RunFilters, validate_exclude, validate_filters
 from linkgap.gap.protocol import GapIndex
 from linkgap.gap.result import GapResult
 from linkgap.gap.run import ENGINES, compute_gap
@@ -32,15 +35,20 @@ from linkgap.gap.validation import MAX_COMPETITORS, MODES, competitor_ids, valid
 __all__ = [
     "ENGINES",
     "MAX_COMPETITORS",
+    "MAX_EXCLUDE",
     "MODES",
     "SCORE_WEIGHTS",
     "CoreResult",
     "GapIndex",
     "GapResult",
+    "RunFilters",
     "ScoredRows",
     "competitor_ids",
     "compute_gap",
+    "filter_core",
     "gap_arrays",
     "opportunity_score",
+    "validate_exclude",
+    "validate_filters",
     "validate_run_inputs",
 ]

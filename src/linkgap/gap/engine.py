@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CoreResult", "gap_arrays"]
+from linkgap.gap.filters import RunFilters
+
+__all__ = ["CoreResult", "filter_core", "gap_arrays"]
 
 
 class _Scratch(threading.local):
@@ -70,6 +72,16 @@ class CoreResult:
     dofollow_mask: np.ndarray
 
 
+def filter_core(core: CoreResult, filters: RunFilters, domain_rating: np.ndarray,
+                spam_score: np.ndarray) -> CoreResult:
+    """The prospects of ``core`` that pass the run-time ``filters`` (SPEC 12), reading
+    each one's DR and spam score from the per-domain metric arrays."""
+    if not filters.active:
+        return core
+    keep = filters.keeps(domain_rating[core.ids], spam_score[core.ids], core.dofollow_mask)
+    return CoreResult(core.ids[keep], core.mask[keep], core.dofollow_mask[keep])
+
+
 def gap_arrays(
     in_indptr: np.ndarray,
     in_src: np.ndarray,
@@ -78,14 +90,16 @@ def gap_arrays(
     competitors: Sequence[int | None],
     min_overlap: int,
     num_domains: int | None = None,
+    exclude: Sequence[int] = (),
 ) -> CoreResult:
     """Find the prospects of one run on the raw CSR-by-target arrays.
 
     ``target`` is T's domain id (None when T is not indexed); ``competitors``
     the competitor ids in run order (None for one that is not indexed: it keeps
-    its bit position but contributes nothing); ``min_overlap`` is m ≥ 1.
-    Sources that link to T (any rel), T itself and the competitors are never
-    prospects.
+    its bit position but contributes nothing); ``min_overlap`` is m ≥ 1;
+    ``exclude`` the ids of the run's excluded domains that are indexed. Sources
+    that link to T or to an excluded domain (any rel), T itself, the excluded
+    domains and the competitors are never prospects.
     """
     k = len(competitors)
     if not 1 <= k <= 31:
@@ -143,12 +157,13 @@ def gap_arrays(
                 bits |= before[hit]
                 scratch[src[hit]] = bits
         touched = np.concatenate(first_seen)
-        # Exclusions: T's referrers (any rel), T itself and the competitors,
-        # marked with the top bit where they are candidates (non-zero entries).
+        # Exclusions: the referrers (any rel) of T and of the excluded domains, those
+        # domains themselves and the competitors, marked with the top bit where they
+        # are candidates (non-zero entries).
         excluded = [np.asarray([c for _, c in present], dtype=np.intp)]
-        if target is not None:
-            lo, hi = int(in_indptr[target]), int(in_indptr[target + 1])
-            excluded.append(np.asarray([target], dtype=np.intp))
+        for x in ([] if target is None else [int(target)]) + [int(x) for x in exclude]:
+            lo, hi = int(in_indptr[x]), int(in_indptr[x + 1])
+            excluded.append(np.asarray([x], dtype=np.intp))
             excluded.append(np.asarray(in_src[lo:hi]).astype(np.intp, copy=False))
         others = np.concatenate(excluded)
         others = others[scratch[others] != 0]

@@ -20,6 +20,9 @@ follows the scatter grows with the prospects *kept*, not with all found:
    (cut back by quickselect when full). Once it has been cut, a prospect whose
    best possible score given its DR (saturated RD, no spam) cannot beat the
    worst kept row is counted and skipped without reading its other metrics.
+   The run-time filters (``linkgap.gap.filters``) are checked before a prospect
+   is counted, and the excluded domains' in-links are marked like T's, so the
+   best ``limit`` are chosen among the prospects that pass them.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -30,11 +33,13 @@ use the NumPy engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from linkgap.compiled import Compiled
+from linkgap.gap.filters import RunFilters
 from linkgap.gap.score import (
     DR_VALUES,
     RD_POINTS,
@@ -110,17 +115,21 @@ def _select(keys: np.ndarray, words: np.ndarray, n: int, kth: int) -> None:
 
 
 def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
-           target: int, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
-           spam: np.ndarray, base_points: np.ndarray, best_scores: np.ndarray,
+           targets: np.ndarray, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
+           spam: np.ndarray, min_dr: int, max_spam: int, dof_filter: int,
+           base_points: np.ndarray, best_scores: np.ndarray,
            dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
            block: int, slack: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The fused pass; returns (order keys, scratch words, total found), unordered
     (NumPy's sort is the faster one).
 
-    ``comps`` holds the competitor ids in run order (-1: not indexed), ``target``
-    T's id (-1: not indexed), ``limit`` < 0 keeps every prospect. Everything the
-    score needs comes in as arguments, so a cached compilation never holds
-    constants that have since changed.
+    ``comps`` holds the competitor ids in run order (-1: not indexed); ``targets``
+    the ids whose referrers are excluded: T's (when indexed) and the run's
+    excluded domains'; ``limit`` < 0 keeps every prospect. The run-time filters:
+    DR ≥ ``min_dr``, spam ≤ ``max_spam`` (255: none), ``dof_filter`` 1 / 0 for a
+    dofollow / no dofollow link (-1: none); a prospect that fails them is not
+    counted. Everything the score needs comes in as arguments, so a cached
+    compilation never holds constants that have since changed.
     """
     k = comps.shape[0]
     present = np.empty(k, np.int64)
@@ -164,19 +173,21 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     if seed_edges == 0:
         return empty_keys, np.empty(0, np.int64), 0
 
-    # Excluded single ids (T and the competitors), ascending, and T's in-links.
-    singles = np.empty(p + 1, np.int64)
+    # Excluded single ids (the competitors, T and the excluded domains), ascending,
+    # and the in-link slices of T and the excluded domains, each walked block by block.
+    n_targets = targets.shape[0]
+    singles = np.empty(p + n_targets, np.int64)
     for q in range(p):
         singles[q] = comps[present[q]]
-    n_singles = p
-    t_lo = np.int64(0)
-    t_hi = np.int64(0)
-    if target >= 0:
-        singles[p] = target
-        n_singles = p + 1
-        t_lo = indptr[target]
-        t_hi = indptr[target + 1]
-    singles = np.sort(singles[:n_singles])
+    n_singles = p + n_targets
+    t_pos = np.empty(n_targets, np.int64)
+    t_hi = np.empty(n_targets, np.int64)
+    t_first = np.empty(n_targets, np.int64)
+    for x in range(n_targets):
+        singles[p + x] = targets[x]
+        t_pos[x] = indptr[targets[x]]
+        t_hi[x] = indptr[targets[x] + 1]
+    singles = np.sort(singles)
 
     low = (np.int64(1) << k) - 1
     # Kept rows go into a buffer; with a limit, a full buffer is cut to the best
@@ -193,19 +204,21 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     touched = np.empty(block, np.uint64)
     one = np.uint64(1)
     pos = lo.copy()
-    t_pos = t_lo
     s_pos = 0
     for b0 in range(start, stop, block):
         b1 = b0 + block
         # 1. exclusions
-        t_first = t_pos
-        while t_pos < t_hi:
-            s = np.int64(src[t_pos])
-            if s >= b1:
-                break
-            if s >= b0:
-                local[s - b0] = EXCLUDED
-            t_pos += 1
+        for x in range(n_targets):
+            t_first[x] = t_pos[x]
+            u = t_pos[x]
+            while u < t_hi[x]:
+                s = np.int64(src[u])
+                if s >= b1:
+                    break
+                if s >= b0:
+                    local[s - b0] = EXCLUDED
+                u += 1
+            t_pos[x] = u
         s_first = s_pos
         while s_pos < n_singles and singles[s_pos] < b1:
             if singles[s_pos] >= b0:
@@ -253,12 +266,19 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                 overlap += 1
             if overlap < m:
                 continue
-            found += 1
+            has_dof = 1 if ((w >> DOF_SHIFT) & low) != 0 else 0
+            if dof_filter >= 0 and has_dof != dof_filter:
+                continue
             pid = b0 + np.int64(i)
             at = np.uint64(pid)
-            # DR read as uint8, as the NumPy path reads it
-            slot = ((2 * overlap + (1 if ((w >> DOF_SHIFT) & low) != 0 else 0)) * dr_values
-                    + int(np.uint8(dr[at])))
+            # DR (and spam) read as uint8, as the NumPy path reads them
+            d = int(np.uint8(dr[at]))
+            if d < min_dr:
+                continue
+            if max_spam < 255 and int(np.uint8(spam[at])) > max_spam:
+                continue
+            found += 1
+            slot = (2 * overlap + has_dof) * dr_values + d
             best = np.int64(best_scores[slot])
             if (((100 - best) << key_shift) | pid) >= bar:
                 continue  # cannot be kept whatever its other metrics: no more reads
@@ -276,10 +296,11 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
             words[count] = w
             count += 1
         # 4. clear this block's exclusions
-        for u in range(t_first, t_pos):
-            s = np.int64(src[u])
-            if s >= b0:
-                local[s - b0] = 0
+        for x in range(n_targets):
+            for u in range(t_first[x], t_pos[x]):
+                s = np.int64(src[u])
+                if s >= b0:
+                    local[s - b0] = 0
         for r in range(s_first, s_pos):
             if singles[r] >= b0:
                 local[singles[r] - b0] = 0
@@ -328,10 +349,13 @@ def fused_gap(
     referring_domains: np.ndarray,
     spam_score: np.ndarray,
     *,
+    exclude: Sequence[int] = (),
+    filters: RunFilters | None = None,
     block: int = BLOCK,
     slack: int = SLACK,
 ) -> ScoredRows:
-    """The best ``limit`` prospects of one run (all with ``limit=None``), scored.
+    """The best ``limit`` prospects of one run (all with ``limit=None``) that pass the
+    run-time ``filters``, scored; ``total_found`` counts every one that passes.
 
     Arguments as for ``linkgap.gap.engine.gap_arrays``, plus the per-domain
     metrics the score reads. Rows come score descending, then id ascending;
@@ -348,11 +372,18 @@ def fused_gap(
     if min_overlap < 1:
         raise ValueError("min_overlap must be at least 1")
     comps = np.array([-1 if c is None else int(c) for c in competitors], dtype=np.int64)
+    targets = np.array(([] if target is None else [int(target)]) + [int(x) for x in exclude],
+                       dtype=np.int64)
+    filters = filters or RunFilters()
     tables = _tables(k)
     keys, words, found = compiled(
-        in_indptr, in_src, in_dofollow, comps, -1 if target is None else int(target),
+        in_indptr, in_src, in_dofollow, comps, targets,
         int(min_overlap), -1 if limit is None else int(limit), domain_rating,
-        referring_domains, spam_score, tables.base, tables.best, DR_VALUES, RD_POINTS,
+        referring_domains, spam_score,
+        0 if filters.min_authority is None else int(filters.min_authority),
+        255 if filters.max_spam is None else int(filters.max_spam),
+        -1 if filters.dofollow is None else int(filters.dofollow),
+        tables.base, tables.best, DR_VALUES, RD_POINTS,
         SPAM_FACTOR, SCORE_KEY_SHIFT, int(block), int(slack),
     )
     order = np.argsort(keys)

@@ -43,6 +43,11 @@ class GapResult:
     dofollow_mask: np.ndarray
     score: np.ndarray
     limit: int | None = None
+    #: The run-time filters ``{min_authority, max_spam, dofollow}`` (None: not set) and
+    #: the excluded domains (canonical), applied before ``limit`` (SPEC 12).
+    filters: dict[str, Any] = field(default_factory=lambda: {
+        "min_authority": None, "max_spam": None, "dofollow": None})
+    exclude: list[str] = field(default_factory=list)
     #: Per-result caches used by ``linkgap.prospects`` (sort permutations, pages).
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -109,6 +114,22 @@ class GapResult:
             })
         return out
 
+    def select(self, indices: np.ndarray | Sequence[int], total_found: int) -> GapResult:
+        """A result holding only the rows at ``indices`` (ascending, so still best first),
+        found ``total_found`` prospects in all: the run narrowed by a filter the engine
+        does not apply itself (the CLI's competitor and search filters, before its limit)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        columns = ("ids", "domain_rating", "backlinks", "referring_domains", "spam_score",
+                   "rank", "competitor_overlap", "competitor_mask", "dofollow_mask", "score")
+        return GapResult(
+            target=self.target, competitors=list(self.competitors), mode=self.mode,
+            min_overlap=self.min_overlap, total_found=int(total_found),
+            warnings=[dict(w) for w in self.warnings], index_version=self.index_version,
+            names=self.names.take(pa.array(idx, type=pa.int64())),
+            **{c: getattr(self, c)[idx] for c in columns},
+            limit=self.limit, filters=dict(self.filters), exclude=list(self.exclude),
+        )
+
     def prospects(self) -> list[dict[str, Any]]:
         """Every kept prospect as a dict, best first (SPEC 4 fields)."""
         return self.rows()
@@ -118,6 +139,7 @@ class GapResult:
         return {
             "target": self.target, "competitors": list(self.competitors), "mode": self.mode,
             "min_overlap": self.min_overlap, "k": self.k, "limit": self.limit,
+            "filters": dict(self.filters), "exclude": list(self.exclude),
             "total_found": self.total_found, "prospect_count": len(self),
             "warnings": [dict(w) for w in self.warnings], "index_version": self.index_version,
         }

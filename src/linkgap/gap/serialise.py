@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from linkgap.gap.filters import RunFilters
 from linkgap.gap.result import GapResult
 
 __all__ = ["COLUMNS", "from_ipc", "to_ipc"]
@@ -88,4 +89,7 @@ def from_ipc(data: bytes | pa.Buffer) -> GapResult:
         rank=cols["rank"], competitor_overlap=cols["competitor_overlap"],
         competitor_mask=cols["competitor_mask"], dofollow_mask=cols["dofollow_mask"],
         score=cols["score"],
+        # Results frozen before run-time filters existed have neither: none applied.
+        filters={**RunFilters().as_dict(), **(meta.get("filters") or {})},
+        exclude=list(meta.get("exclude") or []),
     )

@@ -9,7 +9,7 @@ mapped files stay valid after a later build removes their folder).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -456,11 +456,15 @@ class BacklinkIndex:
     # -- gap ----------------------------------------------------------------------
 
     def gap(self, domain: str, competitors: Sequence[str], mode: str = "union",
-            min_overlap: int | None = None, limit: int | None = None) -> GapResult:
-        """Prospects linking to the competitors but not to ``domain`` (SPEC section 4)."""
+            min_overlap: int | None = None, limit: int | None = None, *,
+            filters: Mapping[str, Any] | None = None,
+            exclude: Sequence[str] | None = None) -> GapResult:
+        """Prospects linking to the competitors but not to ``domain`` (SPEC section 4);
+        ``filters`` and ``exclude`` apply before ``limit`` (SPEC 12)."""
         from linkgap.gap import compute_gap
 
-        return compute_gap(self, domain, competitors, mode, min_overlap, limit)
+        return compute_gap(self, domain, competitors, mode, min_overlap, limit,
+                           filters=filters, exclude=exclude)
 
     # -- link competitors ---------------------------------------------------------
 

@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from linkgap.competitors import LinkCompetitors
     from linkgap.gap import GapResult
     from linkgap.index.reader import BacklinkIndex
+    from linkgap.run_links import FrozenLinks
 
 __all__ = ["IdempotentRequest", "LinkgapService", "open_store"]
 
@@ -125,6 +126,14 @@ def _principal(parsed: tuple[str, str] | None, rec: KeyRecord | None) -> Princip
             or not keymod.secret_matches(parsed[1], rec.secret_hash)):
         raise Unauthorized("a valid API key is required (Authorization: Bearer <key>)")
     return Principal(rec.account_id, rec.id)
+
+
+def _run_filters(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's filters as it echoes them: every field present, None where not set (runs
+    queued before run-time filters existed have none)."""
+    from linkgap.gap import RunFilters
+
+    return {**RunFilters().as_dict(), **(stored or {})}
 
 
 def _error_body(exc: LinkgapError) -> dict[str, Any]:
@@ -348,7 +357,8 @@ class LinkgapService:
             id=rec.id, status=self._status(rec, expired_before), domain=rec.domain,
             competitors=list(rec.competitors),
             mode=rec.mode, min_overlap=rec.min_overlap, competitor_count=len(rec.competitors),
-            limit=rec.limit, created_at=rec.created_at, prospect_count=rec.prospect_count,
+            limit=rec.limit, filters=_run_filters(rec.filters), exclude=list(rec.exclude),
+            created_at=rec.created_at, prospect_count=rec.prospect_count,
             total_found=rec.total_found,
             credits_charged=0 if rec.refunded else rec.credits_charged,
             started_at=rec.started_at, finished_at=rec.finished_at,
@@ -371,7 +381,8 @@ class LinkgapService:
 
     def create_run(self, account_id: str, *, domain: str, competitors: list[str],
                    mode: str = "union", min_overlap: int | None = None,
-                   limit: int = 100, callback_url: str | None = None,
+                   limit: int = 100, filters: dict[str, Any] | None = None,
+                   exclude: list[str] | None = None, callback_url: str | None = None,
                    idempotency: IdempotentRequest | None = None,
                    ) -> tuple[RunView, int]:
         """Validate, charge and queue a gap run; returns (the queued run, credits charged).
@@ -391,6 +402,7 @@ class LinkgapService:
         req = validate_gap_request(
             index.normalize, domain=domain, competitors=competitors, mode=mode,
             min_overlap=min_overlap, limit=limit, max_limit=int(self.settings.max_run_limit),
+            filters=filters, exclude=exclude,
         )
         callback = self.webhooks.check_url(callback_url)
         # A run that cannot find anything (misspelt competitors) is refused, not charged.
@@ -401,7 +413,8 @@ class LinkgapService:
             id="run_" + secrets.token_hex(16), account_id=account_id, status="queued",
             domain=req.domain, competitors=req.competitors, mode=req.mode,
             min_overlap=req.min_overlap, limit=req.limit, created_at=iso_z(now),
-            credits_charged=cost, callback_url=callback,
+            credits_charged=cost, filters=req.filters, exclude=req.exclude,
+            callback_url=callback,
         )
         view = self._run_views([rec], None)[0]
         self.store.insert_run(rec, month_period(now),
@@ -448,6 +461,73 @@ class LinkgapService:
             raise RunNotCompleted(f"run {rec.id} is {rec.status}, not completed",
                                   details={"status": rec.status})
         return self.reads.result(rec.id)
+
+    def _frozen_links(self, run_id: str, result: GapResult) -> FrozenLinks | None:
+        """The links frozen with a completed run (kept with its cached result), or None for
+        a run completed before links were frozen."""
+        from linkgap.run_links import FrozenLinks
+
+        with result.cache_lock:
+            if "links" in result.cache:
+                cached: FrozenLinks | None = result.cache["links"]
+                return cached
+        data = self.store.run_links(run_id)
+        frozen = None if data is None else FrozenLinks.from_ipc(data)
+        with result.cache_lock:
+            result.cache["links"] = frozen
+        return frozen
+
+    def prospect_links(self, account_id: str, run_id: str, result: GapResult,
+                       rows: Iterable[int]) -> Iterator[tuple[int, list[dict[str, Any]],
+                                                          str, bool]]:
+        """For each row position of ``result`` (a completed run of the account): its
+        ``links`` entries per competitor in run order, the index version they come from,
+        and whether they were frozen with the run (else read from the current index)."""
+        from linkgap.run_links import live_links_many
+
+        frozen = self._frozen_links(run_id, result)
+        wanted = [int(r) for r in rows]
+        beyond = [r for r in wanted if frozen is None or not frozen.covers(r)]
+        live: dict[int, list[dict[str, Any]]] = {}
+        version = ""
+        if beyond:
+            current = self.index()
+            version = str(current.version)
+            items = [(str(result.names[r].as_py()),
+                      result.competitors_of(int(result.competitor_mask[r]))) for r in beyond]
+            live = dict(zip(beyond, live_links_many(current, items), strict=True))
+        kept = [r for r in wanted if r not in live]
+        saved = dict(zip(kept, frozen.links_of_many(kept, result.competitors), strict=True)) \
+            if frozen is not None and kept else {}
+        for row in wanted:
+            if row in live:
+                yield row, live[row], version, False
+            else:
+                assert frozen is not None
+                yield row, saved[row], frozen.index_version, True
+
+    def check_links_readable(self, run_id: str, result: GapResult) -> None:
+        """IndexUnavailable now (a 503 before a CSV starts streaming) when some of the run's
+        prospects have no frozen links and no index is published to read them from."""
+        frozen = self._frozen_links(run_id, result)
+        if frozen is None or frozen.prospects < len(result):
+            self.index()
+
+    def prospect(self, account_id: str, run_id: str, domain: Any) -> dict[str, Any]:
+        """SPEC 12 ``GET …/prospects/{domain}``: the prospect's fields, ``links`` per
+        competitor (in run order), and where they come from (``links_frozen``,
+        ``links_index_version``). NotFound for a domain that is not a prospect of the run
+        (in any typed form), or for an unknown run or another account's."""
+        from linkgap.prospects import prospect_row
+
+        result = self.run_result(account_id, run_id)
+        row = prospect_row(result, domain)
+        if row is None:
+            raise NotFound(f"{domain!r} is not a prospect of run {run_id}")
+        _, links, version, frozen = next(self.prospect_links(account_id, run_id, result,
+                                                             [row]))
+        return {**result.rows([row])[0], "links": links, "links_frozen": frozen,
+                "links_index_version": version}
 
     def cached_run_result(self, account_id: str, run_id: str) -> GapResult | None:
         """:meth:`run_result` from memory only: None when that needs the database (or the
@@ -629,13 +709,16 @@ class LinkgapService:
 
     def _execute(self, rec: RunRecord, worker: str) -> None:
         from linkgap.gap import compute_gap
+        from linkgap.run_links import freeze_links
 
         faults.reach("run.computing")
         try:
             index = self.index()
             result = compute_gap(index, rec.domain, rec.competitors, rec.mode, rec.min_overlap,
-                                 rec.limit)
+                                 rec.limit, filters=rec.filters, exclude=rec.exclude)
             data = result.to_ipc(compression="zstd")
+            # The links behind the best prospects, from the same index version (SPEC 12).
+            links = freeze_links(index, result, int(self.settings.evidence_freeze_max))
         except LinkgapError as exc:
             if exc.operator_detail:
                 log.warning("gap run %s failed: %s", rec.id, exc.operator_message)
@@ -650,7 +733,8 @@ class LinkgapService:
         try:
             stored = self.store.complete_run(
                 rec.id, iso_z(self._now()), str(index.version), len(result),
-                int(result.total_found), [dict(w) for w in result.warnings], data, worker)
+                int(result.total_found), [dict(w) for w in result.warnings], data, worker,
+                links=links)
         except Exception:
             # The result could not be stored (disk full, a result too large for a row): fail
             # the run with a refund rather than leave it 'running' until its lease expires.

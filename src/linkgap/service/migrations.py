@@ -354,6 +354,30 @@ CREATE TABLE webhook_attempts (
 )
 """
 
+# Version 4: run-time filters and exclusions, and the evidence frozen with a run (SPEC 12).
+# runs.filters holds the run's ``{min_authority, max_spam, dofollow}`` as JSON,
+# runs.exclude_domains its excluded domains as a JSON list; runs queued before this version
+# have NULL in both (no filter, nothing excluded). run_links holds the links behind a
+# completed run's first prospects (linkgap.run_links, Arrow IPC), written with its result;
+# runs completed before this version have none (their links are read from the index).
+_V4_SQLITE = """
+ALTER TABLE runs ADD COLUMN filters TEXT;
+ALTER TABLE runs ADD COLUMN exclude_domains TEXT;
+CREATE TABLE run_links (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    links  BLOB NOT NULL
+)
+"""
+
+_V4_POSTGRESQL = """
+ALTER TABLE runs ADD COLUMN filters TEXT;
+ALTER TABLE runs ADD COLUMN exclude_domains TEXT;
+CREATE TABLE run_links (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    links  BYTEA NOT NULL
+)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts, keys, credits ledger, runs and results, metrics cache, "
                  "idempotency keys", _V1_SQLITE, _V1_POSTGRESQL),
@@ -361,12 +385,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "('expired' runs), schema_version table", _V2_SQLITE, _V2_POSTGRESQL),
     Migration(3, "signed webhooks: runs.callback_url, account webhook secrets, deliveries "
                  "and their attempts", _V3_COMMON, _V3_COMMON),
+    Migration(4, "runs: run-time filters and excluded domains; run_links: the evidence "
+                 "frozen with a run", _V4_SQLITE, _V4_POSTGRESQL),
 )
 
 #: The schema version this linkgap reads and writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Every table of the current schema (``db check`` verifies they exist).
-TABLES = ("accounts", "api_keys", "runs", "run_results", "run_attempts", "ledger",
+TABLES = ("accounts", "api_keys", "runs", "run_results", "run_links", "run_attempts", "ledger",
           "metrics_cache", "idempotency", "rate_hits", "schema_version", "webhook_secrets",
           "webhook_deliveries", "webhook_attempts")

@@ -1,8 +1,9 @@
 """Gap-run requests: validation, normalisation and cost (SPEC sections 4 and 5).
 
 Validation is the gap engine's own (``linkgap.gap``), so a run is checked by
-the same rules the engine applies when it computes; the service adds what is
-a server policy: ``limit`` between 10 and ``LINKGAP_MAX_RUN_LIMIT``.
+the same rules the engine applies when it computes (its run-time ``filters``
+and ``exclude`` too); the service adds what is a server policy: ``limit``
+between 10 and ``LINKGAP_MAX_RUN_LIMIT``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class GapRequest:
     mode: str
     min_overlap: int
     limit: int
+    #: ``{min_authority, max_spam, dofollow}`` (None: not set) and the excluded domains.
+    filters: dict[str, Any]
+    exclude: list[str]
 
     @property
     def k(self) -> int:
@@ -44,17 +48,20 @@ class _Normalizing:
 
 def validate_gap_request(
     normalize: Callable[[str], str], *, domain: Any, competitors: Any, mode: Any = "union",
-    min_overlap: Any = None, limit: Any = 100, max_limit: int = 1000,
+    min_overlap: Any = None, limit: Any = 100, max_limit: int = 1000, filters: Any = None,
+    exclude: Any = None,
 ) -> GapRequest:
     """Check and normalise a gap run's parameters; InvalidInput names the offending one
-    (``domain``, ``competitors``, ``competitors[i]``, ``mode``, ``min_overlap``, ``limit``)."""
+    (``domain``, ``competitors``, ``competitors[i]``, ``mode``, ``min_overlap``, ``limit``,
+    ``filters.<field>``, ``exclude``, ``exclude[i]``)."""
     if mode is None:
         mode = "union"
     if isinstance(competitors, str):
         # The engine accepts one bare name for convenience; a run request needs a list.
         raise InvalidInput("competitors must be a list of domain names", param="competitors")
+    normalizing = _Normalizing(normalize)
     target, comps, mode_, m, _ = gap.validate_run_inputs(
-        _Normalizing(normalize), domain, competitors, mode, min_overlap, None  # type: ignore[arg-type]
+        normalizing, domain, competitors, mode, min_overlap, None  # type: ignore[arg-type]
     )
     if limit is None:
         limit = 100
@@ -62,7 +69,9 @@ def validate_gap_request(
             MIN_RUN_LIMIT <= limit <= max_limit):
         raise InvalidInput(f"limit must be a whole number between {MIN_RUN_LIMIT} and "
                            f"{max_limit}", param="limit")
-    return GapRequest(target, comps, mode_, m, limit)
+    run_filters = gap.validate_filters(filters)
+    excluded = gap.validate_exclude(normalizing, exclude, target, comps)  # type: ignore[arg-type]
+    return GapRequest(target, comps, mode_, m, limit, run_filters.as_dict(), excluded)
 
 
 def run_cost(k: int, limit: int, divisor: int) -> int:

@@ -82,6 +82,7 @@ def _run(row: Row) -> RunRecord:
         warnings=_json(row["warnings"]), error=_json(row["error"]), attempts=row["attempts"],
         lease_owner=row["lease_owner"], lease_expires_at=row["lease_expires_at"],
         expired_leases=row["expired_leases"], callback_url=row["callback_url"],
+        filters=_json(row["filters"]), exclude=_json(row["exclude_domains"]) or [],
     )
 
 
@@ -352,12 +353,14 @@ class SQLStore:
             self._x(conn,
                     'INSERT INTO runs (id, account_id, status, domain, competitors, mode, '
                     'min_overlap, "limit", created_at, credits_charged, charge_quota, '
-                    'charge_topup, charge_period, callback_url, seq) VALUES (?, ?, ?, ?, ?, ?, '
-                    f'?, ?, ?, ?, ?, ?, ?, ?, {self._NEXT_SEQ})',
+                    'charge_topup, charge_period, callback_url, filters, exclude_domains, seq) '
+                    f'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self._NEXT_SEQ})',
                     (run.id, run.account_id, run.status, run.domain,
                      json.dumps(run.competitors), run.mode, run.min_overlap, run.limit,
                      run.created_at, run.credits_charged, charge.from_quota, charge.from_topup,
-                     charge.period, run.callback_url))
+                     charge.period, run.callback_url,
+                     None if run.filters is None else json.dumps(run.filters),
+                     json.dumps(list(run.exclude))))
             if idempotency is not None:
                 self._answer_key(conn, run.account_id, idempotency, run.credits_charged)
             self._notify_queued(conn)
@@ -460,9 +463,10 @@ class SQLStore:
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
                      total_found: int, warnings: list[dict[str, Any]], result: bytes,
-                     worker: str | None = None) -> bool:
-        """Store the frozen result and mark the run completed, if ``worker`` still holds
-        its lease (any running run when ``worker`` is None)."""
+                     worker: str | None = None, links: bytes | None = None) -> bool:
+        """Store the frozen result (and the links frozen with it) and mark the run
+        completed, if ``worker`` still holds its lease (any running run when ``worker``
+        is None)."""
         owner, args = ("", ()) if worker is None else (" AND lease_owner = ?", (worker,))
         with self._write(durable=False) as conn:
             row = self._one(
@@ -478,6 +482,10 @@ class SQLStore:
             self._x(conn, "INSERT INTO run_results (run_id, result) VALUES (?, ?) "
                           "ON CONFLICT (run_id) DO UPDATE SET result = excluded.result",
                     (run_id, result))
+            if links is not None:
+                self._x(conn, "INSERT INTO run_links (run_id, links) VALUES (?, ?) "
+                              "ON CONFLICT (run_id) DO UPDATE SET links = excluded.links",
+                        (run_id, links))
             self._x(conn, "UPDATE run_attempts SET finished_at = ?, outcome = 'completed' "
                           "WHERE run_id = ? AND attempt = ?", (now, run_id, row["attempts"]))
             self._queue_delivery(conn, run_id, row, now)
@@ -529,6 +537,11 @@ class SQLStore:
         row = self._read_one("SELECT result FROM run_results WHERE run_id = ?", (run_id,))
         return bytes(row["result"]) if row else None
 
+    def run_links(self, run_id: str) -> bytes | None:
+        """The links frozen with a completed run (None when it has none)."""
+        row = self._read_one("SELECT links FROM run_links WHERE run_id = ?", (run_id,))
+        return bytes(row["links"]) if row else None
+
     def expire_runs(self, finished_before: str) -> int:
         """Delete the results of runs completed before ``finished_before``; mark them expired."""
         old = "SELECT id FROM runs WHERE status = 'completed' AND finished_at < ?"
@@ -536,6 +549,8 @@ class SQLStore:
             return 0
         with self._write() as conn:
             self._x(conn, f"DELETE FROM run_results WHERE run_id IN ({old})",
+                    (finished_before,))
+            self._x(conn, f"DELETE FROM run_links WHERE run_id IN ({old})",
                     (finished_before,))
             cur = self._x(conn, "UPDATE runs SET status = 'expired' WHERE status = "
                                 "'completed' AND finished_at < ?", (finished_before,))

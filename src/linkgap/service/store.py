@@ -102,6 +102,10 @@ class RunRecord:
     lease_owner: str | None = None
     lease_expires_at: str | None = None
     expired_leases: int = 0
+    #: Run-time filters ``{min_authority, max_spam, dofollow}`` (None: none) and the
+    #: excluded domains, applied before ``limit`` (SPEC 12).
+    filters: dict[str, Any] | None = None
+    exclude: list[str] = field(default_factory=list)
     callback_url: str | None = None
 
 
@@ -277,10 +281,11 @@ class Store(Protocol):
 
     def complete_run(self, run_id: str, now: str, index_version: str, prospect_count: int,
                      total_found: int, warnings: list[dict[str, Any]], result: bytes,
-                     worker: str | None = None) -> bool:
-        """Store the frozen result of a running run and mark it completed; False (nothing
-        stored) when it is not running, or ``worker`` no longer holds its lease. A run with
-        a ``callback_url`` gets its pending webhook delivery in the same transaction."""
+                     worker: str | None = None, links: bytes | None = None) -> bool:
+        """Store the frozen result of a running run (and ``links``, the evidence frozen
+        with it) and mark it completed; False (nothing stored) when it is not running, or
+        ``worker`` no longer holds its lease. A run with a ``callback_url`` gets its
+        pending webhook delivery in the same transaction."""
 
     def fail_run(self, run_id: str, now: str, error: dict[str, Any], period: str,
                  worker: str | None = None) -> bool:
@@ -293,6 +298,9 @@ class Store(Protocol):
 
     def run_result(self, run_id: str) -> bytes | None:
         """The frozen result bytes of a completed run."""
+
+    def run_links(self, run_id: str) -> bytes | None:
+        """The evidence frozen with a completed run (None when it has none)."""
 
     def expire_runs(self, finished_before: str) -> int:
         """Retention: delete the results of runs completed before ``finished_before`` and

@@ -93,8 +93,9 @@ class StoredResponse:
 
 RUN_FIELDS = (
     "id", "status", "domain", "competitors", "mode", "min_overlap", "competitor_count", "limit",
-    "created_at", "prospect_count", "total_found", "credits_charged", "started_at",
-    "finished_at", "index_version", "warnings", "error", "callback_url", "webhook",
+    "filters", "exclude", "created_at", "prospect_count", "total_found", "credits_charged",
+    "started_at", "finished_at", "index_version", "warnings", "error", "callback_url",
+    "webhook",
 )
 
 
@@ -111,6 +112,8 @@ class RunView:
     min_overlap: int
     competitor_count: int
     limit: int
+    filters: dict[str, Any]
+    exclude: list[str]
     created_at: str
     prospect_count: int | None
     total_found: int | None
@@ -128,5 +131,7 @@ class RunView:
         """Every SPEC run field, in SPEC order; unknown values are None."""
         out = {name: getattr(self, name) for name in RUN_FIELDS}
         out["competitors"] = list(self.competitors)
+        out["filters"] = dict(self.filters)
+        out["exclude"] = list(self.exclude)
         out["webhook"] = dict(self.webhook) if self.webhook is not None else None
         return out

@@ -98,6 +98,10 @@
     mode: ["Mode", "mode"],
     min_overlap: ["Minimum overlap", "min-overlap"],
     limit: ["Limit", "limit"],
+    "filters.min_authority": ["Minimum domain rating (before the limit)", "run-min-authority"],
+    "filters.max_spam": ["Maximum spam score (before the limit)", "run-max-spam"],
+    "filters.dofollow": ["Dofollow (before the limit)", "run-dofollow"],
+    exclude: ["Exclude domains", "exclude"],
     callback_url: ["Notify URL (webhook)", "callback-url"],
     min_authority: ["Minimum domain rating", "f-min-authority"],
     max_spam: ["Maximum spam score", "f-max-spam"],
@@ -510,7 +514,8 @@
     return { value: n };
   }
 
-  var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit", "callback_url"];
+  var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit",
+    "filters.min_authority", "filters.max_spam", "filters.dofollow", "exclude", "callback_url"];
 
   /** Mark the field named by `param` invalid (and focus it), clearing the other fields of
    * the same form: the run form's fields, or the prospect filters. */
@@ -543,13 +548,22 @@
     var mode = $("mode").value;
     var limit = intField("limit");
     var overlap = intField("min-overlap");
+    var minAuthority = intField("run-min-authority");
+    var maxSpam = intField("run-max-spam");
+    var dofollow = $("run-dofollow").value;
+    var exclude = parseCompetitors($("exclude").value);
     var local = null;
     if (!domain) local = ["domain", "Enter your domain, for example mysite.com."];
     else if (!competitors.length) local = ["competitors", "Enter at least one competitor."];
     else if (limit.bad) local = ["limit", "Limit must be a whole number."];
     else if (mode === "union" && overlap.bad) {
       local = ["min_overlap", "Minimum overlap must be a whole number."];
+    } else if (minAuthority.bad) {
+      local = ["filters.min_authority", "Minimum domain rating must be a whole number."];
+    } else if (maxSpam.bad) {
+      local = ["filters.max_spam", "Maximum spam score must be a whole number."];
     }
+    if (local && local[0].indexOf("filters.") === 0) $("run-narrow").open = true;
     if (local) {
       showError(errEl, { message: local[1] });
       markInvalid(local[0], "run");
@@ -558,6 +572,12 @@
     var body = { domain: domain, competitors: competitors, mode: mode };
     if (limit.value !== null) body.limit = limit.value;
     if (mode === "union" && overlap.value !== null) body.min_overlap = overlap.value;
+    var filters = {};
+    if (minAuthority.value !== null) filters.min_authority = minAuthority.value;
+    if (maxSpam.value !== null) filters.max_spam = maxSpam.value;
+    if (dofollow) filters.dofollow = dofollow === "true";
+    if (Object.keys(filters).length) body.filters = filters;
+    if (exclude.length) body.exclude = exclude;
     // Only a filled-in URL is sent: the server checks it (scheme, public address) and a
     // refusal comes back as a 422 for `callback_url`, shown like any other field's.
     var callbackUrl = $("callback-url").value.trim();
@@ -585,7 +605,11 @@
     }, function (err) {
       if (err.status !== 0) state.pendingCreate = null;
       showError(errEl, err);
-      if (err.status === 422) markInvalid(err.param, "run");
+      if (err.status === 422) {
+        // A filter or exclusion the server refused: show the fields it is in.
+        if (/^(filters\.|exclude)/.test(err.param || "")) $("run-narrow").open = true;
+        markInvalid(err.param, "run");
+      }
     }).then(function () {
       button.disabled = false;
       button.textContent = "Find prospects";
@@ -635,6 +659,24 @@
     if (run.status !== "queued" && run.status !== "running") scheduleWebhookPoll(run);
   }
 
+  /** The run-time filters and exclusions of a run, in words ("none" when it had none). */
+  function narrowing(run) {
+    var f = run.filters || {};
+    var parts = [];
+    if (f.min_authority !== null && f.min_authority !== undefined) {
+      parts.push("domain rating at least " + f.min_authority);
+    }
+    if (f.max_spam !== null && f.max_spam !== undefined) {
+      parts.push("spam score at most " + f.max_spam);
+    }
+    if (f.dofollow === true) parts.push("dofollow links only");
+    if (f.dofollow === false) parts.push("nofollow links only");
+    var ex = run.exclude || [];
+    if (ex.length) parts.push("excluding " + ex.map(uni).join(", ") + " and the sites linking to " +
+      (ex.length === 1 ? "it" : "them"));
+    return parts.length ? parts.join("; ") : "no filters, nothing excluded";
+  }
+
   function renderRun(run, chargedNow) {
     $("run-title").textContent = "Prospects for " + uni(run.domain);
     var badge = $("run-badge");
@@ -661,6 +703,7 @@
       ["Competitors", (run.competitors || []).map(uni).join(", ")],
       ["Mode", mode],
       ["Limit", fmt(run.limit)],
+      ["Before the limit", narrowing(run)],
       ["Credits charged", fmt(run.credits_charged)],
       ["Requested", when(run.created_at)]
     ];
@@ -907,17 +950,113 @@
     loadSummary(base);
   }
 
+  /* -------------------------------------------------------- prospect links */
+  var COLUMNS = 11;
+
+  /** A date of the links as its UTC day, YYYY-MM-DD (days are what the index keeps). */
+  function day(iso) {
+    return iso ? String(iso).slice(0, 10) : "unknown";
+  }
+
+  /** A linking page: a link that opens in a new tab and passes on nothing, for http(s)
+   * addresses only; anything else is shown as text. */
+  function pageLink(url) {
+    if (!/^https?:\/\//i.test(url)) return h("span", { className: "url", text: url });
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow",
+                    className: "url", text: url });
+  }
+
+  function renderLinks(box, data) {
+    clearChildren(box);
+    box.appendChild(h("p", { className: "help", text: data.links_frozen
+      ? "These links were saved with the run (index version " + data.links_index_version +
+        "): they do not change when the index is rebuilt."
+      : "This prospect is beyond the ones saved with the run: its links are read from the " +
+        "current index (version " + data.links_index_version + ")." }));
+    (data.links || []).forEach(function (entry) {
+      var head = "To " + uni(entry.competitor) + ": " +
+        plural(entry.links_total, "link", "links") + " (" + fmt(entry.dofollow_links) +
+        " dofollow), first seen " + day(entry.first_seen) + ", last seen " +
+        day(entry.last_seen) + ".";
+      box.appendChild(h("h3", { className: "links-head", text: head }));
+      if (!entry.samples.length) {
+        box.appendChild(h("p", { className: "muted", text: "No sample link is kept for " +
+          "these links (the index was built without them)." }));
+        return;
+      }
+      var list = h("ul", { className: "links-list" });
+      entry.samples.forEach(function (s) {
+        // Anchors are text, never markup: textContent only.
+        var anchor = s.anchor === null || s.anchor === undefined
+          ? h("span", { className: "muted", text: "no anchor text" })
+          : h("q", { className: "anchor", text: s.anchor });
+        list.appendChild(h("li", {}, [
+          pageLink(s.source_url), " → ", h("span", { className: "url", text: s.target_url }),
+          h("br"), anchor, " · " + (s.dofollow ? "dofollow" : "nofollow") + " · seen " +
+          day(s.first_seen) + (s.last_seen && s.last_seen !== s.first_seen
+            ? " to " + day(s.last_seen) : "")
+        ]));
+      });
+      box.appendChild(list);
+    });
+  }
+
+  /** Open (or close) the links of the prospect in `row`, below it. */
+  function toggleLinks(row, p, button) {
+    var next = row.nextElementSibling;
+    if (next && next.classList.contains("links-row")) {
+      closeLinks(next, button);
+      return;
+    }
+    var id = "links-" + p.domain.replace(/[^a-z0-9-]/gi, "_");
+    var box = h("div", { id: id, className: "links", role: "region", tabindex: "-1",
+                         "aria-label": "Links from " + uni(p.domain) });
+    box.appendChild(h("p", { className: "muted", text: "Loading the links…" }));
+    var detail = h("tr", { className: "links-row" }, [h("td", { colspan: String(COLUMNS) },
+                                                         [box])]);
+    row.parentNode.insertBefore(detail, row.nextSibling);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", id);
+    button.textContent = "Hide links";
+    box.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { ev.preventDefault(); closeLinks(detail, button); }
+    });
+    var run = state.run;
+    api("/v1/backlinks/gap/" + encodeURIComponent(run.id) + "/prospects/" +
+        encodeURIComponent(p.domain), { context: { what: "run" } })
+      .then(function (res) {
+        renderLinks(box, res.body.data || {});
+      }, function (err) {
+        clearChildren(box);
+        box.appendChild(h("p", { className: "error", role: "alert",
+                                 text: "The links could not be loaded. " + err.message }));
+      }).then(function () {
+        if (detail.parentNode) box.focus();
+      });
+  }
+
+  function closeLinks(detail, button) {
+    detail.parentNode.removeChild(detail);
+    button.setAttribute("aria-expanded", "false");
+    button.removeAttribute("aria-controls");
+    button.textContent = "Links";
+    button.focus();
+  }
+
   function renderProspects(rows, meta) {
     var tbody = $("prospects-body");
     clearChildren(tbody);
     rows.forEach(function (p) {
       var shown = uni(p.domain);
+      var button = h("button", { type: "button", className: "links-toggle",
+                                 "aria-expanded": "false",
+                                 "aria-label": "Links from " + shown, text: "Links" });
       var domainCell = h("td", { className: "text domain" }, [shown]);
       if (shown !== p.domain) {
         domainCell.title = p.domain;
         domainCell.appendChild(h("span", { className: "canonical", text: p.domain }));
       }
-      tbody.appendChild(h("tr", {}, [
+      var tr = h("tr", { className: "prospect" }, [
         domainCell,
         h("td", { text: fmt(p.domain_rating) }),
         h("td", { text: fmt(p.backlinks) }),
@@ -927,8 +1066,20 @@
         h("td", { className: "text", text: p.dofollow ? "yes" : "no" }),
         h("td", { text: fmt(p.spam_score) }),
         h("td", {}, [h("span", { className: "score", text: fmt(p.score) })]),
-        h("td", { text: fmt(p.rank) })
-      ]));
+        h("td", { text: fmt(p.rank) }),
+        h("td", { className: "text" }, [button])
+      ]);
+      button.addEventListener("click", function (ev) {
+        ev.stopPropagation();
+        toggleLinks(tr, p, button);
+      });
+      // A click anywhere on the row opens its links too (the button is the keyboard way).
+      tr.addEventListener("click", function (ev) {
+        if (ev.target.closest("a, button, input, select, textarea")) return;
+        if (window.getSelection && String(window.getSelection())) return;  // selecting text
+        toggleLinks(tr, p, button);
+      });
+      tbody.appendChild(tr);
     });
     var total = meta.total || 0;
     state.totalPages = meta.total_pages || 0;
