@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from web.webpage_server import Server, linkgap_cli, links_rows, serve_env, serving
-
-from linkgap.index.build import build_from_links
+from web.webpage_server import Server, serving_test_web
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,17 +27,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real ``linkgap serve`` over the test web, with two accounts and their keys."""
-    home = tmp_path_factory.mktemp("linkgap-home")
-    env = serve_env(home)
-    # The index is built in-process (the same code `linkgap index build` runs).
-    build_from_links(home / "index", [(r["source_url"], r["target_url"], r["rel"])
-                                      for r in links_rows()])
-    linkgap_cli(env, "accounts", "create", "web", "--credits", "1000")
-    linkgap_cli(env, "accounts", "create", "poor", "--credits", "12")
-    key = linkgap_cli(env, "keys", "create", "--account", "web").strip()
-    poor_key = linkgap_cli(env, "keys", "create", "--account", "poor").strip()
-    with serving(home) as url:
-        yield Server(url=url, key=key, poor_key=poor_key, home=home)
+    with serving_test_web(tmp_path_factory.mktemp("linkgap-home")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from support.serving import linkgap_env, running_server
+
+from linkgap.index.build import build_from_links
 
 TARGET = "mysite.com"
 COMPETITORS = ("rival-one.com", "rival-two.com", "rival-three.com")
@@ -94,7 +96,24 @@ def serve_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(home: Path) -> Iterator[str]:
-    """Run ``linkgap serve`` over ``home`` on a free port; yields its base URL, then stops it."""
-    with running_server(home) as server:
+def serving(home: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run ``linkgap serve`` over ``home`` on a free port (with ``extra_env`` on top of the
+    environment of :func:`serve_env`); yields its base URL, then stops it."""
+    with running_server(home, extra_env) as server:
         yield server.url
+
+
+@contextmanager
+def serving_test_web(home: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """The test web's index, two accounts and their keys in ``home``, and a ``linkgap serve``
+    over them (started with ``extra_env``)."""
+    env = serve_env(home)
+    # The index is built in-process (the same code `linkgap index build` runs).
+    build_from_links(home / "index", [(r["source_url"], r["target_url"], r["rel"])
+                                      for r in links_rows()])
+    linkgap_cli(env, "accounts", "create", "web", "--credits", "1000")
+    linkgap_cli(env, "accounts", "create", "poor", "--credits", "12")
+    key = linkgap_cli(env, "keys", "create", "--account", "web").strip()
+    poor_key = linkgap_cli(env, "keys", "create", "--account", "poor").strip()
+    with serving(home, extra_env) as url:
+        yield Server(url=url, key=key, poor_key=poor_key, home=home)

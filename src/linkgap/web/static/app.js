@@ -11,6 +11,7 @@
   var RUNS_PER_PAGE = 10;
   var POLL_FIRST_MS = 400;
   var POLL_MAX_MS = 5000;
+  var WEBHOOK_POLL_MAX_MS = 30000;  // retries are 30 s to an hour apart: no need to hurry
 
   function $(id) { return document.getElementById(id); }
   var numberFormat = new Intl.NumberFormat();
@@ -101,6 +102,7 @@
     "filters.max_spam": ["Maximum spam score (before the limit)", "run-max-spam"],
     "filters.dofollow": ["Dofollow (before the limit)", "run-dofollow"],
     exclude: ["Exclude domains", "exclude"],
+    callback_url: ["Notify URL (webhook)", "callback-url"],
     min_authority: ["Minimum domain rating", "f-min-authority"],
     max_spam: ["Maximum spam score", "f-max-spam"],
     dofollow: ["Dofollow", "f-dofollow"],
@@ -117,7 +119,7 @@
   var WORDS = {
     min_overlap: "“Minimum overlap”", min_authority: "“Minimum domain rating”",
     max_spam: "“Maximum spam score”", per_page: "“Per page”", domain_rating: "domain rating",
-    spam_score: "spam score", referring_domains: "referring domains",
+    callback_url: "“Notify URL”", spam_score: "spam score", referring_domains: "referring domains",
     competitor_overlap: "overlap", competitor_count: "number of competitors"
   };
   var WORD_RE = new RegExp("\\b(" + Object.keys(WORDS).join("|") + ")\\b", "g");
@@ -313,6 +315,7 @@
   var state = {
     run: null,          // the open run (API object)
     pollTimer: null,
+    webhookTimer: null, // refreshes the webhook line of an ended run while delivery is pending
     pollDelay: POLL_FIRST_MS,
     page: 1,
     totalPages: 0,
@@ -417,6 +420,7 @@
     sessionStorage.removeItem(KEY_STORAGE);
     $("api-key").value = "";
     stopPolling();
+    stopWebhookPolling();
     state.run = null;
     show($("credits"), false);
     state.pricing = null;
@@ -511,7 +515,7 @@
   }
 
   var RUN_FIELDS = ["domain", "competitors", "mode", "min_overlap", "limit",
-    "filters.min_authority", "filters.max_spam", "filters.dofollow", "exclude"];
+    "filters.min_authority", "filters.max_spam", "filters.dofollow", "exclude", "callback_url"];
 
   /** Mark the field named by `param` invalid (and focus it), clearing the other fields of
    * the same form: the run form's fields, or the prospect filters. */
@@ -527,6 +531,8 @@
     if (field && field[1]) {
       var el = $(field[1]);
       el.setAttribute("aria-invalid", "true");
+      var box = el.closest("details");  // the Notify URL sits in a disclosure: show it
+      if (box) box.open = true;
       el.focus();
     }
   }
@@ -572,6 +578,10 @@
     if (dofollow) filters.dofollow = dofollow === "true";
     if (Object.keys(filters).length) body.filters = filters;
     if (exclude.length) body.exclude = exclude;
+    // Only a filled-in URL is sent: the server checks it (scheme, public address) and a
+    // refusal comes back as a 422 for `callback_url`, shown like any other field's.
+    var callbackUrl = $("callback-url").value.trim();
+    if (callbackUrl) body.callback_url = callbackUrl;
 
     // A retry of the very same request (after a network failure) reuses its
     // Idempotency-Key, so the server never charges twice for one intended run.
@@ -626,6 +636,7 @@
 
   function showRun(run, chargedNow) {
     stopPolling();
+    stopWebhookPolling();
     state.run = run;
     state.pollDelay = POLL_FIRST_MS;
     setHash(run.id);
@@ -645,6 +656,7 @@
     } else {
       show($("prospects-panel"), false);
     }
+    if (run.status !== "queued" && run.status !== "running") scheduleWebhookPoll(run);
   }
 
   /** The run-time filters and exclusions of a run, in words ("none" when it had none). */
@@ -701,6 +713,8 @@
       facts.appendChild(h("div", {}, [h("dt", { text: r[0] }), h("dd", { text: r[1] })]));
     });
 
+    renderWebhook(run.webhook);
+
     var warnings = $("run-warnings");
     clearChildren(warnings);
     (run.warnings || []).forEach(function (w) {
@@ -730,6 +744,55 @@
         "of the " + run.competitor_count + " competitors.";
     }
     return sentence(String(w.code || "").replace(/_/g, " "));
+  }
+
+  /* --------------------------------------------------------- webhook status */
+  var WEBHOOK_WORDS = {
+    pending: "pending",
+    delivered: "delivered",
+    failed: "failed (given up 24 hours after the first attempt)"
+  };
+
+  /** The delivery line of a run with a callback URL; hidden for a run without one. The
+   * receiver's error is the server's text, set as text (never parsed as HTML). */
+  function renderWebhook(hook) {
+    var el = $("run-webhook");
+    if (!hook) { el.textContent = ""; show(el, false); return; }
+    var parts = ["Webhook: " + (WEBHOOK_WORDS[hook.status] || hook.status) + " after " +
+      plural(hook.attempts || 0, "attempt", "attempts") + "."];
+    if (hook.last_error) parts.push("Last error: " + clause(hook.last_error));
+    if (hook.status === "pending" && hook.next_attempt_at) {
+      parts.push("Next attempt: " + when(hook.next_attempt_at) + ".");
+    }
+    el.textContent = parts.join(" ");
+    el.setAttribute("data-status", hook.status);
+    show(el, true);
+  }
+
+  function stopWebhookPolling() {
+    if (state.webhookTimer) clearTimeout(state.webhookTimer);
+    state.webhookTimer = null;
+  }
+
+  /** After a run has ended its webhook may still be pending (the first attempt, or retries
+   * up to an hour apart): keep its line current without reloading the prospects. */
+  function scheduleWebhookPoll(run, delay) {
+    stopWebhookPolling();
+    if (!run.webhook || run.webhook.status !== "pending") return;
+    var wait = delay || POLL_FIRST_MS;
+    state.webhookTimer = setTimeout(function () {
+      api("/v1/backlinks/gap/" + encodeURIComponent(run.id), { context: { what: "run" } })
+        .then(function (res) {
+          if (!state.run || state.run.id !== run.id) return;
+          var fresh = res.body.data;
+          state.run.webhook = fresh.webhook;
+          renderWebhook(fresh.webhook);
+          scheduleWebhookPoll(fresh, Math.min(Math.round(wait * 1.6), WEBHOOK_POLL_MAX_MS));
+        }, function () {
+          // A failed look is no news about the delivery: look again later.
+          if (state.run && state.run.id === run.id) scheduleWebhookPoll(run, WEBHOOK_POLL_MAX_MS);
+        });
+    }, wait);
   }
 
   function stopPolling() {
