@@ -79,6 +79,16 @@ def test_every_request_is_charged(api: Api) -> None:
     assert available(api) == 997
 
 
+def test_head_is_refused_and_charges_nothing(api: Api) -> None:
+    # A HEAD would pay for an answer whose body (and meta) it never shows.
+    r = api.client.head(url("a.com"), headers={"Authorization": f"Bearer {api.key}"})
+    assert r.status_code == 405 and r.headers["allow"] == "GET" and r.content == b""
+    assert available(api) == 1000
+    options = api.client.request("DELETE", url("a.com"),
+                                 headers={"Authorization": f"Bearer {api.key}"})
+    assert options.status_code == 405 and options.headers["allow"] == "GET"
+
+
 @pytest.mark.parametrize("typed", ["https://WWW.A.com/page?x=1", "A.COM.", "www.a.com"])
 def test_typed_domains_are_normalised(api: Api, typed: str) -> None:
     r = api.get(url(typed))

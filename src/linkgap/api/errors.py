@@ -57,6 +57,12 @@ _HTTP_MESSAGES: dict[int, str] = {
 }
 
 
+def is_paid_get_path(path: str) -> bool:
+    """True for the GET that costs credits (link competitors): HEAD is refused there, since
+    a HEAD would be charged without showing what it bought."""
+    return path.startswith("/v1/domains/") and path.endswith("/competitors")
+
+
 def is_api_path(path: str) -> bool:
     """True for paths under ``/v1``, where auth applies and ``meta.credits_charged`` is reported."""
     return path == "/v1" or path.startswith("/v1/")
@@ -193,7 +199,7 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
         probe = {**scope, "method": method, "fastapi": {}}
         if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
-    if "GET" in allowed and "HEAD" not in allowed:
+    if "GET" in allowed and "HEAD" not in allowed and not is_paid_get_path(scope["path"]):
         allowed.insert(1, "HEAD")  # served by the gateway as a GET without a body
     return allowed
 

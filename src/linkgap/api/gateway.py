@@ -37,7 +37,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkgap.api.accesslog import AccessLog
-from linkgap.api.errors import error_response, is_api_path, linkgap_error_response
+from linkgap.api.errors import (
+    error_response,
+    is_api_path,
+    is_paid_get_path,
+    linkgap_error_response,
+)
 from linkgap.api.headers import CorsPolicy, security_headers
 from linkgap.api.ratelimit import RateDecision, SharedRateLimiter
 from linkgap.errors import LinkgapError, Unauthorized
@@ -128,6 +133,14 @@ class GatewayMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
+        if head and is_paid_get_path(scope["path"]):
+            # Before the key check and any charge: a HEAD here would pay for an answer
+            # it never shows.
+            refusal = error_response(scope, 405, "method_not_allowed",
+                                     "HEAD is not allowed here: this GET costs credits",
+                                     headers={"Allow": "GET"})
+            await refusal(scope, receive, send_with_headers)
+            return
         try:
             if self.max_head_bytes is not None and _head_size(scope) > self.max_head_bytes:
                 # The server refuses heads that arrive in pieces over the limit (431 too);
