@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from linkgap.errors import InvalidDomain, InvalidInput, OutLinksMissing
+from linkgap.errors import InvalidInput, OutLinksMissing
+from linkgap.gap.validation import normalize_param
 from linkgap.index.competitors import DEFAULT_CAP, link_competitors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,12 +87,7 @@ def check_limit(limit: Any) -> int:
 def link_competitors_of(index: BacklinkIndex, domain: Any, limit: Any = DEFAULT_LIMIT,
                         *, cap: int = DEFAULT_CAP) -> LinkCompetitors:
     """The ``limit`` domains sharing the most referring domains with ``domain``."""
-    if not isinstance(domain, str):
-        raise InvalidInput("domain must be a domain name given as text", param="domain")
-    try:
-        name = index.normalize(domain)  # a typo is refused before anything is looked up
-    except InvalidDomain as exc:
-        raise InvalidDomain(exc.value, exc.reason, param="domain") from None
+    name = normalize_param(index, domain, "domain")  # refused before anything is looked up
     limit = check_limit(limit)
     if index.out_indptr is None or index.out_dst is None:
         raise OutLinksMissing(OUT_LINKS_MISSING_MESSAGE)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from linkgap.errors import InvalidDomain, InvalidInput
+from linkgap.gap.validation import normalize_param
 from linkgap.service.timeutil import iso_z
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,13 +37,7 @@ def domain_metrics_rows(index: BacklinkIndex, domains: Sequence[Any]) -> list[di
     """
     inputs: dict[str, str] = {}
     for i, text in enumerate(domains):
-        param = f"domains[{i}]"
-        if not isinstance(text, str):
-            raise InvalidInput(f"{param} must be a domain name given as text", param=param)
-        try:
-            name = index.normalize(text)
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param=param) from None
+        name = normalize_param(index, text, f"domains[{i}]")
         inputs.setdefault(name, text)  # duplicates after normalisation are merged
     fetched_at = iso_z(index.built_at)
     rows = []

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from linkgap.errors import InvalidDomain, InvalidInput
+from linkgap.errors import InvalidInput
 from linkgap.gap.protocol import GapIndex
+from linkgap.gap.validation import normalize_param
 
 __all__ = ["FILTER_FIELDS", "MAX_EXCLUDE", "RunFilters", "validate_exclude", "validate_filters"]
 
@@ -112,12 +113,7 @@ def validate_exclude(index: GapIndex, exclude: object, target: str,
     names: list[str] = []
     for i, text in enumerate(exclude):
         param = f"exclude[{i}]"
-        if not isinstance(text, str):
-            raise InvalidInput(f"{param} must be a domain name given as text", param=param)
-        try:
-            name = index.normalize(text)
-        except InvalidDomain as exc:
-            raise InvalidDomain(exc.value, exc.reason, param=param) from None
+        name = normalize_param(index, text, param)
         if name in competitors:
             raise InvalidInput(
                 f"{text!r} is one of the competitors ({name}); a run cannot exclude the "

@@ -13,14 +13,18 @@ import numpy as np
 from linkgap.errors import CompetitorsNotIndexed, InvalidDomain, InvalidInput
 from linkgap.gap.protocol import GapIndex
 
-__all__ = ["MAX_COMPETITORS", "MODES", "competitor_ids", "validate_run_inputs"]
+__all__ = ["MAX_COMPETITORS", "MODES", "competitor_ids", "normalize_param", "validate_run_inputs"]
 
 #: Most distinct competitors a run may name (SPEC 4).
 MAX_COMPETITORS = 20
 MODES = ("union", "intersect")
 
 
-def _normalize(index: GapIndex, text: object, param: str) -> str:
+def normalize_param(index: GapIndex, text: object, param: str) -> str:
+    """``text`` as the index's canonical domain name; InvalidInput / InvalidDomain naming
+    ``param`` (``domain``, ``competitors[1]``, ``exclude[0]``…) when it is not one.
+
+    The one rule for every request field that holds a domain."""
     if not isinstance(text, str):
         raise InvalidInput(f"{param} must be a domain name given as text", param=param)
     try:
@@ -40,7 +44,7 @@ def validate_run_inputs(
     """Normalise and check a run's inputs; returns (T, competitors, mode, m, limit)."""
     if mode not in MODES:
         raise InvalidInput(f"mode must be 'union' or 'intersect', not {mode!r}", param="mode")
-    target = _normalize(index, domain, "domain")
+    target = normalize_param(index, domain, "domain")
     if isinstance(competitors, str):
         competitors = [competitors]
     if not isinstance(competitors, Iterable):
@@ -54,7 +58,7 @@ def validate_run_inputs(
         )
     comps: list[str] = []
     for i, text in enumerate(raw):
-        name = _normalize(index, text, f"competitors[{i}]")
+        name = normalize_param(index, text, f"competitors[{i}]")
         if name == target:
             raise InvalidInput(
                 f"{text!r} is your own domain ({target}); list only competitors' domains",
