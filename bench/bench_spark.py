@@ -3,6 +3,7 @@
     nice python bench/bench_spark.py --sizes 1M/20M                  # cc-graph, generated
     nice python bench/bench_spark.py --sizes 1M/20M,4M/80M --master 'local[2]'
     nice python bench/bench_spark.py --wat-files 32 --wat-domains 20000   # many WAT files
+    nice python bench/bench_spark.py --graphs /tmp/lg-scale --sizes 4M/80M --engines spark
 
 Each build runs ``linkgap index build`` in a child process; its wall time
 and the peak resident memory of its whole process tree (sampled from /proc)
@@ -14,7 +15,11 @@ figure is driver and executors together; the driver (Python) figure is the
 those of the whole tree (user + system, from /proc), and the load average at
 the end of each build is printed with it.
 cc-graph inputs come from ``gen_graph.py`` (one vertices/edges pair: Spark
-reads it in one task); ``--wat-files`` writes the generated demo
+reads it in one task), or with ``--graphs DIR`` from the ``DIR/g<domains>``
+folders ``bench_scale.py`` wrote (``1M/20M`` → ``g1m``), used read-only: a
+missing one is an error, never generated. Besides wall time and memory each
+line gives the peak resident bytes per input edge and the bytes per edge of
+the published index. ``--wat-files`` writes the generated demo
 web as N WAT files (one Spark task each), the case Spark parallelises.
 Prints one JSON line per build and a ratio line per input (spark / embedded).
 """
@@ -46,10 +51,13 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _graph_inputs(root: Path, size: str) -> tuple[list[str], int]:
+def _graph_inputs(root: Path, size: str, graphs: Path | None = None) -> tuple[list[str], int]:
     domains, edges = (_count(part) for part in size.split("/"))
-    folder = root / f"graph-{size.replace('/', '-')}"
+    folder = (graphs / f"g{size.split('/')[0].strip().lower()}" if graphs
+              else root / f"graph-{size.replace('/', '-')}")
     vertices, edges_file = folder / "graph-vertices.txt.gz", folder / "graph-edges.txt.gz"
+    if graphs and not (vertices.exists() and edges_file.exists()):
+        raise SystemExit(f"--graphs: no graph-vertices.txt.gz + graph-edges.txt.gz in {folder}")
     if not (vertices.exists() and edges_file.exists()):
         print(f"generating {domains:,} domains / {edges:,} edges in {folder}", file=sys.stderr)
         write_graph(folder, "graph", domains, edges)
@@ -143,13 +151,19 @@ def _run_build(inputs: list[str], index_dir: Path, engine: str, master: str,
             raise SystemExit(f"{engine} build failed:\n{err.read().decode()[-3000:]}")
     return {"seconds": seconds, "peak_rss_mib": peak / 1024, "driver_peak_rss_mib": root / 1024,
             "jvm_peak_rss_mib": jvm / 1024,
-            "cpu_seconds": sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
+            "cpu_seconds": sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK"),
+            "index_bytes": _folder_bytes(index_dir)}
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (the published index)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _measure(label: str, inputs: list[str], units: int, unit: str, args: argparse.Namespace,
              root: Path) -> None:
     results = {}
-    for engine in ("embedded", "spark"):
+    for engine in args.engines.split(","):
         index_dir = root / f"index-{engine}"
         shutil.rmtree(index_dir, ignore_errors=True)
         run = _run_build(inputs, index_dir, engine, args.master, args.memory_limit)
@@ -163,12 +177,17 @@ def _measure(label: str, inputs: list[str], units: int, unit: str, args: argpars
             "driver_peak_rss_mib": round(run["driver_peak_rss_mib"]),
             "jvm_peak_rss_mib": round(run["jvm_peak_rss_mib"]),
             "cpu_seconds": round(run["cpu_seconds"], 1),
+            f"peak_rss_bytes_per_{unit[:-1]}": round(run["peak_rss_mib"] * 2**20 / units),
+            f"index_bytes_per_{unit[:-1]}": round(run["index_bytes"] / units, 1),
             "load_average": [round(x, 1) for x in os.getloadavg()],
             "memory_limit": args.memory_limit,
         }), flush=True)
         shutil.rmtree(index_dir, ignore_errors=True)
-    ratio = results["spark"]["seconds"] / results["embedded"]["seconds"]
-    print(json.dumps({"input": label, "spark_over_embedded_time": round(ratio, 2)}), flush=True)
+    if {"spark", "embedded"} <= set(results):
+        ratio = results["spark"]["seconds"] / results["embedded"]["seconds"]
+        cpu = results["spark"]["cpu_seconds"] / max(results["embedded"]["cpu_seconds"], 0.1)
+        print(json.dumps({"input": label, "spark_over_embedded_time": round(ratio, 2),
+                          "spark_over_embedded_cpu": round(cpu, 2)}), flush=True)
 
 
 def main() -> None:
@@ -184,15 +203,22 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
     parser.add_argument("--memory-limit", default="2GB",
                         help="--memory-limit of both builds (default 2GB)")
+    parser.add_argument("--engines", default="embedded,spark",
+                        help="engines to run, in order (default embedded,spark)")
+    parser.add_argument("--graphs", type=Path, default=None,
+                        help="read the cc-graph pairs from DIR/g<domains> (bench_scale.py's "
+                             "folders, e.g. g1m for 1M/20M), read-only")
     parser.add_argument("--data", type=Path, default=None,
                         help="folder for generated inputs, kept between runs "
                              "(default: a temporary folder)")
     args = parser.parse_args()
+    if set(args.engines.split(",")) - {"embedded", "spark"}:
+        parser.error("--engines: embedded, spark or both")
     with tempfile.TemporaryDirectory(prefix="lg-bench-spark-") as tmp:
         root = args.data or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         for size in filter(None, args.sizes.split(",")):
-            inputs, edges = _graph_inputs(root, size)
+            inputs, edges = _graph_inputs(root, size, args.graphs)
             _measure(f"cc-graph {size}", inputs, edges, "edges", args, Path(tmp))
         if args.wat_files:
             inputs, links = _wat_inputs(root, args.wat_files, args.wat_domains)

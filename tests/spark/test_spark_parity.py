@@ -11,6 +11,7 @@ skipped and counted.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,45 @@ def test_no_valid_link_fails_like_the_embedded_build(spark: Any, tmp_path: Path)
     assert spark_error.value.message == embedded_error.value.message
     assert "no valid links" in spark_error.value.message
     assert read_current(tmp_path / "s") is None
+
+
+def _write_damaged_pair(folder: Path, one_host_per_domain: bool) -> list[str]:
+    """One cc-graph pair with everything the reader skips and counts: bad and repeated
+    vertex lines, names that are no domain, (with ``one_host_per_domain`` False) hosts
+    that fold into one domain, repeated and self edges, unknown ids, bad edge lines and a
+    cut-off gzip end."""
+    import gzip
+
+    names = [f"com.site{k}" for k in range(30)] + ["localhost", "co.uk", "com.SITE3"]
+    if not one_host_per_domain:
+        names += ["com.site1.www", "com.site2.blog", "org.other.www"]
+    vertices = "".join(f"{k}\t{name}\t1\n" for k, name in enumerate(names))
+    vertices += "not-an-id\tcom.bad\t1\n5\tcom.repeated\t1\n"
+    rng = random.Random(5)
+    edges = [f"{rng.randrange(len(names) + 3)}\t{rng.randrange(len(names))}" for _ in range(400)]
+    edges += ["1\t2", "1\t2", "4\t4", "x\t1", "3", "-1\t2", "2\t99"]
+    (folder / "g-vertices.txt.gz").write_bytes(gzip.compress(vertices.encode()))
+    data = gzip.compress(("\n".join(edges) + "\n").encode())
+    (folder / "g-edges.txt.gz").write_bytes(data[:-12])  # the gzip trailer and more cut off
+    return [str(folder / "g-vertices.txt.gz"), str(folder / "g-edges.txt.gz")]
+
+
+@pytest.mark.parametrize("one_host_per_domain", [True, False])
+def test_one_damaged_cc_graph_pair_alone(spark: Any, tmp_path: Path,
+                                         one_host_per_domain: bool) -> None:
+    """A build of one web graph takes its own path through Spark (the pair's numbers,
+    no host map): the same index and counts as the embedded build."""
+    from linkgap.spark import spark_build_index
+
+    graph = _write_damaged_pair(tmp_path, one_host_per_domain)
+    embedded = build_index(tmp_path / "embedded", graph)
+    report = spark_build_index(tmp_path / "spark", graph, master="local[2]")
+    assert_same_index(tmp_path / "embedded", tmp_path / "spark")
+    mine, theirs = report.inputs[0].as_dict(), embedded.inputs[0].as_dict()
+    assert mine == theirs
+    assert {"bad_vertex_line", "duplicate_vertex", "vertex_not_domain", "bad_edge_line",
+            "unknown_vertex", "internal_link", "truncated_gzip"} <= set(mine["skipped"])
+    counts = report.manifest.counts
+    # repeated edges count once; with hosts folding into a domain, links > edges
+    assert counts["occurrences"] > counts["links"] >= counts["edges"] > 20
+    assert (counts["links"] > counts["edges"]) is not one_host_per_domain

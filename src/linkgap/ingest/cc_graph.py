@@ -46,8 +46,8 @@ from linkgap.ingest.base import BATCH_ROWS, LINK_SCHEMA, InputSpec, InputStats
 from linkgap.ingest.streams import LenientReader
 
 __all__ = [
-    "HostEdgeSink", "VertexMap", "feed_cc_graph", "load_vertices", "read_cc_graph",
-    "reversed_to_host",
+    "HostEdgeSink", "VertexMap", "edge_blocks", "feed_cc_graph", "kept_edges", "load_vertices",
+    "read_cc_graph", "reversed_to_host",
 ]
 
 URL_PREFIX = "ccgraph:"
@@ -243,7 +243,7 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     return VertexMap(unique_ids, row, dom, False, kept_hosts, encoded.dictionary)
 
 
-def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(from_ids, to_ids) arrays per block of the edges file; bad lines counted and dropped."""
     bad_lines = 0  # lines the CSV parser dropped (wrong number of fields)
     bad_ids = 0  # parsed lines whose ids are not integers
@@ -285,7 +285,7 @@ def _edge_blocks(path: Path, stats: InputStats) -> Iterator[tuple[np.ndarray, np
         stats.skip("bad_edge_line", bad_lines + bad_ids)
 
 
-def _kept_edges(
+def kept_edges(
     vmap: VertexMap, src: np.ndarray, dst: np.ndarray, stats: InputStats
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(source row, target row, source domain, target domain) of the edges that count.
@@ -313,7 +313,7 @@ def _kept_edges(
 def _edge_batches(
     vmap: VertexMap, src: np.ndarray, dst: np.ndarray, stats: InputStats
 ) -> Iterator[pa.RecordBatch]:
-    src_row, dst_row, src_dom, dst_dom = _kept_edges(vmap, src, dst, stats)
+    src_row, dst_row, src_dom, dst_dom = kept_edges(vmap, src, dst, stats)
     urls = vmap.urls
     for start in range(0, len(src_row), BATCH_ROWS):
         part = slice(start, start + BATCH_ROWS)
@@ -340,7 +340,7 @@ def read_cc_graph(
     """LINK_SCHEMA batches of the edges of a (vertices, edges) file pair, one dofollow link each."""
     vertices_path, edges_path = spec.paths
     vmap = load_vertices(vertices_path, normalizer, stats)
-    for src, dst in _edge_blocks(edges_path, stats):
+    for src, dst in edge_blocks(edges_path, stats):
         yield from _edge_batches(vmap, src, dst, stats)
 
 
@@ -387,8 +387,8 @@ def feed_cc_graph(
     pa.default_memory_pool().release_unused()
     held = sum(a.nbytes for a in (vmap.ids, vmap.row_of, vmap.domain_of, row_host, domain_ids))
     sink.hold("cc-graph vertex map", held)
-    for src, dst in _edge_blocks(edges_path, stats):
-        src_row, dst_row, src_dom, dst_dom = _kept_edges(vmap, src, dst, stats)
+    for src, dst in edge_blocks(edges_path, stats):
+        src_row, dst_row, src_dom, dst_dom = kept_edges(vmap, src, dst, stats)
         sink.add_host_edges(domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row],
                             row_host[src_row])
         stats.links_counted += len(src_row)

@@ -187,7 +187,7 @@ def spark_build_index(
 
     manifest, previous = build_from_aggregate(Path(index_dir), step, inputs,
                                               icann_only=icann_only, progress=report,
-                                              out_links=out_links)
+                                              memory_limit=memory_limit, out_links=out_links)
     return _report(index_dir, manifest, inputs, previous, started)
 
 

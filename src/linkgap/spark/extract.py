@@ -1,5 +1,13 @@
 """What one Spark task runs: one planned input through linkgap's own reader.
 
+Web graphs (cc-graph pairs) take their own path, :func:`run_graph_item`:
+the task runs linkgap's cc-graph reader (vertex names normalised by
+linkgap's code, edge lines parsed and every edge classified and counted by
+its functions) and hands Spark integers, not strings: per edge the pair's
+own host and domain numbers (:data:`GRAPH_SCHEMA`), plus one row per domain
+the edges use (and, when the build has several pairs, per host) with its
+name. Spark SQL then numbers the names and de-duplicates the links.
+
 No pyspark here: the task body is plain linkgap code (``linkgap.ingest``),
 so both engines read every format through the same readers and count the
 same skips. A task gets one :class:`WorkItem` (a file, or a cc-graph
@@ -24,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,12 +40,18 @@ from linkgap.errors import BuildFailed
 from linkgap.ingest.base import InputSpec, InputStats
 
 __all__ = [
+    "GRAPH_DOMAIN",
+    "GRAPH_EDGE",
+    "GRAPH_HOST",
+    "GRAPH_SCHEMA",
     "OCCURRENCE_SCHEMA",
     "WorkItem",
     "is_remote",
     "local_path",
     "occurrences",
+    "run_graph_item",
     "run_item",
+    "write_graph_item",
 ]
 
 #: One row per link occurrence a reader counted (``seen``: epoch seconds or null).
@@ -50,8 +65,30 @@ OCCURRENCE_SCHEMA = pa.schema([
     pa.field("anchor", pa.string(), nullable=True),  # for the evidence samples (SPEC 12)
 ])
 
+#: What a cc-graph task writes. ``kind`` says what a row is:
+#:
+#: - :data:`GRAPH_EDGE`: one edge that counts (``sh``/``dh``: the pair's numbers of its
+#:   source/target canonical host, ``sd``/``dd``: of their registrable domains);
+#: - :data:`GRAPH_DOMAIN`: a domain some counted edge uses (``sd``, ``name``);
+#: - :data:`GRAPH_HOST`: a host of the pair (``sh``, ``name``), only when the build has
+#:   several pairs (one pair's numbers already tell its hosts apart).
+#:
+#: The numbers are the pair's own (its hosts and domains, 0..n-1): Spark maps them to
+#: the build's through these name rows, a few million rows, never a string per edge.
+GRAPH_SCHEMA = pa.schema([
+    pa.field("item", pa.int32(), nullable=False),
+    pa.field("kind", pa.int8(), nullable=False),
+    pa.field("sh", pa.int32(), nullable=True),
+    pa.field("dh", pa.int32(), nullable=True),
+    pa.field("sd", pa.int32(), nullable=True),
+    pa.field("dd", pa.int32(), nullable=True),
+    pa.field("name", pa.string(), nullable=True),
+])
+GRAPH_EDGE, GRAPH_DOMAIN, GRAPH_HOST = 0, 1, 2
+
 #: ``report({item index: {"stats": InputStats.as_dict(), "error": message or None,
-#: "occurrences": rows yielded}})``
+#: "occurrences": rows yielded}})``; a cc-graph task adds ``"one_host_per_domain"``
+#: (no two of its hosts share a domain, so its domain pairs are its host pairs).
 Report = Callable[[dict[int, dict[str, Any]]], None]
 
 
@@ -152,3 +189,122 @@ def run_item(item: WorkItem, icann_only: bool, report: Report) -> Iterator[pa.Re
     except OSError as exc:
         error = f"cannot read {item.label}: {exc}"
     report({item.index: {"stats": stats.as_dict(), "error": error, "occurrences": rows}})
+
+
+def _graph_batch(index: int, kind: int, n: int, sh: np.ndarray | None = None,
+                 dh: np.ndarray | None = None, sd: np.ndarray | None = None,
+                 dd: np.ndarray | None = None, name: pa.Array | None = None) -> pa.RecordBatch:
+    def ints(values: np.ndarray | None) -> pa.Array:
+        return pa.nulls(n, pa.int32()) if values is None else pa.array(values, pa.int32())
+
+    return pa.record_batch([
+        pa.array(np.full(n, index, np.int32)), pa.array(np.full(n, kind, np.int8)),
+        ints(sh), ints(dh), ints(sd), ints(dd),
+        pa.nulls(n, pa.string()) if name is None else name.cast(pa.string()),
+    ], schema=GRAPH_SCHEMA)
+
+
+def run_graph_item(item: WorkItem, icann_only: bool, report: Report,
+                   with_hosts: bool) -> Iterator[pa.RecordBatch]:
+    """Read one cc-graph pair with linkgap's reader; yield :data:`GRAPH_SCHEMA` rows.
+
+    The counters are the reader's own (``linkgap.ingest.cc_graph``: the same
+    functions ``feed_cc_graph`` runs for the embedded build), so both engines
+    report the same skips. ``with_hosts``: also yield the host names (the
+    build has more than one pair, so a host pair given by two of them must be
+    recognised as one link).
+    """
+    from linkgap.index.build import shared_normalizer
+    from linkgap.ingest.cc_graph import edge_blocks, kept_edges, load_vertices
+
+    error: str | None = None
+    rows = 0
+    one_host_per_domain = False
+    ids = np.zeros(0, dtype=np.int32)
+    stats = InputStats(InputSpec(item.format, tuple(Path(p) for p in item.paths),
+                                 shown=item.label))
+    try:
+        with _local_files(item.paths) as files:
+            vertices, edges = files
+            stats.input = InputSpec(item.format, tuple(files), shown=item.label)
+            for path in files:  # the checks the embedded build makes
+                if not path.is_file():
+                    raise BuildFailed(f"input file not found: {path}")
+            vmap = load_vertices(vertices, shared_normalizer(icann_only), stats)
+            hosts = vmap.hosts.dictionary_encode()
+            row_host = hosts.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+            # The pair's domains numbered in byte order of their names (the order of the
+            # index's ids): with one pair, its numbers sort the edges as the final ids do.
+            by_name = pc.sort_indices(vmap.domains).to_numpy().astype(np.int32)
+            rank = np.empty(len(by_name), dtype=np.int32)
+            rank[by_name] = np.arange(len(by_name), dtype=np.int32)
+            one_host_per_domain = len(hosts.dictionary) == len(vmap.domains)
+            if with_hosts and len(hosts.dictionary):
+                n = len(hosts.dictionary)
+                yield _graph_batch(item.index, GRAPH_HOST, n, sh=np.arange(n, dtype=np.int32),
+                                   name=hosts.dictionary)
+            used = np.zeros(len(vmap.domains), dtype=bool)
+            for src, dst in edge_blocks(edges, stats):
+                src_row, dst_row, src_dom, dst_dom = kept_edges(vmap, src, dst, stats)
+                n = len(src_row)
+                stats.links_counted += n
+                if n:
+                    used[src_dom] = True
+                    used[dst_dom] = True
+                    rows += n
+                    yield _graph_batch(item.index, GRAPH_EDGE, n, row_host[src_row],
+                                       row_host[dst_row], rank[src_dom], rank[dst_dom])
+            ids = np.flatnonzero(used).astype(np.int32)
+            if len(ids):
+                yield _graph_batch(item.index, GRAPH_DOMAIN, len(ids), sd=rank[ids],
+                                   name=vmap.domains.take(pa.array(ids)))
+    except BuildFailed as exc:
+        error = exc.message
+    except PermissionError as exc:
+        error = f"cannot read input file {exc.filename or item.label}: {exc}"
+    except OSError as exc:
+        error = f"cannot read {item.label}: {exc}"
+    report({item.index: {"stats": stats.as_dict(), "error": error, "occurrences": rows,
+                         "one_host_per_domain": one_host_per_domain,
+                         "domain_rows": int(len(ids)) if error is None else 0}})
+
+
+def _output_file(uri: str) -> tuple[Any, str]:
+    """(pyarrow filesystem, path in it) of a file: URL or a URL of a cluster filesystem."""
+    from pyarrow import fs as pafs
+
+    if not is_remote(uri):
+        return pafs.LocalFileSystem(), str(local_path(uri))
+    scheme = urlsplit(uri).scheme
+    opened = "s3" + uri[len(scheme):] if scheme in ("s3a", "s3n") else uri
+    return pafs.FileSystem.from_uri(opened)
+
+
+def write_graph_item(item: WorkItem, icann_only: bool, report: Report, with_hosts: bool,
+                     folder_uri: str) -> str:
+    """:func:`run_graph_item` written by the task itself as ``part-<index>.parquet`` in
+    ``folder_uri``; returns the file's name.
+
+    pyarrow's Parquet writer takes the rows straight from the reader's arrays:
+    handing them to Spark instead would cost a conversion to JVM rows and
+    Spark's own Parquet encoding per edge, most of this step's time. The file
+    is written under a temporary name and renamed, so a task Spark runs again
+    leaves one whole file.
+    """
+    import pyarrow.parquet as pq
+
+    name = f"part-{item.index:05d}.parquet"
+    filesystem, folder = _output_file(folder_uri)
+    filesystem.create_dir(folder, recursive=True)
+    final, partial = f"{folder}/{name}", f"{folder}/.{name}.tmp"
+    try:
+        with filesystem.open_output_stream(partial) as sink, \
+                pq.ParquetWriter(sink, GRAPH_SCHEMA, compression="snappy") as writer:
+            for batch in run_graph_item(item, icann_only, report, with_hosts):
+                writer.write_batch(batch)  # one row group per block of edges
+    except BaseException:
+        with contextlib.suppress(OSError):
+            filesystem.delete_file(partial)
+        raise
+    filesystem.move(partial, final)
+    return name

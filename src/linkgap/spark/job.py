@@ -20,6 +20,13 @@ come back through an accumulator. Then Spark SQL does what
    (the same SQL text as the embedded engine's) are written with ids, sorted
    by (dst, src, sample), as ``samples/``.
 
+Web graphs (cc-graph pairs) skip the occurrences: their tasks write integer
+edges and the names of the domains (and hosts) those use
+(``linkgap.spark.extract.GRAPH_SCHEMA``); the names are numbered with the
+others, the pair's numbers are mapped to ids by broadcast joins, and each
+distinct host pair counts once per domain edge (:func:`_graph_edges`). Their
+domain edges join the page formats' ones by id.
+
 Every step that is read twice is written to Parquet first (``_work/`` in the
 staging folder), so no stage runs twice and the extraction runs in the tasks
 of exactly one action: the accumulator's counts are exact. ``_work/`` goes
@@ -43,13 +50,28 @@ from linkgap.index.aggregate import AggregateCounts
 from linkgap.index.evidence import ANCHOR_KEY, SAMPLE_ORDER
 from linkgap.index.staging import LAYOUT, MARKER, marker_document
 from linkgap.ingest.base import InputStats
-from linkgap.spark.extract import OCCURRENCE_SCHEMA, WorkItem, run_item
+from linkgap.spark.extract import (
+    GRAPH_DOMAIN,
+    GRAPH_EDGE,
+    GRAPH_HOST,
+    GRAPH_SCHEMA,
+    OCCURRENCE_SCHEMA,
+    WorkItem,
+    run_item,
+    write_graph_item,
+)
 
 __all__ = ["StagingResult", "run_staging_job"]
 
 _OCCURRENCE_DDL = ("source_url string, target_url string, source_domain string, "
                    "target_domain string, dofollow boolean, seen bigint, anchor string")
 _ITEM_DDL = "idx int, format string, paths array<string>, label string"
+_GRAPH_DDL = "item int, kind tinyint, sh int, dh int, sd int, dd int, name string"
+# A name → id map of at most this many rows is broadcast to the joins of the graph
+# edges (one hash lookup per edge, no shuffle of the edges); a larger one (a whole
+# web graph on a cluster) is joined the way Spark chooses.
+_BROADCAST_ROWS = 20_000_000
+_EDGES_PER_PART = 4_000_000
 
 _PAIRS_SQL = """
 SELECT any_value(source_domain) AS source_domain, any_value(target_domain) AS target_domain,
@@ -213,38 +235,143 @@ def _extract_partition(icann_only: bool, report: Any) -> Any:
 
 
 def _extract(spark: SparkSession, items: Sequence[WorkItem], icann_only: bool,
-             out_uri: str) -> dict[int, dict[str, Any]]:
-    """Job 1: one task per input writes its occurrences; returns the reports by input."""
+             out_uri: str, reports: Any) -> None:
+    """Job 1: one task per page input (warc, wat, links-csv) writes its occurrences."""
     sc = spark.sparkContext
-    reports = sc.accumulator({}, _StatsParam())
     rows = [(i.index, i.format, list(i.paths), i.label) for i in items]
     items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
     occurrences = items_df.mapInArrow(_extract_partition(icann_only, reports), _OCCURRENCE_DDL)
     occurrences.write.mode("overwrite").parquet(out_uri)
-    value: dict[int, dict[str, Any]] = reports.value
-    return value
 
 
-def _numbered_names(spark: SparkSession, edges_by_name: DataFrame, work: HadoopFolder,
-                    partitions: int) -> tuple[DataFrame, int]:
-    """Every domain name with its id (position in byte order of the names), and their number."""
-    names = (edges_by_name.select(F.col("source_domain").alias("name"))
-             .union(edges_by_name.select(F.col("target_domain").alias("name"))).distinct())
-    sorted_uri = work.child("names-sorted")
-    (names.repartitionByRange(partitions, "name").sortWithinPartitions("name")
+def _extract_graphs(spark: SparkSession, items: Sequence[WorkItem], icann_only: bool,
+                    out_uri: str, reports: Any) -> None:
+    """Job 1b: one task per cc-graph pair writes its integer edges and name rows.
+
+    The tasks write their Parquet files themselves (``write_graph_item``);
+    the job's rows are just the file names.
+    """
+    sc = spark.sparkContext
+    with_hosts = len(items) > 1
+    rows = [(i.index, i.format, list(i.paths), i.label) for i in items]
+    items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
+
+    def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                item = WorkItem(int(row["idx"]), str(row["format"]), tuple(row["paths"]),
+                                str(row["label"]))
+                name = write_graph_item(item, icann_only, reports.add, with_hosts, out_uri)
+                yield pa.record_batch([pa.array([name])], names=["file"])
+
+    items_df.mapInArrow(extract, "file string").collect()
+
+
+def _numbered(spark: SparkSession, named: DataFrame, work: HadoopFolder, name: str,
+              partitions: int) -> tuple[DataFrame, int]:
+    """Number the distinct ``name`` values of ``named`` (name, k) in byte order: 0..n-1.
+
+    Gives ``id, name, k, first`` (every row of ``named`` with the id of its
+    name; ``first`` on one row per name) and the number of names, without a
+    single-partition step: a range-partitioned sort, a rank within each part
+    file (written to ``_work/<name>``), the names per part from the ranks,
+    offsets.
+    """
+    sorted_uri = work.child(f"{name}-sorted")
+    (named.repartitionByRange(partitions, "name").sortWithinPartitions("name")
      .write.mode("overwrite").parquet(sorted_uri))
     ranged = spark.read.parquet(sorted_uri).withColumn("part", F.col("_metadata.file_name"))
-    counts = sorted((str(r["part"]), int(r["count"]))
-                    for r in ranged.groupBy("part").count().collect())
+    within = Window.partitionBy("part").orderBy("name")
+    previous = F.lag("name").over(within)
+    ranked_uri = work.child(name)
+    (ranged.select("part", F.dense_rank().over(within).alias("rank"), "name", "k",
+                   (previous.isNull() | (previous != F.col("name"))).alias("first"))
+     .write.mode("overwrite").parquet(ranked_uri))
+    ranked = spark.read.parquet(ranked_uri)
+    counts = sorted((str(r["part"]), int(r["n"])) for r in
+                    ranked.groupBy("part").agg(F.max("rank").alias("n")).collect())
     offsets, start = [], 0
     for part, n in counts:
         offsets.append((part, start))
         start += n
     offsets_df = spark.createDataFrame(offsets or [("", 0)], "part string, start bigint")
-    within = Window.partitionBy("part").orderBy("name")
-    numbered = (ranged.join(F.broadcast(offsets_df), "part")
-                .select((F.col("start") + F.row_number().over(within) - 1).alias("id"), "name"))
+    numbered = (ranked.join(F.broadcast(offsets_df), "part")
+                .select((F.col("start") + F.col("rank") - 1).alias("id"), "name", "k", "first"))
     return numbered, start
+
+
+def _key(item: str, local: str) -> Any:
+    """A (pair, pair's own number) as one bigint: the join key of the name maps."""
+    return F.shiftleft(F.col(item).cast("bigint"), 32).bitwiseOR(F.col(local).cast("bigint"))
+
+
+def _id_map(numbered: DataFrame) -> DataFrame:
+    """``k → id`` of the numbered rows that came from a pair, for joins."""
+    return numbered.where(F.col("k").isNotNull()).select("k", "id")
+
+
+def _join_map(edges: DataFrame, id_map: DataFrame, key: Any, rows: int,
+              as_name: str) -> DataFrame:
+    """``edges`` with the id ``id_map`` gives ``key``, as column ``as_name``.
+
+    The map side is the same plan in every join of one map (its columns are
+    renamed after the join), so Spark broadcasts it once for the source and
+    target lookups alike.
+    """
+    side = id_map.alias(f"m_{as_name}")
+    side = F.broadcast(side) if rows <= _BROADCAST_ROWS else side
+    joined = edges.join(side, key == F.col(f"m_{as_name}.k"))
+    return joined.select(*[F.col(c) for c in edges.columns],
+                         F.col(f"m_{as_name}.id").alias(as_name))
+
+
+def _graph_edges(spark: SparkSession, graph_uri: str, domain_ids: DataFrame, domain_rows: int,
+                 work: HadoopFolder, partitions: int, *, pairs: int,
+                 one_host_per_domain: bool) -> DataFrame:
+    """Domain edges of the graph rows in final ids: dst, src, links (distinct host pairs).
+
+    The edges are range-partitioned by target once; the de-duplication of host
+    pairs and the count per domain edge then run inside the partitions (no
+    second shuffle), and each partition holds whole targets, so the parts in
+    order, sorted within, are sorted by (dst, src) as the staging layout asks.
+    With one pair its own numbers do: its domain numbers are in name order,
+    so the final ids of the same domains are in the same order; they are
+    de-duplicated and counted before any join (and by domain pair alone
+    when no two of its hosts share a domain), then mapped to the final ids.
+    """
+    graph = spark.read.schema(_GRAPH_DDL).parquet(graph_uri)
+    edges = graph.where(F.col("kind") == GRAPH_EDGE)
+    domains = _id_map(domain_ids)
+    if pairs == 1:
+        keys = ["item", "dd", "sd"] if one_host_per_domain else ["item", "dd", "sd", "sh", "dh"]
+        ranged = edges.select(*keys).repartitionByRange(partitions, "dd").distinct()
+        if one_host_per_domain:
+            counted = ranged.withColumn("links", F.lit(1).cast("bigint"))
+        else:
+            counted = ranged.groupBy("item", "dd", "sd").agg(F.count(F.lit(1)).alias("links"))
+        counted = _join_map(counted, domains,
+                            _key("item", "sd"), domain_rows, "src")
+        counted = _join_map(counted, domains,
+                            _key("item", "dd"), domain_rows, "dst")
+        return counted.select("dst", "src", "links")
+    edges = _join_map(edges, domains, _key("item", "sd"),
+                      domain_rows, "src")
+    edges = _join_map(edges, domains, _key("item", "dd"),
+                      domain_rows, "dst")
+    # Pairs number their hosts apart: a host pair two of them give is one link.
+    hosts = graph.where(F.col("kind") == GRAPH_HOST).select(
+        F.col("name"), _key("item", "sh").alias("k"))
+    host_ids, _ = _numbered(spark, hosts, work, "hosts", partitions)
+    host_rows = graph.where(F.col("kind") == GRAPH_HOST).count()
+    host_map = _id_map(host_ids)
+    edges = _join_map(edges, host_map,
+                      _key("item", "sh"), host_rows, "s_host")
+    edges = _join_map(edges, host_map,
+                      _key("item", "dh"), host_rows, "d_host")
+    return (edges.select("dst", "src", "s_host", "d_host")
+            .repartitionByRange(partitions, "dst")
+            .distinct()
+            .groupBy("dst", "src").agg(F.count(F.lit(1)).alias("links")))
 
 
 def run_staging_job(
@@ -267,11 +394,19 @@ def run_staging_job(
 
     out = HadoopFolder(spark, out_uri)
     work = HadoopFolder(spark, out.child("_work"))
+    page_items = [i for i in items if i.format != "cc-graph"]
+    graph_items = [i for i in items if i.format == "cc-graph"]
     try:
         stage(f"reading {len(items)} inputs")
-        reports = _extract(spark, items, icann_only, work.child("occurrences"))
+        reports: dict[int, dict[str, Any]] = {}
+        accumulator = spark.sparkContext.accumulator({}, _StatsParam())
+        if page_items:
+            _extract(spark, page_items, icann_only, work.child("occurrences"), accumulator)
+        if graph_items:
+            _extract_graphs(spark, graph_items, icann_only, work.child("graph"), accumulator)
+        reports = accumulator.value
         inputs = []
-        n_occurrences = 0
+        page_rows = graph_rows = 0
         for item in items:
             report = reports.get(item.index)
             if report is None:
@@ -279,36 +414,82 @@ def run_staging_job(
             if report["error"]:
                 raise BuildFailed(str(report["error"]))
             inputs.append(stats_from_dict(report["stats"]))
-            n_occurrences += int(report["occurrences"])
-
-        occurrences = spark.read.schema(_OCCURRENCE_DDL).parquet(work.child("occurrences"))
-        occurrences.createOrReplaceTempView("occurrences")
+            if item.format == "cc-graph":
+                graph_rows += int(report["occurrences"])
+            else:
+                page_rows += int(report["occurrences"])
+        n_occurrences = page_rows + graph_rows
         if n_occurrences == 0:
             raise BuildFailed(_no_links_message(inputs))
-        stage("links and domain edges")
-        if evidence:
-            spark.sql(_PAIRS_WITH_TEXT_SQL).write.mode("overwrite").parquet(work.child("pairs"))
-            spark.read.parquet(work.child("pairs")).createOrReplaceTempView("pairs")
-            edges_sql = _EDGES_FROM_PAIRS_SQL
-        else:
-            edges_sql = _EDGES_BY_NAME_SQL
-        spark.sql(edges_sql).write.mode("overwrite").parquet(work.child("edges-by-name"))
-        edges_by_name = spark.read.parquet(work.child("edges-by-name"))
-        edges_by_name.createOrReplaceTempView("edges_by_name")
+
+        named: list[DataFrame] = []
+        if page_rows:
+            stage("links and domain edges")
+            occurrences = spark.read.schema(_OCCURRENCE_DDL).parquet(work.child("occurrences"))
+            occurrences.createOrReplaceTempView("occurrences")
+            if evidence:
+                (spark.sql(_PAIRS_WITH_TEXT_SQL).write.mode("overwrite")
+                 .parquet(work.child("pairs")))
+                spark.read.parquet(work.child("pairs")).createOrReplaceTempView("pairs")
+                edges_sql = _EDGES_FROM_PAIRS_SQL
+            else:
+                edges_sql = _EDGES_BY_NAME_SQL
+            spark.sql(edges_sql).write.mode("overwrite").parquet(work.child("edges-by-name"))
+            edges_by_name = spark.read.parquet(work.child("edges-by-name"))
+            edges_by_name.createOrReplaceTempView("edges_by_name")
+            named.append(edges_by_name.select(F.col("source_domain").alias("name"))
+                         .union(edges_by_name.select(F.col("target_domain").alias("name")))
+                         .distinct().select("name", F.lit(None).cast("bigint").alias("k")))
+        graph = None
+        domain_rows = 0
+        if graph_rows:
+            graph = spark.read.schema(_GRAPH_DDL).parquet(work.child("graph"))
+            domain_rows = sum(int(reports[i.index]["domain_rows"]) for i in graph_items)
+            named.append(graph.where(F.col("kind") == GRAPH_DOMAIN)
+                         .select("name", _key("item", "sd").alias("k")))
 
         stage("numbering the domains")
         names_uri = out.child("names")
-        numbered, domains = _numbered_names(spark, edges_by_name, work, partitions)
-        (numbered.repartitionByRange(partitions, "id").sortWithinPartitions("id")
+        frame = named[0] if len(named) == 1 else named[0].unionByName(named[1])
+        numbered, domains = _numbered(spark, frame, work, "names-numbered", partitions)
+        (numbered.where("first").select("id", "name")
+         .repartitionByRange(partitions, "id").sortWithinPartitions("id")
          .write.mode("overwrite").parquet(names_uri))
         spark.read.parquet(names_uri).createOrReplaceTempView("names")
+
         stage("sorting the edges")
         edges_uri = out.child("edges")
-        (spark.sql(_EDGES_SQL).orderBy("dst", "src")
-         .write.mode("overwrite").parquet(edges_uri))
+        parts: list[DataFrame] = []
+        if page_rows:
+            parts.append(spark.sql(_EDGES_SQL))
+        if graph is not None:
+            # Parts of a few million edges: each partition's de-duplication stays small.
+            graph_parts = max(partitions, graph_rows // _EDGES_PER_PART + 1)
+            one_host = all(reports[i.index].get("one_host_per_domain") for i in graph_items)
+            web = _graph_edges(spark, work.child("graph"), numbered, domain_rows, work,
+                               graph_parts, pairs=len(graph_items),
+                               one_host_per_domain=one_host)
+            parts.append(web.select("dst", "src", "links", F.col("links").alias("dofollow_links"),
+                                    F.lit(-1).cast("bigint").alias("first_seen"),
+                                    F.lit(-1).cast("bigint").alias("last_seen")))
+        if len(parts) == 1 and not page_rows:
+            # web graphs alone: whole targets per range part already, sorted within
+            parts[0].sortWithinPartitions("dst", "src").write.mode("overwrite").parquet(edges_uri)
+        elif len(parts) == 1:
+            parts[0].orderBy("dst", "src").write.mode("overwrite").parquet(edges_uri)
+        else:
+            # The same domain edge from pages and from a web graph: links add up, a first
+            # seen below 0 is none (as the embedded engine's combiner takes it).
+            known_first = F.when(F.col("first_seen") >= 0, F.col("first_seen"))
+            (parts[0].unionByName(parts[1]).groupBy("dst", "src")
+             .agg(F.sum("links").cast("bigint").alias("links"),
+                  F.sum("dofollow_links").cast("bigint").alias("dofollow_links"),
+                  F.coalesce(F.min(known_first), F.lit(-1)).cast("bigint").alias("first_seen"),
+                  F.max("last_seen").cast("bigint").alias("last_seen"))
+             .orderBy("dst", "src").write.mode("overwrite").parquet(edges_uri))
 
         sample_parts: list[str] = []
-        if evidence:
+        if evidence and page_rows:
             stage("choosing the sample links")
             (spark.sql(_SAMPLES_SQL.replace("{n}", str(int(evidence))))
              .orderBy("dst", "src", "sample").write.mode("overwrite")
@@ -337,3 +518,4 @@ def run_staging_job(
 # The occurrence columns must match the DDL the job declares.
 assert tuple(OCCURRENCE_SCHEMA.names) == tuple(
     part.split()[0] for part in _OCCURRENCE_DDL.split(", "))
+assert tuple(GRAPH_SCHEMA.names) == tuple(part.split()[0] for part in _GRAPH_DDL.split(", "))
