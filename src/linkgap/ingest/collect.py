@@ -71,6 +71,8 @@ _EXTERNAL_CACHE_MAX = 200_000
 _PLAIN_HOSTS_MAX = 200_000
 # A host name as PLAIN_HTTP_AUTHORITY reads one: ASCII letters, digits, ".", "-", "_".
 _PLAIN_HOST = re.compile(r"[A-Za-z0-9._-]+")
+# What may not follow a leading "/" for the fast path to read an href as relative.
+_NOT_AFTER_SLASH = ("/", "\t", "\n", "\r")
 #: ``_plain_hosts`` value of an authority that is not a plain host name.
 _NOT_PLAIN: tuple[str | None, str | None] = ("", "")
 
@@ -256,6 +258,19 @@ class LinkCollector:
             elif href.startswith("http://"):
                 start = 7
             else:
+                if relative_internal:
+                    # A relative reference on a page whose base is in its own domain is
+                    # internal. Sure to be one (classify_href would say so): "/…" not
+                    # followed by "/" (nor by a tab or line break that, dropped, would
+                    # make it "//host"), or a letter or digit first and no ":" at all.
+                    first = href[:1]
+                    if first == "/":
+                        if href[1:2] not in _NOT_AFTER_SLASH:
+                            internal += 1
+                            continue
+                    elif first.isalnum() and ":" not in href:
+                        internal += 1
+                        continue
                 start = 0
             if start and href.isprintable() and href[-1] != " ":
                 slash = href.find("/", start)
