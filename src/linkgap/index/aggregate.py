@@ -58,6 +58,11 @@ __all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 
 #: Rows gathered in Python before one INSERT (bounded memory, few round trips).
 _FLUSH_ROWS = 500_000
+#: An aggregation of fewer input rows than this runs on one DuckDB thread (unless the
+#: caller chose the threads): at this size a second thread does not shorten it (the
+#: whole input is one or a few of DuckDB's 122,880-row groups) and costs 15-25 % more
+#: CPU in partitioning and merging (measured on the WARC benchmark, docs/benchmarks.md).
+_ONE_THREAD_ROWS = _FLUSH_ROWS
 #: Rows per batch read back from DuckDB.
 _READ_ROWS = 1 << 20
 #: Sample rows per batch read back (they carry URLs: a smaller batch bounds the memory).
@@ -257,6 +262,7 @@ class LinkAggregator:
         self._con.execute(f"SET temp_directory = '{_sql_str(str(spill_dir))}'")
         self._con.execute("SET preserve_insertion_order = false")
         budget.attach(self._con)
+        self._threads = threads
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         #: Samples kept per domain edge (``--evidence``); 0 keeps no link text at all.
@@ -369,6 +375,9 @@ class LinkAggregator:
 
     def finish(self) -> AggregateCounts:
         """Group the page links into domain edges; returns the totals so far."""
+        rows = self._page_rows + self._pending_rows + self._host_rows + self._named_rows
+        if not self._threads and rows < _ONE_THREAD_ROWS:
+            self._con.execute("SET threads = 1")
         self._flush()
         con = self._con
         if self._page_rows:
