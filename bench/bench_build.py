@@ -69,6 +69,9 @@ class StageTimer:
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         name = "reading" if stage.startswith("reading") else stage
+        if name == "reading" and not done:
+            # before the first block of links: a cc-graph input's vertex names
+            name = "reading (before the first edges)"
         if name != self.current:
             now = time.perf_counter()
             self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self.mark
