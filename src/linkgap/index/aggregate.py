@@ -59,9 +59,10 @@ __all__ = ["AggregateCounts", "EdgeChunk", "LinkAggregator", "spill_bytes"]
 #: Rows gathered in Python before one INSERT (bounded memory, few round trips).
 _FLUSH_ROWS = 500_000
 #: An aggregation of fewer input rows than this runs on one DuckDB thread (unless the
-#: caller chose the threads): at this size a second thread does not shorten it (the
-#: whole input is one or a few of DuckDB's 122,880-row groups) and costs 15-25 % more
-#: CPU in partitioning and merging (measured on the WARC benchmark, docs/benchmarks.md).
+#: caller chose the threads): the input is a few of DuckDB's 122,880-row groups, and a
+#: second thread mostly adds partitioning and merging. On the WARC benchmark (67k rows)
+#: one thread took 12 % less CPU and no more wall time; at 407k rows 8-11 % less CPU
+#: and no more wall time (2 cores, load about 5; docs/benchmarks.md).
 _ONE_THREAD_ROWS = _FLUSH_ROWS
 #: Rows per batch read back from DuckDB.
 _READ_ROWS = 1 << 20
