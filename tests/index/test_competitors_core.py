@@ -146,7 +146,9 @@ def test_a_domain_without_referring_domains_has_no_competitors() -> None:
 def test_out_links_are_the_out_link_csr_with_ascending_targets(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_bytes: int, max_open: int,
         compiled: bool) -> None:
-    if not compiled:
+    if compiled:
+        monkeypatch.setattr(outlinks, "COMPILED_MIN_EDGES", 0)  # a small graph takes it too
+    else:
         monkeypatch.setattr(outlinks._TRANSPOSE, "get", lambda: None)
     indptr, src, _, pairs = random_graph(3, n=120, edges=900)
     for chunk in (1, 13, 10_000):
@@ -158,6 +160,19 @@ def test_out_links_are_the_out_link_csr_with_ascending_targets(
             assert row == sorted(t for (a, t) in pairs if a == s)
     # The bucket scratch files are gone once the out-links are written.
     assert not any(tmp_path.glob("*/work/out-bucket-*"))
+
+
+def test_a_small_graph_never_starts_the_compiled_pass(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_numba() -> None:
+        raise AssertionError("the compiled transpose was asked for")
+
+    monkeypatch.setattr(outlinks._TRANSPOSE, "get", no_numba)
+    indptr, src, _, pairs = random_graph(6, n=120, edges=900)
+    out_indptr, out_dst = transpose_csr(indptr, src, root=tmp_path, memory_bytes=1 << 30)
+    for s in range(120):
+        assert out_dst[out_indptr[s]:out_indptr[s + 1]].tolist() == sorted(
+            t for (a, t) in pairs if a == s)
 
 
 def test_bucketed_out_links_report_their_passes(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ and stays within the build's memory budget whatever the size of the graph:
   visited in ascending order, so every source's slice comes out ascending).
   ``in_src`` is read in pieces with plain file reads, not through the memory
   map, so the pass holds ``out_dst``, the cursors and one piece;
-- without numba, edges are keyed ``source << 32 | target`` (int64), which sort
-  into exactly the out-link order, and sorted in memory in one go when the
-  keys fit (8 bytes per edge, plus slack);
+- without numba, or for a graph below ``COMPILED_MIN_EDGES`` edges (where
+  starting numba costs more than the sort), edges are keyed
+  ``source << 32 | target`` (int64), which sort into exactly the out-link
+  order, and sorted in memory in one go when the keys fit (8 bytes per edge,
+  plus slack);
 - otherwise the sources are cut into contiguous ranges ("buckets") whose
   edges fit, one pass over ``in_src`` appends each edge's key to its bucket's
   scratch file in the build's work folder (8 bytes per edge of temporary
@@ -61,6 +63,12 @@ _SORT_BYTES_PER_EDGE = 10
 _READ_EDGES = 1 << 21
 #: Smallest bucket, so that a tiny budget does not mean thousands of buckets.
 _MIN_BUCKET_EDGES = 1 << 16
+#: The compiled counting sort runs for graphs of at least this many edges. Below, the
+#: NumPy sort of the edge keys in memory takes less time than importing numba and
+#: loading the compiled pass (about 0.4 CPU s, most of a small build's finalise), as
+#: for PageRank (``linkgap.index.metrics.COMPILED_MIN_EDGES``). The out-links are the
+#: same either way; the choice depends on the graph alone. Read at each call: tests lower it.
+COMPILED_MIN_EDGES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def write_out_links(folder: Path, work: Path, memory_bytes: int, *,
         raise RuntimeError("out-links are keyed by 32-bit target ids: more than 2^32 domains")
     out_indptr = _write_out_indptr(folder, n, edges)
     dst_dtype = np.int32 if n < INT32_LIMIT else np.int64
-    transpose = _TRANSPOSE.get()
+    transpose = _TRANSPOSE.get() if edges >= COMPILED_MIN_EDGES else None
     placed_bytes = edges * np.dtype(dst_dtype).itemsize + 8 * n + 8 * read_edges
     if transpose is not None and placed_bytes <= int(memory_bytes):
         _write_placed(folder / "out_dst.npy", transpose, in_indptr, in_src, out_indptr,
