@@ -57,7 +57,7 @@ __all__ = ["BLOCK", "available", "fused_gap", "warm"]
 BLOCK = 1 << 14
 #: Rows the kept-rows buffer holds beyond ``limit`` (at least ``limit`` more) before
 #: it is cut back to the best ``limit``.
-SLACK = 4096
+SLACK = 1024
 #: Scratch word layout (int64, always non-negative): bit j = links to competitor
 #: j (k ≤ 20), bit DOF_SHIFT + j = one of those links is dofollow, EXCLUDED = T,
 #: a competitor, or a domain linking to T.
@@ -201,6 +201,13 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     count = 0
     found = 0
     local = np.zeros(block, np.int64)
+    saturated = np.int64(rd_points.shape[0] - 1)
+    # a block's candidates: id, score-table slot, scratch word, spam, referring domains
+    c_pid = np.empty(block, np.int64)
+    c_slot = np.empty(block, np.int64)
+    c_word = np.empty(block, np.int64)
+    c_spam = np.empty(block, spam.dtype)
+    c_rd = np.empty(block, rd.dtype)
     touched = np.empty(block, np.uint64)
     one = np.uint64(1)
     pos = lo.copy()
@@ -253,7 +260,8 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                         local[i] = w
                 e += one
             pos[q] = np.int64(e)
-        # 3. count, score, keep the best
+        # 3. count; the candidates that could be kept given their DR go on
+        n_cand = 0
         for t in range(n_touched):
             i = touched[np.uint64(t)]
             w = local[i]
@@ -280,9 +288,40 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
             found += 1
             slot = (2 * overlap + has_dof) * dr_values + d
             best = np.int64(best_scores[slot])
-            if (((100 - best) << key_shift) | pid) >= bar:
-                continue  # cannot be kept whatever its other metrics: no more reads
-            score = _score(base_points[slot], rd[at], spam[at], rd_points, spam_factor)
+            # Written always, kept only when it could beat the bar (no branch to
+            # mispredict): one that cannot is not read further.
+            to = np.uint64(n_cand)
+            c_pid[to] = pid
+            c_slot[to] = slot
+            c_word[to] = w
+            n_cand += 1 if (((100 - best) << key_shift) | pid) < bar else 0
+        # 4. the remaining metrics of the block's candidates, each in a loop of its
+        # own: the reads of one loop do not wait on the branches of another, so
+        # the memory system serves many at once (one at a time, a scattered
+        # referring-domains read costs a full memory latency). Spam first, and only
+        # the candidates that could still be kept with saturated referring domains
+        # read the referring-domains count (the widest metric).
+        for c in range(n_cand):
+            c_spam[np.uint64(c)] = spam[np.uint64(c_pid[np.uint64(c)])]
+        n_left = 0
+        for c in range(n_cand):
+            at = np.uint64(c)
+            best = _score(base_points[c_slot[at]], saturated, c_spam[at], rd_points,
+                          spam_factor)
+            keep = (((100 - best) << key_shift) | c_pid[at]) < bar
+            to = np.uint64(n_left)
+            c_pid[to] = c_pid[at]
+            c_slot[to] = c_slot[at]
+            c_word[to] = c_word[at]
+            c_spam[to] = c_spam[at]
+            n_left += 1 if keep else 0
+        for c in range(n_left):
+            c_rd[np.uint64(c)] = rd[np.uint64(c_pid[np.uint64(c)])]
+        for c in range(n_left):
+            at = np.uint64(c)
+            pid = c_pid[at]
+            score = _score(base_points[c_slot[at]], c_rd[at], c_spam[at], rd_points,
+                           spam_factor)
             key = ((np.int64(100) - score) << key_shift) | pid
             if key >= bar:
                 continue
@@ -293,9 +332,9 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                 if key >= bar:
                     continue
             keys[count] = key
-            words[count] = w
+            words[count] = c_word[at]
             count += 1
-        # 4. clear this block's exclusions
+        # 5. clear this block's exclusions
         for x in range(n_targets):
             for u in range(t_first[x], t_pos[x]):
                 s = np.int64(src[u])
