@@ -306,9 +306,9 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
         n_left = 0
         for c in range(n_cand):
             at = np.uint64(c)
-            best = _score(base_points[c_slot[at]], saturated, c_spam[at], rd_points,
-                          spam_factor)
-            keep = (((100 - best) << key_shift) | c_pid[at]) < bar
+            could = _score(base_points[c_slot[at]], saturated, c_spam[at], rd_points,
+                           spam_factor)
+            keep = (((100 - could) << key_shift) | c_pid[at]) < bar
             to = np.uint64(n_left)
             c_pid[to] = c_pid[at]
             c_slot[to] = c_slot[at]
