@@ -20,9 +20,14 @@ follows the scatter grows with the prospects *kept*, not with all found:
    (cut back by quickselect when full). Once it has been cut, a prospect whose
    best possible score given its DR (saturated RD, no spam) cannot beat the
    worst kept row is counted and skipped without reading its other metrics.
-   The run-time filters (``linkgap.gap.filters``) are checked before a prospect
-   is counted, and the excluded domains' in-links are marked like T's, so the
-   best ``limit`` are chosen among the prospects that pass them.
+   The others (the block's candidates) read their metrics in loops of their
+   own, so the scattered reads overlap instead of each waiting behind a
+   branch: the spam scores, then the referring-domains counts of those that
+   could still be kept with that spam score (the widest array, read least),
+   then the score and the buffer. The run-time filters
+   (``linkgap.gap.filters``) are checked before a prospect is counted, and the
+   excluded domains' in-links are marked like T's, so the best ``limit`` are
+   chosen among the prospects that pass them.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -56,7 +61,8 @@ __all__ = ["BLOCK", "available", "fused_gap", "warm"]
 #: Domain ids per block: 16K int64 words (128 KiB) stay in a core's L2 cache.
 BLOCK = 1 << 14
 #: Rows the kept-rows buffer holds beyond ``limit`` (at least ``limit`` more) before
-#: it is cut back to the best ``limit``.
+#: it is cut back to the best ``limit``. Small enough that the first cut, which
+#: sets the bar a prospect must beat to be read further, comes early.
 SLACK = 1024
 #: Scratch word layout (int64, always non-negative): bit j = links to competitor
 #: j (k ≤ 20), bit DOF_SHIFT + j = one of those links is dofollow, EXCLUDED = T,
