@@ -18,13 +18,12 @@ follows the scatter grows with the prospects *kept*, not with all found:
    integers: its authority, overlap and dofollow points come from a table,
    ``ScoreTables``) and kept in a bounded buffer of the best ``limit``
    (cut back by quickselect when full). Once it has been cut, a prospect whose
-   best possible score given its DR (saturated RD, no spam) cannot beat the
-   worst kept row is counted and skipped without reading its other metrics.
-   The others (the block's candidates) read their metrics in loops of their
-   own, so the scattered reads overlap instead of each waiting behind a
-   branch: the spam scores, then the referring-domains counts of those that
-   could still be kept with that spam score (the widest array, read least),
-   then the score and the buffer. The run-time filters
+   best possible score given its DR and spam score (saturated referring
+   domains) cannot beat the worst kept row is counted and skipped without
+   reading its referring-domains count, the widest metric. The others (the
+   block's candidates) read it in a loop of their own, so the scattered reads
+   overlap instead of each waiting behind the bar's branch, then are scored
+   and kept. The run-time filters
    (``linkgap.gap.filters``) are checked before a prospect is counted, and the
    excluded domains' in-links are marked like T's, so the best ``limit`` are
    chosen among the prospects that pass them.
@@ -123,7 +122,7 @@ def _select(keys: np.ndarray, words: np.ndarray, n: int, kth: int) -> None:
 def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
            targets: np.ndarray, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
            spam: np.ndarray, min_dr: int, max_spam: int, dof_filter: int,
-           base_points: np.ndarray, best_scores: np.ndarray,
+           base_points: np.ndarray,
            dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
            block: int, slack: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The fused pass; returns (order keys, scratch words, total found), unordered
@@ -293,37 +292,25 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                 continue
             found += 1
             slot = (2 * overlap + has_dof) * dr_values + d
-            best = np.int64(best_scores[slot])
-            # Written always, kept only when it could beat the bar (no branch to
-            # mispredict): one that cannot is not read further.
+            # The best score this prospect can have with its spam score and
+            # saturated referring domains (the widest metric, read last and only
+            # when this can beat the bar). Written always, kept only when it can
+            # beat the bar: no branch to mispredict.
+            q = spam[at]
+            could = _score(base_points[slot], saturated, q, rd_points, spam_factor)
             to = np.uint64(n_cand)
             c_pid[to] = pid
             c_slot[to] = slot
             c_word[to] = w
-            n_cand += 1 if (((100 - best) << key_shift) | pid) < bar else 0
-        # 4. the remaining metrics of the block's candidates, each in a loop of its
-        # own: the reads of one loop do not wait on the branches of another, so
-        # the memory system serves many at once (one at a time, a scattered
-        # referring-domains read costs a full memory latency). Spam first, and only
-        # the candidates that could still be kept with saturated referring domains
-        # read the referring-domains count (the widest metric).
+            c_spam[to] = q
+            n_cand += 1 if (((100 - could) << key_shift) | pid) < bar else 0
+        # 4. the referring-domains counts of the block's candidates in a loop of
+        # their own: the reads do not wait on a branch, so the memory system
+        # serves many at once (one at a time behind the bar's branch, each
+        # scattered read cost a full memory latency); then score and keep.
         for c in range(n_cand):
-            c_spam[np.uint64(c)] = spam[np.uint64(c_pid[np.uint64(c)])]
-        n_left = 0
-        for c in range(n_cand):
-            at = np.uint64(c)
-            could = _score(base_points[c_slot[at]], saturated, c_spam[at], rd_points,
-                           spam_factor)
-            keep = (((100 - could) << key_shift) | c_pid[at]) < bar
-            to = np.uint64(n_left)
-            c_pid[to] = c_pid[at]
-            c_slot[to] = c_slot[at]
-            c_word[to] = c_word[at]
-            c_spam[to] = c_spam[at]
-            n_left += 1 if keep else 0
-        for c in range(n_left):
             c_rd[np.uint64(c)] = rd[np.uint64(c_pid[np.uint64(c)])]
-        for c in range(n_left):
+        for c in range(n_cand):
             at = np.uint64(c)
             pid = c_pid[at]
             score = _score(base_points[c_slot[at]], c_rd[at], c_spam[at], rd_points,
@@ -428,7 +415,7 @@ def fused_gap(
         0 if filters.min_authority is None else int(filters.min_authority),
         255 if filters.max_spam is None else int(filters.max_spam),
         -1 if filters.dofollow is None else int(filters.dofollow),
-        tables.base, tables.best, DR_VALUES, RD_POINTS,
+        tables.base, DR_VALUES, RD_POINTS,
         SPAM_FACTOR, SCORE_KEY_SHIFT, int(block), int(slack),
     )
     order = np.argsort(keys)
