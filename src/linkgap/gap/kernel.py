@@ -23,10 +23,10 @@ follows the scatter grows with the prospects *kept*, not with all found:
    reading its referring-domains count, the widest metric. The others (the
    block's candidates) read it in a loop of their own, so the scattered reads
    overlap instead of each waiting behind the bar's branch, then are scored
-   and kept. The run-time filters
-   (``linkgap.gap.filters``) are checked before a prospect is counted, and the
-   excluded domains' in-links are marked like T's, so the best ``limit`` are
-   chosen among the prospects that pass them.
+   and kept. The run-time filters (``linkgap.gap.filters``) are checked
+   before a prospect is counted, and the excluded domains' in-links are
+   marked like T's, so the best ``limit`` are chosen among the prospects that
+   pass them.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -265,7 +265,7 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                         local[i] = w
                 e += one
             pos[q] = np.int64(e)
-        # 3. count; the candidates that could be kept given their DR go on
+        # 3. count; the candidates that could be kept given their DR and spam go on
         n_cand = 0
         for t in range(n_touched):
             i = touched[np.uint64(t)]
