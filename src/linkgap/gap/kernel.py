@@ -213,7 +213,7 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     c_word = np.empty(block, np.int64)
     c_spam = np.empty(block, spam.dtype)
     c_rd = np.empty(block, rd.dtype)
-    touched = np.empty(block, np.uint64)
+    touched = np.empty(block + 1, np.uint64)  # + 1: the slot written past the last
     one = np.uint64(1)
     pos = lo.copy()
     s_pos = 0
@@ -256,12 +256,13 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                     i = np.uint64(s - b0)
                     w = local[i]
                     if (w & EXCLUDED) == 0 and (seed or w != 0):
-                        if w == 0:
-                            touched[np.uint64(n_touched)] = i
-                            n_touched += 1
-                        w |= bit
-                        if dofollow[e] != 0:
-                            w |= dof_bit
+                        # Branch-free: whether a source is new, and whether its link
+                        # is dofollow, come at random (a mispredict each, as much as
+                        # the rest of the in-link's work). The slot past the last
+                        # candidate is written either way and counts only when new.
+                        touched[np.uint64(n_touched)] = i
+                        n_touched += 1 if w == 0 else 0
+                        w |= bit | (dof_bit if dofollow[e] != 0 else 0)
                         local[i] = w
                 e += one
             pos[q] = np.int64(e)
