@@ -8,7 +8,7 @@ times are day numbers; the per-domain totals (``backlinks.npy`` and the
 others) are summed at build time in 64-bit integers *before* the per-edge
 counts saturate, so the metrics stay exact.
 
-Format 3 (this one) keeps format 2's per-edge columns and narrows the
+Format 3 keeps format 2's per-edge columns and narrows the
 per-domain files that were wider than their values: ``pagerank`` float32
 (stored to 6 significant digits, which float32 holds), ``rank``,
 ``referring_domains`` and ``linked_domains`` in the source ids' width (each
