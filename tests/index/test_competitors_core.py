@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from linkgap.index import outlinks
 from linkgap.index.competitors import DEFAULT_CAP, link_competitors
 from linkgap.index.outlinks import write_out_links
 
@@ -136,13 +137,19 @@ def test_a_domain_without_referring_domains_has_no_competitors() -> None:
     assert len(got) == 0 and got.referring_domains == 0 and not got.capped
 
 
-@pytest.mark.parametrize(("memory_bytes", "max_open"), [
-    (1 << 30, 128),  # sorted in memory
-    (10 * 100, 128),  # ~100 edges a bucket: one partitioning pass
-    (10 * 37, 3),  # more buckets than may be open at once: several passes
+@pytest.mark.parametrize(("memory_bytes", "max_open", "compiled"), [
+    (1 << 30, 128, True),  # placed in memory by the compiled counting sort
+    (1 << 30, 128, False),  # without numba: keys sorted in memory
+    (10 * 100, 128, True),  # ~100 edges a bucket: one partitioning pass
+    (10 * 37, 3, True),  # more buckets than may be open at once: several passes
 ])
 def test_out_links_are_the_out_link_csr_with_ascending_targets(
-        tmp_path: Path, memory_bytes: int, max_open: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_bytes: int, max_open: int,
+        compiled: bool) -> None:
+    if compiled:
+        monkeypatch.setattr(outlinks, "COMPILED_MIN_EDGES", 0)  # a small graph takes it too
+    else:
+        monkeypatch.setattr(outlinks._TRANSPOSE, "get", lambda: None)
     indptr, src, _, pairs = random_graph(3, n=120, edges=900)
     for chunk in (1, 13, 10_000):
         out_indptr, out_dst = transpose_csr(indptr, src, chunk_edges=chunk, root=tmp_path,
@@ -153,6 +160,19 @@ def test_out_links_are_the_out_link_csr_with_ascending_targets(
             assert row == sorted(t for (a, t) in pairs if a == s)
     # The bucket scratch files are gone once the out-links are written.
     assert not any(tmp_path.glob("*/work/out-bucket-*"))
+
+
+def test_a_small_graph_never_starts_the_compiled_pass(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_numba() -> None:
+        raise AssertionError("the compiled transpose was asked for")
+
+    monkeypatch.setattr(outlinks._TRANSPOSE, "get", no_numba)
+    indptr, src, _, pairs = random_graph(6, n=120, edges=900)
+    out_indptr, out_dst = transpose_csr(indptr, src, root=tmp_path, memory_bytes=1 << 30)
+    for s in range(120):
+        assert out_dst[out_indptr[s]:out_indptr[s + 1]].tolist() == sorted(
+            t for (a, t) in pairs if a == s)
 
 
 def test_bucketed_out_links_report_their_passes(tmp_path: Path) -> None:

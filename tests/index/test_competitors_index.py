@@ -88,7 +88,7 @@ def test_the_build_stores_out_links_by_source(
     edges = len(pairs)
     assert usage["out_links"] is True
     assert usage["out_link_bytes"] == 4 * edges + 8 * (len(index) + 1) + 2 * 128
-    assert usage["bytes_per_edge"] == 15.0  # the in-link columns are unchanged
+    assert usage["bytes_per_edge"] == 5.0  # a web graph: only in_src and in_dofollow in full
 
 
 def test_competitors_equal_the_brute_force(

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -17,9 +18,10 @@ import pytest
 from linkgap import BacklinkIndex
 from linkgap.cli import main
 from linkgap.errors import BuildFailed, InvalidInput
-from linkgap.index import finalize
+from linkgap.index import aggregate, finalize
 from linkgap.index import metrics as m
 from linkgap.index import pagerank as compiled_pagerank
+from linkgap.index.aggregate import LinkAggregator
 from linkgap.index.budget import MemoryBudget, parse_size
 from linkgap.index.build import build_from_batches, build_from_links
 from linkgap.index.csr import NpyWriter
@@ -83,6 +85,30 @@ def test_tiny_limit_spills_to_the_temp_dir_and_gives_the_same_index(tmp_path: Pa
                  "pagerank", "rank", "spam_signals"):
         assert np.array_equal(getattr(x, name), getattr(y, name)), name
     assert x.manifest.counts == y.manifest.counts
+
+
+def _threads_after_finish(tmp_path: Path, batch: pa.RecordBatch, threads: int | None) -> int:
+    agg = LinkAggregator(tmp_path / f"spill-{threads}", MemoryBudget(2 * 2**30),
+                         threads=threads, evidence=0)
+    try:
+        agg.add(batch)
+        agg.finish()
+        return int(agg._con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    finally:
+        agg.close()
+
+
+def test_a_small_aggregation_runs_on_one_thread_unless_told(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    batch = _links_batch(2_000)
+    assert _threads_after_finish(tmp_path, batch, None) == 1
+    assert _threads_after_finish(tmp_path, batch, 2) == 2  # the caller's choice stands
+    monkeypatch.setattr(aggregate, "_ONE_THREAD_ROWS", 1_000)  # now the input is large
+    con = duckdb.connect()
+    default = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    con.close()
+    assert _threads_after_finish(tmp_path, batch, None) == default
 
 
 def test_too_small_a_limit_is_a_clear_error_and_publishes_nothing(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Index format 3: compact per-edge and per-domain columns, saturation, exact totals, old formats
-refused."""
+"""Index format 4: compact per-edge and per-domain columns, constant columns stored as one
+value, saturation, exact totals, format 3 still read, older formats refused."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_a_build_saturates_and_reports_exact_totals(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("found, words", [(1, "old format 1"), (None, "old format 1"),
-                                          (2, "old format 2"), (4, "newer linkgap")])
+                                          (2, "old format 2"), (5, "newer linkgap")])
 def test_another_format_is_refused_with_a_rebuild_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], found: int | None, words: str
 ) -> None:
@@ -198,10 +198,12 @@ def test_index_info_prints_bytes_per_edge(tmp_path: Path,
     build_from_links(tmp_path, GRAPH)
     assert main(["index", "info", "--index", str(tmp_path), "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
-    assert row["format"] == FORMAT_VERSION == 3
+    assert row["format"] == FORMAT_VERSION == 4
     assert row["edges"] == 4
-    assert row["bytes_per_edge"] == 15.0
-    assert row["edge_bytes"] == 60
+    # GRAPH has no dates: both seen-day columns are one value (2 bytes each); the
+    # other four columns take 4 + 1 + 4 + 2 bytes on each of the 4 edges.
+    assert row["edge_bytes"] == 4 * 11 + 2 + 2
+    assert row["bytes_per_edge"] == 12.0
     assert row["index_bytes_per_edge"] > row["bytes_per_edge"]
     assert main(["index", "info", "--index", str(tmp_path)]) == 0
     assert "bytes_per_edge" in capsys.readouterr().out
@@ -267,3 +269,71 @@ def test_cc_graph_ids_route_equals_the_link_batches_route(tmp_path: Path) -> Non
     assert report.inputs[0].links_counted == stats[0].links_counted
     b = x.domain("b.com")
     assert b is not None and (b.backlinks, b.referring_domains) == (5, 3)
+
+
+def test_a_web_graph_stores_its_constant_columns_as_one_value(tmp_path: Path) -> None:
+    vertices, edges = write_cc_graph(tmp_path / "graph", "g", [
+        (0, "com.a", 1), (1, "com.b", 1), (2, "org.c", 1), (3, "net.d", 1)],
+        [(0, 1), (2, 1), (3, 1), (1, 0), (2, 0)])
+    build_index(tmp_path / "index", [str(vertices), str(edges)], "cc-graph")
+    index = BacklinkIndex.open(tmp_path / "index")
+    # every edge of a web graph: one dofollow link, no date
+    assert index.manifest.constant_columns == {
+        "in_links": 1, "in_dofollow_links": 1, "in_first_seen": 0, "in_last_seen": 0}
+    for name, value in index.manifest.constant_columns.items():
+        assert np.load(index.folder / f"{name}.npy").tolist() == [value]  # one element on disk
+        column = getattr(index, name)
+        assert len(column) == 5 and column.tolist() == [value] * 5  # every edge reads it
+        assert column[index.in_links_of(index.id_of("b.com"))].tolist() == [value] * 3
+    assert index.in_src.tolist() and len(index.in_dofollow) == 5  # the hot columns in full
+    usage = index.disk_usage()
+    # 5 bytes on each edge, plus the four one-element files (4 + 2 + 2 + 2 bytes)
+    assert usage["edge_bytes"] == 5 * 5 + 10 and usage["bytes_per_edge"] == 7.0
+    assert index.domain("b.com").backlinks == 3  # type: ignore[union-attr]
+
+
+def test_a_column_written_as_one_value_then_another_is_written_in_full(tmp_path: Path) -> None:
+    from linkgap.index.csr import ConstantColumnWriter
+
+    writer = ConstantColumnWriter(tmp_path / "c.npy", np.uint16)
+    chunks = [np.full(3, 7), np.full(2, 7), np.array([7, 8, 7]), np.array([9])]
+    for chunk in chunks:
+        writer.write(chunk)
+    assert writer.close() is None
+    assert np.load(tmp_path / "c.npy").tolist() == np.concatenate(chunks).tolist()
+    same = ConstantColumnWriter(tmp_path / "d.npy", np.uint16)
+    for chunk in (np.full(4, 3), np.zeros(0), np.full(2, 3)):
+        same.write(chunk)
+    assert same.close() == 3 and np.load(tmp_path / "d.npy").tolist() == [3]
+    empty = ConstantColumnWriter(tmp_path / "e.npy", np.uint16)
+    assert empty.close() is None and np.load(tmp_path / "e.npy").tolist() == []
+
+
+def test_a_constant_column_that_disagrees_with_the_manifest_is_unreadable(tmp_path: Path) -> None:
+    build_from_links(tmp_path, GRAPH)
+    index = BacklinkIndex.open(tmp_path)
+    assert index.manifest.constant_columns == {"in_first_seen": 0, "in_last_seen": 0}
+    path = index.folder / "manifest.json"
+    data = json.loads(path.read_text())
+    data["constant_columns"]["in_links"] = 1  # in_links.npy holds every edge
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexUnavailable, match="unreadable"):
+        BacklinkIndex.open(index.folder)
+
+
+def test_a_format_3_version_is_read_as_it_is(tmp_path: Path) -> None:
+    rows = [("https://a.com/", "https://b.com/", "", "", "2026-01-02T00:00:00Z"),
+            ("https://c.com/", "https://b.com/", "nofollow", "", "2026-03-04T00:00:00Z"),
+            ("https://c.com/x", "https://b.com/", "", "", "2026-03-05T00:00:00Z"),
+            ("https://d.com/", "https://b.com/", "nofollow", "", "2026-03-06T00:00:00Z")]
+    csv = write_links_csv(tmp_path / "links.csv", rows)
+    build_index(tmp_path / "index", [str(csv)], "links-csv")
+    index = BacklinkIndex.open(tmp_path / "index")
+    assert index.manifest.constant_columns is None  # every column varies: all in full
+    path = index.folder / "manifest.json"
+    data = json.loads(path.read_text())
+    data["format"] = 3
+    path.write_text(json.dumps(data))
+    old = BacklinkIndex.open(tmp_path / "index")
+    assert old.manifest.format == 3
+    _same_index(old, index)

@@ -127,6 +127,25 @@ def test_round_significant() -> None:
         [0.123457, 1.23457e-9, 0.5], rel=1e-12)
 
 
+def test_round_significant_gives_the_bits_of_the_formula_per_value() -> None:
+    # All-positive vectors take a faster path (a table of powers of ten); it must give
+    # the bits of the formula computed value by value, exact powers of ten and
+    # values just around them included, and the same as with a zero among them.
+    rng = np.random.default_rng(11)
+    values = rng.pareto(1.1, 50_000) * 10.0 ** rng.integers(-40, 40, 50_000) + 1e-300
+    powers = 10.0 ** np.arange(-30, 30, dtype=np.float64)
+    values = np.concatenate([values, powers, np.nextafter(powers, 0), np.nextafter(powers, 1)])
+    for digits in (1, 6, 15):
+        exponent = np.floor(np.log10(values))
+        scale = 10.0 ** (digits - 1 - exponent)
+        want = np.round(values * scale) / scale
+        got = m.round_significant(values, digits)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+        with_zero = m.round_significant(np.concatenate([values, [0.0]]), digits)
+        assert np.array_equal(with_zero[:-1].view(np.int64), want.view(np.int64))
+        assert with_zero[-1] == 0.0
+
+
 def _names(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     encoded = [n.encode() for n in names]
     offsets = np.concatenate(([0], np.cumsum([len(b) for b in encoded]))).astype(np.int64)

@@ -43,7 +43,7 @@ def test_publish_writes_current_and_a_version_folder(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("tmp-*"))
     on_disk = json.loads((tmp_path / "versions" / manifest.version / "manifest.json").read_text())
     assert on_disk["version"] == manifest.version
-    assert on_disk["format"] == FORMAT_VERSION == 3
+    assert on_disk["format"] == FORMAT_VERSION == 4
     index = BacklinkIndex.open(tmp_path)
     assert index.version == manifest.version
     assert BacklinkIndex.current_version(tmp_path) == manifest.version

@@ -48,8 +48,14 @@ HOSTS = st.sampled_from(
     ]
 )
 SCHEMES = st.sampled_from(["http://", "https://", "HTTPS://", "//", "ftp://", "http:", " https://"])
-PATHS = st.sampled_from(["", "/", "/p", "/p?q=1", "?q", "#f", "/a b", "/x#y", "\\evil.com"])
-ABSOLUTE = st.builds(lambda s, h, p: s + h + p, SCHEMES, HOSTS, PATHS)
+PATHS = st.sampled_from(
+    ["", "/", "/p", "/p?q=1", "?q", "#f", "/a b", "/x#y", "\\evil.com", "/x?", "/p#f?q",
+     "/p?q#f", "/p?#f", "/?", "/#", "/a/b/", "/p?x=/y"]
+)
+# After the URL: white space (stripped), a tab (dropped inside), a soft hyphen (kept):
+# the collector's fast path must hand all of these to the general rules.
+ENDS = st.sampled_from(["", "", "", " ", "\xa0", "\t", "\u2028", "\u00ad", "\nx"])
+ABSOLUTE = st.builds(lambda s, h, p, e: s + h + p + e, SCHEMES, HOSTS, PATHS, ENDS)
 RELATIVE = st.sampled_from(
     [
         "/rel",
@@ -68,6 +74,9 @@ RELATIVE = st.sampled_from(
         "x:y/z",
         "/a:b",
         "\tb.org/x",
+        "/\t/b.org/x",
+        "/\n/other.net/y",
+        "é/x",
         "//",
         "///p",
         "//?q",
@@ -146,3 +155,48 @@ def test_collector_matches_the_plain_rules(page_url, base_href, links, page_nofo
     assert got == reference(page_url, base_href, links, page_nofollow)
     assert stats.links_seen == len(links)
     assert stats.links_seen == len(collector) + sum(stats.skipped.values())
+
+
+def _rows(collector: LinkCollector) -> Counter:
+    return Counter(
+        zip(
+            collector.source_url,
+            collector.target_url,
+            collector.source_domain,
+            collector.target_domain,
+            collector.dofollow,
+            strict=True,
+        )
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pages=st.lists(
+        st.tuples(PAGE_URLS, BASES, st.booleans()), min_size=2, max_size=6
+    ),
+    links=st.lists(
+        st.tuples(HREFS, st.sampled_from([None, "nofollow", "noopener", "UGC"])),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_warm_caches_are_invisible(pages, links):
+    """One collector over many pages (its host and URL caches warm, the same hrefs met on
+    pages of other domains and base schemes) counts every row and every skip reason as
+    a fresh collector for each page does."""
+    shared_stats = InputStats(SPEC)
+    shared = LinkCollector(NORMALIZER, shared_stats)
+    fresh_rows: Counter = Counter()
+    fresh_skips: Counter = Counter()
+    for page_url, base_href, nofollow in pages:
+        raw = [(h, r, None) for h, r in links]
+        shared.add_page(page_url, raw, base_href=base_href, page_nofollow=nofollow)
+        stats = InputStats(SPEC)
+        fresh = LinkCollector(NORMALIZER, stats)
+        fresh.add_page(page_url, raw, base_href=base_href, page_nofollow=nofollow)
+        fresh_rows += _rows(fresh)
+        fresh_skips.update(stats.skipped)
+    assert _rows(shared) == fresh_rows
+    assert Counter(shared_stats.skipped) == fresh_skips
+    assert shared_stats.links_seen == len(pages) * len(links)

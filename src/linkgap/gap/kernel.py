@@ -18,11 +18,15 @@ follows the scatter grows with the prospects *kept*, not with all found:
    integers: its authority, overlap and dofollow points come from a table,
    ``ScoreTables``) and kept in a bounded buffer of the best ``limit``
    (cut back by quickselect when full). Once it has been cut, a prospect whose
-   best possible score given its DR (saturated RD, no spam) cannot beat the
-   worst kept row is counted and skipped without reading its other metrics.
-   The run-time filters (``linkgap.gap.filters``) are checked before a prospect
-   is counted, and the excluded domains' in-links are marked like T's, so the
-   best ``limit`` are chosen among the prospects that pass them.
+   best possible score given its DR and spam score (saturated referring
+   domains) cannot beat the worst kept row is counted and skipped without
+   reading its referring-domains count, the widest metric. The others (the
+   block's candidates) read it in a loop of their own, so the scattered reads
+   overlap instead of each waiting behind the bar's branch, then are scored
+   and kept. The run-time filters (``linkgap.gap.filters``) are checked
+   before a prospect is counted, and the excluded domains' in-links are
+   marked like T's, so the best ``limit`` are chosen among the prospects that
+   pass them.
 
 The kernel is compiled by numba on first use and cached on disk
 (``cache=True``: next to this file, or numba's user cache directory when the
@@ -56,8 +60,9 @@ __all__ = ["BLOCK", "available", "fused_gap", "warm"]
 #: Domain ids per block: 16K int64 words (128 KiB) stay in a core's L2 cache.
 BLOCK = 1 << 14
 #: Rows the kept-rows buffer holds beyond ``limit`` (at least ``limit`` more) before
-#: it is cut back to the best ``limit``.
-SLACK = 4096
+#: it is cut back to the best ``limit``. Small enough that the first cut, which
+#: sets the bar a prospect must beat to be read further, comes early.
+SLACK = 1024
 #: Scratch word layout (int64, always non-negative): bit j = links to competitor
 #: j (k ≤ 20), bit DOF_SHIFT + j = one of those links is dofollow, EXCLUDED = T,
 #: a competitor, or a domain linking to T.
@@ -117,7 +122,7 @@ def _select(keys: np.ndarray, words: np.ndarray, n: int, kth: int) -> None:
 def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.ndarray,
            targets: np.ndarray, m: int, limit: int, dr: np.ndarray, rd: np.ndarray,
            spam: np.ndarray, min_dr: int, max_spam: int, dof_filter: int,
-           base_points: np.ndarray, best_scores: np.ndarray,
+           base_points: np.ndarray,
            dr_values: int, rd_points: np.ndarray, spam_factor: np.ndarray, key_shift: int,
            block: int, slack: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The fused pass; returns (order keys, scratch words, total found), unordered
@@ -201,7 +206,14 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
     count = 0
     found = 0
     local = np.zeros(block, np.int64)
-    touched = np.empty(block, np.uint64)
+    saturated = np.int64(rd_points.shape[0] - 1)
+    # a block's candidates: id, score-table slot, scratch word, spam, referring domains
+    c_pid = np.empty(block, np.int64)
+    c_slot = np.empty(block, np.int64)
+    c_word = np.empty(block, np.int64)
+    c_spam = np.empty(block, spam.dtype)
+    c_rd = np.empty(block, rd.dtype)
+    touched = np.empty(block + 1, np.uint64)  # + 1: the slot written past the last
     one = np.uint64(1)
     pos = lo.copy()
     s_pos = 0
@@ -244,16 +256,18 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                     i = np.uint64(s - b0)
                     w = local[i]
                     if (w & EXCLUDED) == 0 and (seed or w != 0):
-                        if w == 0:
-                            touched[np.uint64(n_touched)] = i
-                            n_touched += 1
-                        w |= bit
-                        if dofollow[e] != 0:
-                            w |= dof_bit
+                        # Branch-free: whether a source is new, and whether its link
+                        # is dofollow, come at random (a mispredict each, as much as
+                        # the rest of the in-link's work). The slot past the last
+                        # candidate is written either way and counts only when new.
+                        touched[np.uint64(n_touched)] = i
+                        n_touched += 1 if w == 0 else 0
+                        w |= bit | (dof_bit if dofollow[e] != 0 else 0)
                         local[i] = w
                 e += one
             pos[q] = np.int64(e)
-        # 3. count, score, keep the best
+        # 3. count; the candidates that could be kept given their DR and spam go on
+        n_cand = 0
         for t in range(n_touched):
             i = touched[np.uint64(t)]
             w = local[i]
@@ -279,10 +293,29 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                 continue
             found += 1
             slot = (2 * overlap + has_dof) * dr_values + d
-            best = np.int64(best_scores[slot])
-            if (((100 - best) << key_shift) | pid) >= bar:
-                continue  # cannot be kept whatever its other metrics: no more reads
-            score = _score(base_points[slot], rd[at], spam[at], rd_points, spam_factor)
+            # The best score this prospect can have with its spam score and
+            # saturated referring domains (the widest metric, read last and only
+            # when this can beat the bar). Written always, kept only when it can
+            # beat the bar: no branch to mispredict.
+            q = spam[at]
+            could = _score(base_points[slot], saturated, q, rd_points, spam_factor)
+            to = np.uint64(n_cand)
+            c_pid[to] = pid
+            c_slot[to] = slot
+            c_word[to] = w
+            c_spam[to] = q
+            n_cand += 1 if (((100 - could) << key_shift) | pid) < bar else 0
+        # 4. the referring-domains counts of the block's candidates in a loop of
+        # their own: the reads do not wait on a branch, so the memory system
+        # serves many at once (one at a time behind the bar's branch, each
+        # scattered read cost a full memory latency); then score and keep.
+        for c in range(n_cand):
+            c_rd[np.uint64(c)] = rd[np.uint64(c_pid[np.uint64(c)])]
+        for c in range(n_cand):
+            at = np.uint64(c)
+            pid = c_pid[at]
+            score = _score(base_points[c_slot[at]], c_rd[at], c_spam[at], rd_points,
+                           spam_factor)
             key = ((np.int64(100) - score) << key_shift) | pid
             if key >= bar:
                 continue
@@ -293,9 +326,9 @@ def _fused(indptr: np.ndarray, src: np.ndarray, dofollow: np.ndarray, comps: np.
                 if key >= bar:
                     continue
             keys[count] = key
-            words[count] = w
+            words[count] = c_word[at]
             count += 1
-        # 4. clear this block's exclusions
+        # 5. clear this block's exclusions
         for x in range(n_targets):
             for u in range(t_first[x], t_pos[x]):
                 s = np.int64(src[u])
@@ -383,7 +416,7 @@ def fused_gap(
         0 if filters.min_authority is None else int(filters.min_authority),
         255 if filters.max_spam is None else int(filters.max_spam),
         -1 if filters.dofollow is None else int(filters.dofollow),
-        tables.base, tables.best, DR_VALUES, RD_POINTS,
+        tables.base, DR_VALUES, RD_POINTS,
         SPAM_FACTOR, SCORE_KEY_SHIFT, int(block), int(slack),
     )
     order = np.argsort(keys)

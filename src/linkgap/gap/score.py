@@ -123,13 +123,11 @@ class ScoreTables:
     Entry ``(2 * overlap + dofollow) * DR_VALUES + DR``: ``base`` holds the
     authority + overlap + dofollow points exactly as ``opportunity_score``
     computes them (the compiled kernel adds the rest with the same float
-    steps); ``best`` the highest score such a prospect can have (saturated
-    referring domains, no spam: every step is monotone), which lets the kernel
-    skip the remaining metric reads of a prospect that cannot be kept.
+    steps, and with saturated referring domains gets the best score a
+    prospect can have given its spam score: every step is monotone).
     """
 
     base: np.ndarray
-    best: np.ndarray
 
 
 def score_tables(k: int) -> ScoreTables:
@@ -138,10 +136,7 @@ def score_tables(k: int) -> ScoreTables:
     overlap = np.repeat(np.arange(k + 1), 2 * DR_VALUES)
     dofollow = np.tile(np.repeat(np.array([False, True]), DR_VALUES), k + 1)
     dr = np.tile(np.arange(DR_VALUES, dtype=np.uint8), slots)
-    base = _base_points(dr, overlap, k, dofollow)
-    n = base.shape[0]
-    best = _finish(base.copy(), np.full(n, SCORE_RD_SATURATION, np.int64), np.zeros(n, np.uint8))
-    return ScoreTables(base, best)
+    return ScoreTables(_base_points(dr, overlap, k, dofollow))
 
 
 def best_first(score: np.ndarray, ids: np.ndarray, limit: int | None) -> np.ndarray:

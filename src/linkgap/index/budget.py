@@ -16,13 +16,21 @@ the rest (never below a quarter of the limit, so a tiny limit still runs).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import sys
 from typing import Protocol
 
 from linkgap.errors import InvalidInput
 
-__all__ = ["MemoryBudget", "default_memory_limit", "format_size", "parse_size"]
+__all__ = [
+    "MemoryBudget",
+    "default_memory_limit",
+    "format_size",
+    "parse_size",
+    "return_freed_memory_promptly",
+]
 
 _UNITS = {
     "": 1, "b": 1,
@@ -74,6 +82,36 @@ def default_memory_limit() -> int:
     """Half of physical memory (2 GB when it cannot be read)."""
     total = physical_memory()
     return max(MIN_BYTES, total // 2) if total else 2 * 1000**3
+
+
+#: glibc's ``mallopt`` parameter for the size from which allocations are mmap-ed.
+_M_MMAP_THRESHOLD = -3
+#: Allocations from this size on are mapped on their own and unmapped when freed.
+_MMAP_FROM = 1 << 20
+_ALLOCATOR_SET = False
+
+
+def return_freed_memory_promptly() -> None:
+    """Make glibc give freed blocks of 1 MiB and more back to the system at once.
+
+    glibc raises its mmap threshold each time a mapped block is freed (up to
+    32 MiB), after which a build's per-block temporaries (arrays of a few MB,
+    thousands of times) come from the heap, where freed space stays resident
+    and fragments: measured on the 8M/160M build, 0.5 GB above what the build
+    holds by the end of reading. Setting the threshold fixes it at 1 MiB (and
+    stops the raising). It is process-wide and harmless elsewhere; a no-op
+    off glibc.
+    """
+    global _ALLOCATOR_SET
+    if _ALLOCATOR_SET or not sys.platform.startswith("linux"):
+        return
+    _ALLOCATOR_SET = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
 
 
 class _Settable(Protocol):

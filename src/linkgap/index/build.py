@@ -97,6 +97,9 @@ class Manifest:
     #: ``{"per_edge": N, "samples": S}`` when the version keeps evidence files
     #: (``linkgap.index.evidence``); None for ``--evidence 0`` and older versions.
     evidence: dict[str, int] | None = None
+    #: Per-edge columns stored as one value (format 4): column name → the value of every
+    #: edge. None when every column is written in full.
+    constant_columns: dict[str, int] | None = None
 
     @property
     def evidence_per_edge(self) -> int:
@@ -118,6 +121,8 @@ class Manifest:
             data["build"] = dict(self.build)
         if self.evidence is not None:
             data["evidence"] = dict(self.evidence)
+        if self.constant_columns:
+            data["constant_columns"] = dict(self.constant_columns)
         return data
 
     @classmethod
@@ -134,6 +139,8 @@ class Manifest:
             build=dict(data["build"]) if isinstance(data.get("build"), dict) else None,
             evidence=({k: int(v) for k, v in data["evidence"].items()}
                       if isinstance(data.get("evidence"), dict) else None),
+            constant_columns=({str(k): int(v) for k, v in data["constant_columns"].items()}
+                              if isinstance(data.get("constant_columns"), dict) else None),
         )
 
     @property
@@ -374,6 +381,7 @@ def _manifest(folder: Path, result: FinalizeResult, occurrences: int,
         metrics=result.metrics,
         evidence=(None if result.samples is None else
                   {"per_edge": evidence_per_edge, "samples": result.samples}),
+        constant_columns=dict(result.totals.constant_columns) or None,
         build={
             "memory_limit": budget.limit,
             "peak_spill_bytes": peak_spill,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +129,68 @@ def write_names(folder: Path, name_batches: Iterable[pa.Array], n: int) -> None:
 
 @dataclass
 class CsrTotals:
-    """What the CSR writer counted: edges, exact link totals, whether every edge is dofollow."""
+    """What the CSR writer counted: edges, exact link totals, whether every edge is dofollow,
+    and the per-edge columns stored as one value (``ConstantColumnWriter``)."""
 
     edges: int
     links: int
     dofollow_links: int
     all_dofollow: bool
+    constant_columns: dict[str, int] = field(default_factory=dict)
+
+
+class ConstantColumnWriter:
+    """A per-edge column that is stored as one value while every edge has the same one.
+
+    Web graphs (cc-graph inputs) give every edge one dofollow link and no
+    dates, so ``in_links``, ``in_dofollow_links`` and both seen days hold one
+    value on every edge: 10 of the 15 bytes per edge say nothing. This writer
+    only counts while the values stay equal to the first; at the first other
+    value it writes what it has counted in full and goes on as a plain
+    ``NpyWriter``. ``close`` then leaves a one-element file and returns the
+    value, or None when the column was written in full (or has no edges).
+    """
+
+    def __init__(self, path: Path, dtype: np.dtype[Any] | type) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.count = 0
+        self._value: Any = None
+        self._full: NpyWriter | None = None
+
+    def write(self, values: np.ndarray) -> None:
+        """Append ``values`` (cast to the column's dtype)."""
+        arr = np.asarray(values, dtype=self.dtype)
+        if len(arr) == 0:
+            return
+        if self._full is None:
+            if self._value is None:
+                self._value = arr[0]
+            if bool((arr == self._value).all()):
+                self.count += len(arr)
+                return
+            self._full = NpyWriter(self.path, self.dtype)
+            step = 1 << 22
+            for done in range(0, self.count, step):
+                self._full.write(np.full(min(step, self.count - done), self._value, self.dtype))
+        self._full.write(arr)
+        self.count += len(arr)
+
+    def close(self) -> int | None:
+        """Finish the file; the column's one value, or None when it was written in full."""
+        if self._full is not None:
+            self._full.close()
+            return None
+        writer = NpyWriter(self.path, self.dtype)
+        if self.count:
+            writer.write(np.array([self._value], dtype=self.dtype))
+        writer.close()
+        return int(self._value) if self.count else None
+
+    def abort(self) -> None:
+        """Close without caring for the file (the build is failing)."""
+        if self._full is not None:
+            self._full.abort()
 
 
 class _RowStream:
@@ -224,9 +280,12 @@ class CsrWriter:
         self.work = work
         self.n = n
         src_dtype = np.int32 if n < INT32_LIMIT else np.int64
-        self.columns = {c.name: NpyWriter(folder / f"{c.name}.npy",
-                                          src_dtype if c.name == "in_src" else c.dtype)
-                        for c in EDGE_COLUMNS}
+        # The hot columns (read by every gap query) are always written in full.
+        self._src = NpyWriter(folder / "in_src.npy", src_dtype)
+        self.columns: dict[str, NpyWriter | ConstantColumnWriter] = {
+            c.name: self._src if c.name == "in_src" else
+            (NpyWriter if c.hot else ConstantColumnWriter)(folder / f"{c.name}.npy", c.dtype)
+            for c in EDGE_COLUMNS}
         work.mkdir(parents=True, exist_ok=True)
         self._row_files = [
             NpyWriter(folder / "backlinks.npy", np.int64),
@@ -294,11 +353,11 @@ class CsrWriter:
 
     def _start_dofollow_sources(self) -> None:
         # Every edge so far was dofollow: the dofollow sources so far are in_src so far.
-        self.df_src = NpyWriter(self.work / "pagerank-src.npy", self.columns["in_src"].dtype)
-        self.columns["in_src"]._fh.flush()
-        written = self.columns["in_src"].count
+        self.df_src = NpyWriter(self.work / "pagerank-src.npy", self._src.dtype)
+        self._src._fh.flush()
+        written = self._src.count
         if written:
-            with open(self.columns["in_src"].path, "rb") as fh:
+            with open(self._src.path, "rb") as fh:
                 fh.seek(_HEADER_BYTES)
                 step = 1 << 24
                 done = 0
@@ -311,7 +370,12 @@ class CsrWriter:
     def close(self) -> CsrTotals:
         """Finish every file; returns the totals."""
         self.rows.finish()
-        for writer in (*self.columns.values(), *self._row_files, self.indptr):
+        constant: dict[str, int] = {}
+        for name, column in self.columns.items():
+            value = column.close()
+            if value is not None:
+                constant[name] = value
+        for writer in (*self._row_files, self.indptr):
             writer.close()
         if self.df_src is not None:
             self.df_src.close()
@@ -319,10 +383,11 @@ class CsrWriter:
         self.dofollow_linked_domains += self.linked_domains
         # at most n - 1 linked domains, exact in the source ids' width
         np.save(self.folder / "linked_domains.npy",
-                self.linked_domains.astype(self.columns["in_src"].dtype))
+                self.linked_domains.astype(self._src.dtype))
         np.save(self.folder / "outlinks.npy", self.outlinks)
         np.save(self.work / "dofollow_linked_domains.npy", self.dofollow_linked_domains)
-        return CsrTotals(self.edges, self.links, self.dofollow_links, self.df_src is None)
+        return CsrTotals(self.edges, self.links, self.dofollow_links, self.df_src is None,
+                         constant)
 
     def abort(self) -> None:
         """Close every file of a failing build."""

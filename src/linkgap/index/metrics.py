@@ -350,7 +350,24 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
 
 
 def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """Positive values rounded to ``digits`` significant decimal digits."""
+    """Positive values rounded to ``digits`` significant decimal digits (others are 0)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[0] and values.min() > 0 and values.max() < np.inf:
+        # Every value positive and finite (a PageRank vector always is): no masked
+        # copies, and the power of ten from a table over the few exponents that
+        # occur, not one ``pow`` per value. The same float operations on the same
+        # inputs as below, so the same bits, in a fifth of the time (it was a fifth
+        # of a 20-iteration PageRank of 2M domains).
+        exponent = np.log10(values)
+        np.floor(exponent, out=exponent)
+        low = int(exponent.min())
+        table = 10.0 ** (digits - 1 - np.arange(low, int(exponent.max()) + 1, dtype=np.float64))
+        exponent -= low
+        scale = table[exponent.astype(np.intp)]
+        rounded = values * scale
+        np.round(rounded, out=rounded)
+        rounded /= scale
+        return rounded
     out = np.zeros_like(values, dtype=np.float64)
     pos = values > 0
     exponent = np.floor(np.log10(values[pos]))

@@ -8,10 +8,17 @@ ascending. That is 4 bytes per edge and 8 per domain on disk.
 The transpose is written after the metrics, when the build holds nothing else,
 and stays within the build's memory budget whatever the size of the graph:
 
-- edges are keyed ``source << 32 | target`` (int64), which sort into exactly
-  the out-link order;
-- when every key fits in the budget (8 bytes per edge, plus slack) they are
-  sorted in memory in one go;
+- when ``out_dst`` itself fits in the budget (4 bytes per edge, plus 8 per
+  domain of write cursors), one compiled pass over the in-link CSR places each
+  edge straight at its source's next free slot (a counting sort: targets are
+  visited in ascending order, so every source's slice comes out ascending).
+  ``in_src`` is read in pieces with plain file reads, not through the memory
+  map, so the pass holds ``out_dst``, the cursors and one piece;
+- without numba, or for a graph below ``COMPILED_MIN_EDGES`` edges (where
+  starting numba costs more than the sort), edges are keyed
+  ``source << 32 | target`` (int64), which sort into exactly the out-link
+  order, and sorted in memory in one go when the keys fit (8 bytes per edge,
+  plus slack);
 - otherwise the sources are cut into contiguous ranges ("buckets") whose
   edges fit, one pass over ``in_src`` appends each edge's key to its bucket's
   scratch file in the build's work folder (8 bytes per edge of temporary
@@ -28,11 +35,13 @@ memory.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from linkgap.compiled import Compiled
 from linkgap.index.csr import INT32_LIMIT, NpyWriter, load_array
 
 __all__ = [
@@ -54,6 +63,12 @@ _SORT_BYTES_PER_EDGE = 10
 _READ_EDGES = 1 << 21
 #: Smallest bucket, so that a tiny budget does not mean thousands of buckets.
 _MIN_BUCKET_EDGES = 1 << 16
+#: The compiled counting sort runs for graphs of at least this many edges. Below, the
+#: NumPy sort of the edge keys in memory takes less time than importing numba and
+#: loading the compiled pass (about 0.4 CPU s, most of a small build's finalise), as
+#: for PageRank (``linkgap.index.metrics.COMPILED_MIN_EDGES``). The out-links are the
+#: same either way; the choice depends on the graph alone. Read at each call: tests lower it.
+COMPILED_MIN_EDGES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,12 @@ def write_out_links(folder: Path, work: Path, memory_bytes: int, *,
         raise RuntimeError("out-links are keyed by 32-bit target ids: more than 2^32 domains")
     out_indptr = _write_out_indptr(folder, n, edges)
     dst_dtype = np.int32 if n < INT32_LIMIT else np.int64
+    transpose = _TRANSPOSE.get() if edges >= COMPILED_MIN_EDGES else None
+    placed_bytes = edges * np.dtype(dst_dtype).itemsize + 8 * n + 8 * read_edges
+    if transpose is not None and placed_bytes <= int(memory_bytes):
+        _write_placed(folder / "out_dst.npy", transpose, in_indptr, in_src, out_indptr,
+                      dst_dtype, read_edges)
+        return OutLinkReport(edges, 1, 1 if edges else 0)
     capacity = max(min_bucket_edges, int(memory_bytes) // _SORT_BYTES_PER_EDGE)
     bounds = _bucket_bounds(out_indptr, capacity)
     writer = NpyWriter(folder / "out_dst.npy", dst_dtype)
@@ -103,6 +124,66 @@ def write_out_links(folder: Path, work: Path, memory_bytes: int, *,
     if writer.count != edges:
         raise RuntimeError(f"out-links: wrote {writer.count} edges, expected {edges}")
     return OutLinkReport(edges, max(1, len(bounds) - 1), passes)
+
+
+def _place(in_indptr: np.ndarray, src: np.ndarray, first_edge: int, first_target: int,
+           cursor: np.ndarray, out_dst: np.ndarray) -> int:
+    """Place the in-links ``first_edge .. first_edge + len(src) - 1`` at their sources'
+    next out-link slots; returns the target holding the piece's last edge.
+
+    ``src`` is one piece of ``in_src``; ``first_target`` the target whose slice
+    holds ``first_edge``. A target's slice may straddle two pieces.
+    """
+    t = first_target
+    end = first_edge + len(src)
+    e = first_edge
+    while e < end:
+        while in_indptr[t + 1] <= e:
+            t += 1
+        stop = min(end, in_indptr[t + 1])
+        while e < stop:
+            s = src[e - first_edge]
+            out_dst[cursor[s]] = t
+            cursor[s] += 1
+            e += 1
+    return t
+
+
+def _build_place(numba: object) -> object:
+    return numba.njit(cache=True, nogil=True)(_place)  # type: ignore[attr-defined]
+
+
+_TRANSPOSE = Compiled(_build_place)
+
+
+def _write_placed(path: Path, place: object, in_indptr: np.ndarray, in_src: np.ndarray,
+                  out_indptr: np.ndarray, dst_dtype: type, read_edges: int) -> None:
+    """``out_dst.npy`` by one compiled counting-sort pass (see the module docstring)."""
+    indptr = np.asarray(in_indptr)
+    edges = int(indptr[-1])
+    out_dst: np.ndarray = np.empty(edges, dtype=dst_dtype)
+    cursor = np.array(out_indptr[:-1], dtype=np.int64)
+    target = 0
+    # Plain reads of the file behind the map: touching the map would leave all of
+    # in_src resident (file pages count in the build's RSS until it is unmapped).
+    filename, offset = getattr(in_src, "filename", None), getattr(in_src, "offset", 0)
+    if filename is None:  # an empty in_src is not mapped: nothing to place
+        edges = 0
+    with open(filename or os.devnull, "rb") as fh:
+        fh.seek(offset)
+        for start in range(0, edges, read_edges):
+            piece = np.fromfile(fh, dtype=in_src.dtype, count=min(read_edges, edges - start))
+            target = place(indptr, piece, start, target, cursor, out_dst)  # type: ignore[operator]
+    del cursor
+    writer = NpyWriter(path, dst_dtype)
+    try:
+        step = 1 << 22
+        for lo in range(0, edges, step):
+            writer.write(out_dst[lo:lo + step])
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
 
 
 def _write_out_indptr(folder: Path, n: int, edges: int) -> np.ndarray:

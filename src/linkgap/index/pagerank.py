@@ -8,9 +8,10 @@ ids (int32), gathers ``x[src]`` (float32), and for the row writes the new rank
 ``y = d · Σ x + teleport``, the next iteration's ``x = y / out`` and, per
 block of rows, the partial L1 change and dangling mass. So an iteration reads
 about the bytes of its arrays once: ``bench/bench_pagerank.py`` compares it
-with a plain streaming pass over the same bytes. A row's sum runs as four
-interleaved float32 sums (in-links 0, 4, 8, … in one, 1, 5, 9, … in the next),
-added pairwise at the end: one chain of adds would be bound by their latency.
+with a plain streaming pass over the same bytes. A row's sum runs as eight
+interleaved float32 sums (in-links 0, 8, 16, … in one, 1, 9, 17, … in the
+next), added pairwise at the end: one chain of adds would be bound by their
+latency; a row of 64 in-links or more as four float64 sums.
 
 The source ids are an array (in memory or memory-mapped) or a
 ``metrics.FileSource`` read chunk by chunk in every iteration when they do not
@@ -47,7 +48,7 @@ __all__ = ["BLOCK_EDGES", "LONG_ROW", "STREAM_EDGES", "available", "pagerank"]
 #: Edges per block of rows: the unit of work of a thread and of the partial sums.
 BLOCK_EDGES = 1 << 16
 #: Rows with at least this many in-links sum in float64 (the others in float32:
-#: four float32 sums of fewer than 64 terms keep the 6 significant digits).
+#: eight float32 sums of at most 8 terms each keep the 6 significant digits).
 LONG_ROW = 64
 #: Edges per chunk of streamed ids (int32: 16 MiB; two chunks are held, one being
 #: summed while the next is read).
@@ -73,6 +74,11 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
     two = np.uint64(2)
     three = np.uint64(3)
     four = np.uint64(4)
+    five = np.uint64(5)
+    six = np.uint64(6)
+    seven = np.uint64(7)
+    eight = np.uint64(8)
+    zero = np.float32(0.0)
     for i in _prange(end_block - first_block):
         b = first_block + i
         moved = 0.0
@@ -81,22 +87,47 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
         for t in range(starts[b], starts[b + 1]):
             hi = np.uint64(indptr[t + 1] - edge_base)
             if hi - e < long_row:
-                # Four running sums, so that the adds do not wait on each other (one
-                # chain of float32 adds is bound by their latency, not by memory).
+                # Eight running sums, so that the adds do not wait on each other (one
+                # chain of float32 adds is bound by their latency, not by memory),
+                # eight in-links a step with the lanes past the row's end adding 0:
+                # no tail loop, so one hard-to-predict loop exit per row, not two
+                # (most rows are short, and a mispredicted exit costs about as much
+                # as the gathers of a short row). A lane past the end reads the
+                # row's first in-link again, never beyond the row.
                 a0 = np.float32(0.0)
                 a1 = np.float32(0.0)
                 a2 = np.float32(0.0)
                 a3 = np.float32(0.0)
-                while e + three < hi:
-                    a0 += x[np.uint64(src[e])]
-                    a1 += x[np.uint64(src[e + one])]
-                    a2 += x[np.uint64(src[e + two])]
-                    a3 += x[np.uint64(src[e + three])]
-                    e += four
+                a4 = np.float32(0.0)
+                a5 = np.float32(0.0)
+                a6 = np.float32(0.0)
+                a7 = np.float32(0.0)
                 while e < hi:
+                    e1 = e + one
+                    e2 = e + two
+                    e3 = e + three
+                    e4 = e + four
+                    e5 = e + five
+                    e6 = e + six
+                    e7 = e + seven
+                    v1 = x[np.uint64(src[e1 if e1 < hi else e])]
+                    v2 = x[np.uint64(src[e2 if e2 < hi else e])]
+                    v3 = x[np.uint64(src[e3 if e3 < hi else e])]
+                    v4 = x[np.uint64(src[e4 if e4 < hi else e])]
+                    v5 = x[np.uint64(src[e5 if e5 < hi else e])]
+                    v6 = x[np.uint64(src[e6 if e6 < hi else e])]
+                    v7 = x[np.uint64(src[e7 if e7 < hi else e])]
                     a0 += x[np.uint64(src[e])]
-                    e += one
-                value = ((a0 + a1) + (a2 + a3)) * damping
+                    a1 += v1 if e1 < hi else zero
+                    a2 += v2 if e2 < hi else zero
+                    a3 += v3 if e3 < hi else zero
+                    a4 += v4 if e4 < hi else zero
+                    a5 += v5 if e5 < hi else zero
+                    a6 += v6 if e6 < hi else zero
+                    a7 += v7 if e7 < hi else zero
+                    e += eight
+                e = hi
+                value = (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) * damping
             else:
                 # A long row sums in float64: float32 sums of thousands of terms
                 # lose digits the result keeps (a hub's in-links number millions).
@@ -118,8 +149,8 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
             y[t] = value
             moved += abs(np.float64(value) - np.float64(r[t]))
             scale = inv_out[t]
-            if scale == 0:
-                mass += np.float64(value)
+            # a select, not a branch: dangling rows come at random
+            mass += np.float64(value) if scale == 0 else 0.0
             x_next[t] = value * scale
         change[b] = moved
         dangling[b] = mass

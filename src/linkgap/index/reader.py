@@ -27,7 +27,12 @@ from linkgap.index.evidence import (
     LinkSample,
     samples_of_table,
 )
-from linkgap.index.format import DAY_UNKNOWN, EDGE_COLUMNS, check_format
+from linkgap.index.format import (
+    DAY_UNKNOWN,
+    EDGE_COLUMNS,
+    check_format,
+    constant_column_names,
+)
 from linkgap.index.outlinks import OUT_LINK_FILES
 from linkgap.index.spam import signal_names
 from linkgap.index.versions import read_current, version_dir
@@ -58,6 +63,21 @@ _ARRAYS = (
     "in_first_seen",
     "in_last_seen",
 )
+
+def _broadcast_constant_columns(arrays: dict[str, np.ndarray], constant: dict[str, int]) -> None:
+    """Replace each constant column's one-element array by that value over every edge.
+
+    The result is a read-only view with stride 0: no memory per edge, and it
+    indexes, slices and gathers like the full column would.
+    """
+    edges = int(arrays["in_indptr"][-1]) if len(arrays["in_indptr"]) else 0
+    allowed = constant_column_names()
+    for name, value in constant.items():
+        one = arrays.get(name)
+        if name not in allowed or one is None or one.shape != (1,) or int(one[0]) != value:
+            raise ValueError(f"constant column {name} does not match the manifest")
+        arrays[name] = np.broadcast_to(np.asarray(one), (edges,))
+
 
 #: How often ``open`` retries when the version it read in CURRENT vanished
 #: (two builds published between reading CURRENT and mapping the files).
@@ -141,6 +161,7 @@ class BacklinkIndex:
         self.version = self.manifest.version
         self.folder = folder
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        _broadcast_constant_columns(arrays, self.manifest.constant_columns or {})
         self._offsets = arrays.pop("names.offsets")
         self._names = np.memmap(folder / "names.bytes", dtype=np.uint8, mode="r")
         for name, arr in arrays.items():

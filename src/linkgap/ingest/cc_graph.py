@@ -152,10 +152,23 @@ def _vertex_domains(names: pa.Array, normalizer: DomainNormalizer,
         canonical = _canonical_hosts(part)
         hosts.append(canonical)
         domains.append(registrable_domains(canonical, normalizer))
+        del part, canonical
+        _return_freed_memory()
     if not hosts:
         return pa.array([], pa.string()), pa.array([], pa.string())
     return (pa.concat_arrays(hosts).cast(pa.string()),
             pa.concat_arrays(domains).cast(pa.string()))
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory Arrow's allocator freed back to the system now.
+
+    Arrow's default allocator (mimalloc or jemalloc) keeps freed pages for
+    reuse; after the string kernels over millions of vertex names that is
+    over a gigabyte (measured: 1.9 GB resident for 0.27 GB of live arrays at
+    8M vertices) which the build's memory budget does not know about.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def _csv_batches(
@@ -208,6 +221,7 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     ids = pc.cast(id_text.filter(good), pa.int64()).to_numpy()
     names = name_text.filter(good)
     del table, id_text, name_text, good
+    _return_freed_memory()
     stats.records += len(ids)
 
     # Keep the first line of a repeated id.
@@ -220,6 +234,7 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
     del first_index
     canonical, domains = _vertex_domains(names, normalizer)
     del names
+    _return_freed_memory()
     kept_mask = domains.is_valid()
     kept = kept_mask.to_numpy(zero_copy_only=False)
     skipped = domains.null_count
@@ -228,6 +243,8 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
 
     kept_hosts = canonical.filter(kept_mask)
     encoded = domains.filter(kept_mask).dictionary_encode()
+    del canonical, domains, kept_mask
+    _return_freed_memory()
     row = np.full(len(unique_ids), -1, np.int32)
     row[kept] = np.arange(int(kept.sum()), dtype=np.int32)
     dom = np.full(len(unique_ids), -1, np.int32)
@@ -372,6 +389,7 @@ def feed_cc_graph(
     vmap = load_vertices(vertices_path, normalizer, stats)
     domain_ids = sink.intern_domains(vmap.domains)
     hosts = vmap.hosts.dictionary_encode()
+    _return_freed_memory()  # the encoder's hash table over every host name
     row_domain = np.full(len(vmap.hosts), -1, dtype=np.int32)
     valid = vmap.row_of >= 0
     row_domain[vmap.row_of[valid]] = vmap.domain_of[valid]
@@ -384,7 +402,7 @@ def feed_cc_graph(
     vmap = VertexMap(vmap.ids, vmap.row_of, vmap.domain_of, vmap.dense,
                      pa.array([], pa.string()), pa.array([], pa.string()))
     del hosts, host_index, host_domain, row_domain, valid, host_ids
-    pa.default_memory_pool().release_unused()
+    _return_freed_memory()
     held = sum(a.nbytes for a in (vmap.ids, vmap.row_of, vmap.domain_of, row_host, domain_ids))
     sink.hold("cc-graph vertex map", held)
     for src, dst in edge_blocks(edges_path, stats):
@@ -392,5 +410,7 @@ def feed_cc_graph(
         sink.add_host_edges(domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row],
                             row_host[src_row])
         stats.links_counted += len(src_row)
+        del src, dst, src_row, dst_row, src_dom, dst_dom
+        _return_freed_memory()  # each block's text and temporaries, before the next
         yield stats.links_counted
     sink.hold("cc-graph vertex map", 0)

@@ -8,6 +8,15 @@ no ``urlsplit``), and caches what repeats (hosts through
 ``DomainNormalizer.domain_of_host`` and ``canonical_host``, other URLs in a
 bounded dict).
 
+Most hrefs of crawled pages are clean absolute URLs, ``https://host/path``:
+written in lowercase, with no white space, no control character and a plain
+host name. The collector's loop reads those with a few string operations and
+one dict lookup of the host as written (``_plain_hosts``: its domain and
+canonical form, or "not plain"), without the regular expression or a function
+call; every other href takes the general path (``classify_href``,
+``PLAIN_HTTP_AUTHORITY``, ``normalize_url``). Both give the same rows and skip
+reasons (tests/ingest/test_ingest_collect_model.py).
+
 The rules applied (SPEC section 2) and the skip reasons counted:
 
 ==================== =======================================================
@@ -26,6 +35,7 @@ The rules applied (SPEC section 2) and the skip reasons counted:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +67,14 @@ MAX_ANCHOR_CHARS = 200
 RawLink = tuple[str, str | None, Any]
 
 _EXTERNAL_CACHE_MAX = 200_000
+#: Hosts as written in hrefs (the fast path's cache) before that cache is emptied.
+_PLAIN_HOSTS_MAX = 200_000
+# A host name as PLAIN_HTTP_AUTHORITY reads one: ASCII letters, digits, ".", "-", "_".
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9._-]+")
+# What may not follow a leading "/" for the fast path to read an href as relative.
+_NOT_AFTER_SLASH = ("/", "\t", "\n", "\r")
+#: ``_plain_hosts`` value of an authority that is not a plain host name.
+_NOT_PLAIN: tuple[str | None, str | None] = ("", "")
 
 
 def _has_web_host(url: str) -> bool:
@@ -89,6 +107,8 @@ class LinkCollector:
         self._domain_of_host = normalizer.domain_of_host
         # external absolute URL -> (normalised URL, domain) or a skip reason
         self._external: dict[str, tuple[str, str] | str] = {}
+        # an href's authority as written -> (domain, canonical host), or _NOT_PLAIN
+        self._plain_hosts: dict[str, tuple[str | None, str | None]] = {}
         self._last_source: tuple[str | None, tuple[str, str] | str] = (None, "")
         self._clear_columns()
 
@@ -165,6 +185,19 @@ class LinkCollector:
         self._external[absolute] = result
         return result
 
+    def _plain_host(self, authority: str) -> tuple[str | None, str | None]:
+        """Domain and canonical form of an href's authority when it is a plain host name
+        (either may be None), else ``_NOT_PLAIN``; cached in ``_plain_hosts``."""
+        if _PLAIN_HOST.fullmatch(authority):
+            entry = (self._domain_of_host(authority), canonical_host(authority))
+        else:
+            entry = _NOT_PLAIN
+        hosts = self._plain_hosts
+        if len(hosts) >= _PLAIN_HOSTS_MAX:
+            hosts.clear()
+        hosts[authority] = entry
+        return entry
+
     def add_page(
         self,
         page_url: str,
@@ -208,8 +241,66 @@ class LinkCollector:
         seen = not_http = internal = 0
         skipped: dict[str, int] = {}
 
+        plain_hosts = self._plain_hosts.get
+        plain_host = self._plain_host
+        not_plain = _NOT_PLAIN
+
         for href, rel, anchor_src in links:
             seen += 1
+            # The fast path: an href that classify_href would keep as it is (it starts
+            # with a lowercase scheme, has no tab, line break or other non-printable
+            # character and no white space at its end; isprintable() is False for
+            # every white space but " ") and whose authority, up to the first "/",
+            # is a plain host name, which also means it holds no "?", "#", "@", ":"
+            # or "[". Then it is split here exactly as plain_url splits it.
+            if href.startswith("https://"):
+                start = 8
+            elif href.startswith("http://"):
+                start = 7
+            else:
+                if relative_internal:
+                    # A relative reference on a page whose base is in its own domain is
+                    # internal. Sure to be one (classify_href would say so): "/…" not
+                    # followed by "/" (nor by a tab or line break that, dropped, would
+                    # make it "//host"), or a letter or digit first and no ":" at all.
+                    first = href[:1]
+                    if first == "/":
+                        if href[1:2] not in _NOT_AFTER_SLASH:
+                            internal += 1
+                            continue
+                    elif first.isalnum() and ":" not in href:
+                        internal += 1
+                        continue
+                start = 0
+            if start and href.isprintable() and href[-1] != " ":
+                slash = href.find("/", start)
+                authority = href[start:slash] if slash >= 0 else href[start:]
+                host_entry = plain_hosts(authority)
+                if host_entry is None:
+                    host_entry = plain_host(authority)
+                if host_entry is not not_plain:
+                    tgt_domain, tgt_host = host_entry
+                    if tgt_domain == src_domain:
+                        internal += 1
+                        continue
+                    if tgt_domain is None or tgt_host is None:
+                        skipped["target_not_domain"] = skipped.get("target_not_domain", 0) + 1
+                        continue
+                    if slash < 0:
+                        tail = "/"
+                    else:
+                        tail = href[slash:]
+                        if "#" in tail:
+                            tail = tail[: tail.find("#")]
+                        if "?" in tail:
+                            path, _, query = tail.partition("?")
+                            tail = f"{path}?{query}" if query else path
+                    tgt_url = ("https://" if start == 8 else "http://") + tgt_host + tail
+                    out_tgt.append(tgt_url)
+                    out_td.append(tgt_domain)
+                    out_follow.append(not page_nofollow and not (rel and is_nofollow(rel)))
+                    out_anchor.append(None if anchor_of is None else anchor_of(anchor_src))
+                    continue
             kind, absolute = classify(href, base_scheme)
             if kind == absolute_kind:
                 # Decide "internal" from the host alone when the authority is plain
