@@ -69,8 +69,11 @@ _ITEM_DDL = "idx int, format string, paths array<string>, label string"
 _GRAPH_DDL = "item int, kind tinyint, sh int, dh int, sd int, dd int, name string"
 # A name → id map of at most this many rows is broadcast to the joins of the graph
 # edges (one hash lookup per edge, no shuffle of the edges); a larger one (a whole
-# web graph on a cluster) is joined the way Spark chooses.
+# web graph on a cluster) is joined the way Spark chooses. The driver collects and
+# hashes a broadcast map: at most one row per _HEAP_BYTES_PER_ROW of its heap (8M
+# rows ran in a 2 GB heap, with the JVM at 2.6 GB resident).
 _BROADCAST_ROWS = 20_000_000
+_HEAP_BYTES_PER_ROW = 200
 _EDGES_PER_PART = 4_000_000
 
 _PAIRS_SQL = """
@@ -310,6 +313,16 @@ def _id_map(numbered: DataFrame) -> DataFrame:
     return numbered.where(F.col("k").isNotNull()).select("k", "id")
 
 
+def _broadcast_limit(spark: SparkSession) -> int:
+    """The most rows of a name map that are broadcast, from the driver JVM's heap."""
+    jvm = spark.sparkContext._jvm
+    try:
+        heap = int(jvm.java.lang.Runtime.getRuntime().maxMemory())  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - no JVM view (a remote client): Spark's default 1 GB
+        heap = 1 << 30
+    return min(_BROADCAST_ROWS, heap // _HEAP_BYTES_PER_ROW)
+
+
 def _join_map(edges: DataFrame, id_map: DataFrame, key: Any, rows: int,
               as_name: str) -> DataFrame:
     """``edges`` with the id ``id_map`` gives ``key``, as column ``as_name``.
@@ -319,7 +332,7 @@ def _join_map(edges: DataFrame, id_map: DataFrame, key: Any, rows: int,
     target lookups alike.
     """
     side = id_map.alias(f"m_{as_name}")
-    side = F.broadcast(side) if rows <= _BROADCAST_ROWS else side
+    side = F.broadcast(side) if rows <= _broadcast_limit(edges.sparkSession) else side
     joined = edges.join(side, key == F.col(f"m_{as_name}.k"))
     return joined.select(*[F.col(c) for c in edges.columns],
                          F.col(f"m_{as_name}.id").alias(as_name))
