@@ -251,3 +251,25 @@ def test_one_damaged_cc_graph_pair_alone(spark: Any, tmp_path: Path,
     # repeated edges count once; with hosts folding into a domain, links > edges
     assert counts["occurrences"] > counts["links"] >= counts["edges"] > 20
     assert (counts["links"] > counts["edges"]) is not one_host_per_domain
+
+
+def test_a_source_only_export_with_target_builds_like_the_embedded_build(
+        spark: Any, tmp_path: Path) -> None:
+    """``index build --target`` reaches the Spark tasks: a Search Console export names
+    only the linking pages."""
+    from support.crawlfiles import write_links_csv
+
+    from linkgap.spark import spark_build_index
+
+    export = write_links_csv(tmp_path / "latest-links.csv", [
+        ["https://blog.example.org/post", "2024-05-02"],
+        ["news.example.net/a", "2024-05-03"],
+        ["https://blog.example.org/other", "2024-05-04"],
+    ], columns=("Linking page", "Last crawled"))
+    build_index(tmp_path / "embedded", [str(export)], link_target="mysite.com")
+    spark_build_index(tmp_path / "spark", [str(export)], master="local[2]",
+                      link_target="mysite.com")
+    assert_same_index(tmp_path / "embedded", tmp_path / "spark")
+    index = BacklinkIndex.open(tmp_path / "spark")
+    mysite = index.domain("mysite.com")
+    assert mysite is not None and mysite.referring_domains == 2

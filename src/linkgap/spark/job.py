@@ -65,7 +65,8 @@ __all__ = ["StagingResult", "run_staging_job"]
 
 _OCCURRENCE_DDL = ("source_url string, target_url string, source_domain string, "
                    "target_domain string, dofollow boolean, seen bigint, anchor string")
-_ITEM_DDL = "idx int, format string, paths array<string>, label string"
+_ITEM_DDL = ("idx int, format string, paths array<string>, label string, "
+             "link_target string")
 _GRAPH_DDL = "item int, kind tinyint, sh int, dh int, sd int, dd int, name string"
 # A name → id map of at most this many rows is broadcast to the joins of the graph
 # edges (one hash lookup per edge, no shuffle of the edges); a larger one (a whole
@@ -232,7 +233,7 @@ def _extract_partition(icann_only: bool, report: Any) -> Any:
         for batch in batches:
             for row in batch.to_pylist():
                 item = WorkItem(int(row["idx"]), str(row["format"]), tuple(row["paths"]),
-                                str(row["label"]))
+                                str(row["label"]), row["link_target"])
                 yield from run_item(item, icann_only, report.add)
     return extract
 
@@ -241,7 +242,9 @@ def _extract(spark: SparkSession, items: Sequence[WorkItem], icann_only: bool,
              out_uri: str, reports: Any) -> None:
     """Job 1: one task per page input (warc, wat, links-csv) writes its occurrences."""
     sc = spark.sparkContext
-    rows = [(i.index, i.format, list(i.paths), i.label) for i in items]
+    # link_target (index build --target) goes with each item: a source-only export
+    # names no target of its own.
+    rows = [(i.index, i.format, list(i.paths), i.label, i.link_target) for i in items]
     items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
     occurrences = items_df.mapInArrow(_extract_partition(icann_only, reports), _OCCURRENCE_DDL)
     occurrences.write.mode("overwrite").parquet(out_uri)
@@ -256,7 +259,7 @@ def _extract_graphs(spark: SparkSession, items: Sequence[WorkItem], icann_only: 
     """
     sc = spark.sparkContext
     with_hosts = len(items) > 1
-    rows = [(i.index, i.format, list(i.paths), i.label) for i in items]
+    rows = [(i.index, i.format, list(i.paths), i.label, None) for i in items]
     items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
 
     def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
