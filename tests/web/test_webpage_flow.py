@@ -268,7 +268,7 @@ def test_csv_export_downloads_the_filtered_rows(tab: Tab, server: Server, run_id
         rows = all_prospects(client, run_id, competitor="rival-three.com")
     expect(p.locator("#page-info")).to_contain_text(f"· {len(rows)} prospect")
     with p.expect_download() as download_info:
-        p.get_by_role("button", name="Export CSV").click()
+        p.get_by_role("button", name="Export CSV", exact=True).click()
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
     content = Path(download.path()).read_bytes().decode("utf-8")
@@ -278,6 +278,30 @@ def test_csv_export_downloads_the_filtered_rows(tab: Tab, server: Server, run_id
     assert all("rival-three.com" in r["competitors"].split(";") for r in table)
     backlinks = [int(r["backlinks"]) for r in table]
     assert backlinks == sorted(backlinks, reverse=True)
+    assert tab.unexpected_errors() == []
+
+
+def test_csv_export_with_links_has_a_row_per_sample_link(tab: Tab, server: Server,
+                                                         run_id: str) -> None:
+    open_run(tab, server, run_id)
+    p = tab.page
+    p.get_by_label("Competitor", exact=True).select_option(label="rival-three.com")
+    with server.client() as client:
+        expected = client.get(f"/v1/backlinks/gap/{run_id}/prospects", params={
+            "competitor": "rival-three.com", "sort": "score", "order": "desc",
+            "format": "csv", "include": "links"})
+        assert expected.status_code == 200
+        plain = client.get(f"/v1/backlinks/gap/{run_id}/prospects", params={
+            "competitor": "rival-three.com", "format": "csv"})
+    expect(p.locator("#page-info")).to_contain_text("prospect")
+    with p.expect_download() as download_info:
+        p.get_by_role("button", name="Export CSV with links").click()
+    content = Path(download_info.value.path()).read_bytes().decode("utf-8")
+    assert content == expected.text
+    table = list(csv.DictReader(io.StringIO(content)))
+    assert "source_url" in table[0] and len(table) >= len(plain.text.splitlines()) - 1
+    assert all("rival-three.com" in r["competitors"].split(";") for r in table)
+    expect(p.get_by_role("button", name="Export CSV with links")).to_be_enabled()
     assert tab.unexpected_errors() == []
 
 

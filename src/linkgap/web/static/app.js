@@ -1199,7 +1199,8 @@
   }
 
   /* ---------------------------------------------------------------- CSV export */
-  function exportCsv() {
+  // withLinks: one row per sample link behind each prospect (include=links)
+  function exportCsv(withLinks) {
     var run = state.run;
     if (!run) return;
     var errEl = $("prospects-error");
@@ -1209,7 +1210,9 @@
     delete params.page;
     delete params.per_page;
     params.format = "csv";
-    var button = $("export-csv");
+    if (withLinks) params.include = "links";
+    var button = $(withLinks ? "export-csv-links" : "export-csv");
+    var label = button.textContent;
     button.disabled = true;
     button.textContent = "Exporting…";
     api("/v1/backlinks/gap/" + encodeURIComponent(run.id) + "/prospects",
@@ -1229,7 +1232,7 @@
       }, function (err) { showError(errEl, err); })
       .then(function () {
         button.disabled = false;
-        button.textContent = "Export CSV";
+        button.textContent = label;
       });
   }
 
@@ -1351,7 +1354,8 @@
     filters.addEventListener("reset", function () { setTimeout(onFilterChange, 0); });
     $("prev-page").addEventListener("click", function () { gotoPage(-1); });
     $("next-page").addEventListener("click", function () { gotoPage(1); });
-    $("export-csv").addEventListener("click", exportCsv);
+    $("export-csv").addEventListener("click", function () { exportCsv(false); });
+    $("export-csv-links").addEventListener("click", function () { exportCsv(true); });
     window.addEventListener("hashchange", openFromHash);
     onModeChange();
 
