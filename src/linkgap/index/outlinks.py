@@ -35,9 +35,9 @@ memory.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def write_out_links(folder: Path, work: Path, memory_bytes: int, *,
     dst_dtype = np.int32 if n < INT32_LIMIT else np.int64
     transpose = _TRANSPOSE.get() if edges >= COMPILED_MIN_EDGES else None
     placed_bytes = edges * np.dtype(dst_dtype).itemsize + 8 * n + 8 * read_edges
-    if transpose is not None and placed_bytes <= int(memory_bytes):
+    if transpose is not None and edges and placed_bytes <= int(memory_bytes):
         _write_placed(folder / "out_dst.npy", transpose, in_indptr, in_src, out_indptr,
                       dst_dtype, read_edges)
         return OutLinkReport(edges, 1, 1 if edges else 0)
@@ -166,20 +166,17 @@ def _write_placed(path: Path, place: object, in_indptr: np.ndarray, in_src: np.n
     target = 0
     # Plain reads of the file behind the map: touching the map would leave all of
     # in_src resident (file pages count in the build's RSS until it is unmapped).
-    filename, offset = getattr(in_src, "filename", None), getattr(in_src, "offset", 0)
-    if filename is None:  # an empty in_src is not mapped: nothing to place
-        edges = 0
-    with open(filename or os.devnull, "rb") as fh:
-        fh.seek(offset)
+    # This pass runs only on graphs with edges, whose in_src is always mapped.
+    mapped = cast(np.memmap, in_src)
+    with open(str(mapped.filename), "rb") as fh:
+        fh.seek(mapped.offset)
         for start in range(0, edges, read_edges):
-            piece = np.fromfile(fh, dtype=in_src.dtype, count=min(read_edges, edges - start))
+            piece = np.fromfile(fh, dtype=mapped.dtype, count=min(read_edges, edges - start))
             target = place(indptr, piece, start, target, cursor, out_dst)  # type: ignore[operator]
     del cursor
     writer = NpyWriter(path, dst_dtype)
     try:
-        step = 1 << 22
-        for lo in range(0, edges, step):
-            writer.write(out_dst[lo:lo + step])
+        writer.write(out_dst)
     except BaseException:
         writer.abort()
         raise
