@@ -227,26 +227,37 @@ class StagingResult:
     marker: dict[str, Any]
 
 
+def _items_frame(spark: SparkSession, items: Sequence[WorkItem]) -> DataFrame:
+    """The work items as a DataFrame of one row (and one task) per item.
+
+    Every field goes with the item, ``link_target`` (index build --target)
+    included: a source-only export names no target of its own.
+    """
+    rows = [(i.index, i.format, list(i.paths), i.label, i.link_target) for i in items]
+    return spark.createDataFrame(spark.sparkContext.parallelize(rows, len(rows)), _ITEM_DDL)
+
+
+def _work_items(batches: Iterator[pa.RecordBatch]) -> Iterator[WorkItem]:
+    """The rows of ``_items_frame`` back as work items, inside a task."""
+    for batch in batches:
+        for row in batch.to_pylist():
+            yield WorkItem(int(row["idx"]), str(row["format"]), tuple(row["paths"]),
+                           str(row["label"]), row["link_target"])
+
+
 def _extract_partition(icann_only: bool, report: Any) -> Any:
     """The mapInArrow function: every work item of the partition through run_item."""
     def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for row in batch.to_pylist():
-                item = WorkItem(int(row["idx"]), str(row["format"]), tuple(row["paths"]),
-                                str(row["label"]), row["link_target"])
-                yield from run_item(item, icann_only, report.add)
+        for item in _work_items(batches):
+            yield from run_item(item, icann_only, report.add)
     return extract
 
 
 def _extract(spark: SparkSession, items: Sequence[WorkItem], icann_only: bool,
              out_uri: str, reports: Any) -> None:
     """Job 1: one task per page input (warc, wat, links-csv) writes its occurrences."""
-    sc = spark.sparkContext
-    # link_target (index build --target) goes with each item: a source-only export
-    # names no target of its own.
-    rows = [(i.index, i.format, list(i.paths), i.label, i.link_target) for i in items]
-    items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
-    occurrences = items_df.mapInArrow(_extract_partition(icann_only, reports), _OCCURRENCE_DDL)
+    occurrences = _items_frame(spark, items).mapInArrow(
+        _extract_partition(icann_only, reports), _OCCURRENCE_DDL)
     occurrences.write.mode("overwrite").parquet(out_uri)
 
 
@@ -257,18 +268,13 @@ def _extract_graphs(spark: SparkSession, items: Sequence[WorkItem], icann_only: 
     The tasks write their Parquet files themselves (``write_graph_item``);
     the job's rows are just the file names.
     """
-    sc = spark.sparkContext
     with_hosts = len(items) > 1
-    rows = [(i.index, i.format, list(i.paths), i.label, None) for i in items]
-    items_df = spark.createDataFrame(sc.parallelize(rows, len(rows)), _ITEM_DDL)
+    items_df = _items_frame(spark, items)
 
     def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for row in batch.to_pylist():
-                item = WorkItem(int(row["idx"]), str(row["format"]), tuple(row["paths"]),
-                                str(row["label"]))
-                name = write_graph_item(item, icann_only, reports.add, with_hosts, out_uri)
-                yield pa.record_batch([pa.array([name])], names=["file"])
+        for item in _work_items(batches):
+            name = write_graph_item(item, icann_only, reports.add, with_hosts, out_uri)
+            yield pa.record_batch([pa.array([name])], names=["file"])
 
     items_df.mapInArrow(extract, "file string").collect()
 
