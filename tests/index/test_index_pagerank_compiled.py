@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -122,3 +124,48 @@ def test_a_hub_with_many_in_links_keeps_its_digits(engine: str) -> None:
     assert result.converged
     assert result.pagerank[0] == pytest.approx(hub, rel=2e-6)
     assert result.pagerank[1] == pytest.approx((1 - hub) / leaves, rel=2e-6)
+
+
+def test_the_starting_vectors_are_the_numpy_formulas() -> None:
+    out = np.random.default_rng(3).integers(0, 5000, size=10_000)
+    out[:50] = 0  # dangling domains
+    n = len(out)
+    inv_out, r, x = (np.empty(n, dtype=np.float32) for _ in range(3))
+    dangling = compiled._PREPARE.get()(out, inv_out, r, x)
+    want_inv = np.zeros(n, dtype=np.float32)
+    want_inv[out > 0] = 1.0 / out[out > 0]
+    want_r = np.full(n, 1.0 / n, dtype=np.float32)
+    assert dangling == np.count_nonzero(out == 0)
+    assert np.array_equal(inv_out, want_inv) and np.array_equal(r, want_r)
+    assert np.array_equal(x, want_r * want_inv)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 200_000), st.integers(0, 10**6), st.floats(-30, 0))
+def test_the_final_rounding_gives_the_bits_of_round_significant(n: int, seed: int,
+                                                                 low: float) -> None:
+    rng = np.random.default_rng(seed)
+    values = (10.0 ** rng.uniform(low, 0, size=n)).astype(np.float32)
+    # values on both sides of powers of ten, where the exponent changes
+    near = 10.0 ** rng.integers(-12, 0, size=min(n, 40))
+    values[: len(near)] = np.nextafter(near.astype(np.float32),
+                                       rng.choice([0.0, 1.0], size=len(near)))
+    result = compiled._normalised(values)
+    # the total: fixed slices summed in order (accumulate's last value), added exactly
+    total = math.fsum(float(np.add.accumulate(values[k:k + compiled._SUM_ROWS]
+                                              .astype(np.float64))[-1])
+                      for k in range(0, n, compiled._SUM_ROWS))
+    want = m.round_significant(values.astype(np.float64) / total, m.PAGERANK_DIGITS)
+    assert np.array_equal(result, want)
+
+
+def test_values_the_rounding_table_does_not_cover_are_rounded_by_numpy() -> None:
+    values = np.array([0.5, 0.0, 1e-38, 0.25], dtype=np.float32)
+    total = 0.75 + 1e-38
+    out = np.empty(len(values))
+    outside = compiled._NORMALISE_AND_ROUND.get()(values, total, compiled._LOWEST_EXPONENT,
+                                                 compiled._rounding_table(6), out)
+    assert outside == 1  # the zero
+    result = compiled._normalised(values)
+    assert np.array_equal(result, m.round_significant(values.astype(np.float64) / total, 6))
+    assert result[1] == 0.0

@@ -27,6 +27,7 @@ the 6 significant digits kept (a last digit may differ).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -74,11 +75,6 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
     two = np.uint64(2)
     three = np.uint64(3)
     four = np.uint64(4)
-    five = np.uint64(5)
-    six = np.uint64(6)
-    seven = np.uint64(7)
-    eight = np.uint64(8)
-    zero = np.float32(0.0)
     for i in _prange(end_block - first_block):
         b = first_block + i
         moved = 0.0
@@ -87,50 +83,20 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
         for t in range(starts[b], starts[b + 1]):
             hi = np.uint64(indptr[t + 1] - edge_base)
             if hi - e < long_row:
-                # Eight running sums, so that the adds do not wait on each other (one
-                # chain of float32 adds is bound by their latency, not by memory),
-                # eight in-links a step with the lanes past the row's end adding 0:
-                # no tail loop, so one hard-to-predict loop exit per row, not two
-                # (most rows are short, and a mispredicted exit costs about as much
-                # as the gathers of a short row). A lane past the end reads the
-                # row's first in-link again, never beyond the row.
-                a0 = np.float32(0.0)
-                a1 = np.float32(0.0)
-                a2 = np.float32(0.0)
-                a3 = np.float32(0.0)
-                a4 = np.float32(0.0)
-                a5 = np.float32(0.0)
-                a6 = np.float32(0.0)
-                a7 = np.float32(0.0)
+                # One running float64 sum, one in-link a step. It is the fewest
+                # instructions per in-link, and on short rows (the median has 12
+                # in-links) instructions are what an iteration waits on: eight
+                # interleaved sums, a 4-way unrolled loop with a tail, rows sorted by
+                # length and 16-lane vector gathers were each measured slower
+                # (docs/benchmarks.md, "PageRank").
+                acc = 0.0
                 while e < hi:
-                    e1 = e + one
-                    e2 = e + two
-                    e3 = e + three
-                    e4 = e + four
-                    e5 = e + five
-                    e6 = e + six
-                    e7 = e + seven
-                    v1 = x[np.uint64(src[e1 if e1 < hi else e])]
-                    v2 = x[np.uint64(src[e2 if e2 < hi else e])]
-                    v3 = x[np.uint64(src[e3 if e3 < hi else e])]
-                    v4 = x[np.uint64(src[e4 if e4 < hi else e])]
-                    v5 = x[np.uint64(src[e5 if e5 < hi else e])]
-                    v6 = x[np.uint64(src[e6 if e6 < hi else e])]
-                    v7 = x[np.uint64(src[e7 if e7 < hi else e])]
-                    a0 += x[np.uint64(src[e])]
-                    a1 += v1 if e1 < hi else zero
-                    a2 += v2 if e2 < hi else zero
-                    a3 += v3 if e3 < hi else zero
-                    a4 += v4 if e4 < hi else zero
-                    a5 += v5 if e5 < hi else zero
-                    a6 += v6 if e6 < hi else zero
-                    a7 += v7 if e7 < hi else zero
-                    e += eight
-                e = hi
-                value = (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) * damping
+                    acc += np.float64(x[np.uint64(src[e])])
+                    e += one
+                value = np.float32(acc) * damping
             else:
-                # A long row sums in float64: float32 sums of thousands of terms
-                # lose digits the result keeps (a hub's in-links number millions).
+                # A long row: four float64 sums, so that the adds do not wait on each
+                # other (a hub's in-links number millions).
                 w0 = 0.0
                 w1 = 0.0
                 w2 = 0.0
@@ -156,17 +122,79 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
         dangling[b] = mass
 
 
+def _prepare(out_degree: np.ndarray, inv_out: np.ndarray, r: np.ndarray,
+             x: np.ndarray) -> int:
+    """The starting vectors: ``inv_out = 1 / out`` (0 for a dangling domain), ``r =
+    1/n`` and ``x = r · inv_out`` (float32, the operations of the NumPy setup they
+    replace); returns the number of dangling domains."""
+    n = out_degree.shape[0]
+    start = np.float32(1.0 / n)
+    dangling = 0
+    for i in _prange(n):
+        degree = out_degree[i]
+        scale = np.float32(1.0 / np.float64(degree)) if degree > 0 else np.float32(0.0)
+        inv_out[i] = scale
+        r[i] = start
+        x[i] = start * scale
+        dangling += 1 if degree <= 0 else 0
+    return dangling
+
+
+def _partial_sums(values: np.ndarray, step: int, parts: np.ndarray) -> None:
+    """``parts[k]``: the float64 sum of ``values[k·step : (k+1)·step]``, in order."""
+    n = values.shape[0]
+    for k in _prange(parts.shape[0]):
+        acc = 0.0
+        for i in range(k * step, min(n, (k + 1) * step)):
+            acc += np.float64(values[i])
+        parts[k] = acc
+
+
+def _normalise_and_round(values: np.ndarray, total: float, lowest: int, table: np.ndarray,
+                         out: np.ndarray) -> int:
+    """``out = round_significant(float64(values) / total)`` with the power of ten of
+    each value's exponent from ``table`` (``table[k - lowest]`` for exponent ``k``):
+    the float operations of ``metrics.round_significant``, so its bits. Returns how
+    many values fell outside what the table covers (not positive, or not finite);
+    the caller then rounds with NumPy instead."""
+    outside = 0
+    for i in _prange(values.shape[0]):
+        value = np.float64(values[i]) / total
+        if value > 0.0 and value < np.inf:
+            k = int(math.floor(math.log10(value))) - lowest
+            if 0 <= k < table.shape[0]:
+                scale = table[k]
+                out[i] = np.rint(value * scale) / scale
+                continue
+        out[i] = value
+        outside += 1
+    return outside
+
+
 def _prange(n: int) -> range:
     """``range`` when run as Python; numba's parallel ``prange`` once compiled."""
     return range(n)
 
 
-def _build(numba: Any) -> Any:
-    globals()["_prange"] = numba.prange  # resolved when numba compiles ``_iterate``
-    return numba.njit(parallel=True, cache=True, nogil=True)(_iterate)
+def _compiled(function: Any) -> Compiled:
+    """``function`` compiled on first use: parallel, cached on disk."""
+    def build(numba: Any) -> Any:
+        globals()["_prange"] = numba.prange  # resolved when numba compiles ``function``
+        return numba.njit(parallel=True, cache=True, nogil=True)(function)
+    return Compiled(build)
 
 
-_KERNEL = Compiled(_build)
+_KERNEL = _compiled(_iterate)
+_PREPARE = _compiled(_prepare)
+_PARTIAL_SUMS = _compiled(_partial_sums)
+_NORMALISE_AND_ROUND = _compiled(_normalise_and_round)
+#: Rows per partial sum of the final vector: fixed, so the total does not depend on
+#: the threads.
+_SUM_ROWS = 1 << 16
+#: The decimal exponents the rounding table covers: its powers of ten are finite
+#: normal floats for any digits up to 8 (values outside are rounded by NumPy).
+_LOWEST_EXPONENT = -290
+_HIGHEST_EXPONENT = 300
 
 
 def available() -> bool:
@@ -256,16 +284,16 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
             src, [(int(edge_starts[b0]), int(edge_starts[b1])) for b0, b1 in chunks])
     else:
         chunks, streamed = [(0, blocks)], None
-    has_out = np.asarray(out_degree) > 0
-    inv_out = np.zeros(n, dtype=np.float32)
-    inv_out[has_out] = 1.0 / np.asarray(out_degree)[has_out]
-    r = np.full(n, 1.0 / n, dtype=np.float32)
-    x = r * inv_out
+    inv_out = np.empty(n, dtype=np.float32)
+    r = np.empty(n, dtype=np.float32)
+    x = np.empty(n, dtype=np.float32)
     y = np.empty(n, dtype=np.float32)
     x_next = np.empty(n, dtype=np.float32)
     change = np.zeros(blocks, dtype=np.float64)
     dangling_part = np.zeros(blocks, dtype=np.float64)
-    dangling = float(r[~has_out].sum(dtype=np.float64))
+    # one parallel pass, not NumPy's masked copies (a fifth of a 20-iteration run)
+    dangling_domains = _PREPARE.get()(np.asarray(out_degree), inv_out, r, x)
+    dangling = dangling_domains * float(r[0])
     d32 = np.float32(damping)
     delta = math.inf
     iterations = 0
@@ -289,7 +317,28 @@ def pagerank(indptr: np.ndarray, src: np.ndarray | FileSource, out_degree: np.nd
     finally:
         if streamed is not None:
             streamed.close()
-    result = r.astype(np.float64)
-    result /= result.sum()
-    return PageRankResult(round_significant(result, PAGERANK_DIGITS), iterations, delta,
-                          delta < tolerance)
+    return PageRankResult(_normalised(r), iterations, delta, delta < tolerance)
+
+
+def _normalised(r: np.ndarray) -> np.ndarray:
+    """``r`` as float64 normalised to sum 1 and rounded to ``PAGERANK_DIGITS``
+    significant digits: the sum from fixed slices added exactly (the same whatever
+    the threads), the rounding of ``round_significant`` in one parallel pass."""
+    parts = np.empty(-(-len(r) // _SUM_ROWS), dtype=np.float64)
+    _PARTIAL_SUMS.get()(r, _SUM_ROWS, parts)
+    total = math.fsum(parts.tolist())
+    table = _rounding_table(PAGERANK_DIGITS)
+    result = np.empty(len(r), dtype=np.float64)
+    if _NORMALISE_AND_ROUND.get()(r, total, _LOWEST_EXPONENT, table, result):
+        result = round_significant(r.astype(np.float64) / total, PAGERANK_DIGITS)
+    return result
+
+
+@functools.cache
+def _rounding_table(digits: int) -> np.ndarray:
+    """``10 ** (digits - 1 - k)`` for each exponent ``k`` the table covers, computed
+    as ``round_significant`` computes it."""
+    exponents = np.arange(_LOWEST_EXPONENT, _HIGHEST_EXPONENT + 1, dtype=np.float64)
+    table = 10.0 ** (digits - 1 - exponents)
+    table.flags.writeable = False
+    return table
