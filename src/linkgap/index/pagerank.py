@@ -8,10 +8,13 @@ ids (int32), gathers ``x[src]`` (float32), and for the row writes the new rank
 ``y = d · Σ x + teleport``, the next iteration's ``x = y / out`` and, per
 block of rows, the partial L1 change and dangling mass. So an iteration reads
 about the bytes of its arrays once: ``bench/bench_pagerank.py`` compares it
-with a plain streaming pass over the same bytes. A row's sum runs as eight
-interleaved float32 sums (in-links 0, 8, 16, … in one, 1, 9, 17, … in the
-next), added pairwise at the end: one chain of adds would be bound by their
-latency; a row of 64 in-links or more as four float64 sums.
+with a plain streaming pass over the same bytes. A row of fewer than 64
+in-links sums in one float64 running sum, one in-link a step: on these short
+rows the pass waits on instructions, and this is the fewest per in-link
+(docs/benchmarks.md, "PageRank", lists the layouts measured slower). A longer
+row sums in four float64 sums, so that its adds do not wait on each other.
+The starting vectors and the final normalised, rounded vector are parallel
+passes too; the final rounding gives the bits of ``metrics.round_significant``.
 
 The source ids are an array (in memory or memory-mapped) or a
 ``metrics.FileSource`` read chunk by chunk in every iteration when they do not
@@ -80,8 +83,9 @@ def _iterate(indptr: np.ndarray, src: np.ndarray, edge_base: int, starts: np.nda
         moved = 0.0
         mass = 0.0
         e = np.uint64(indptr[starts[b]] - edge_base)
-        for t in range(starts[b], starts[b + 1]):
-            hi = np.uint64(indptr[t + 1] - edge_base)
+        for row in range(starts[b], starts[b + 1]):
+            t = np.uint64(row)  # unsigned, as above: no wraparound code per row
+            hi = np.uint64(indptr[t + one] - edge_base)
             if hi - e < long_row:
                 # One running float64 sum, one in-link a step. It is the fewest
                 # instructions per in-link, and on short rows (the median has 12
@@ -150,19 +154,30 @@ def _partial_sums(values: np.ndarray, step: int, parts: np.ndarray) -> None:
         parts[k] = acc
 
 
-def _normalise_and_round(values: np.ndarray, total: float, lowest: int, table: np.ndarray,
-                         out: np.ndarray) -> int:
-    """``out = round_significant(float64(values) / total)`` with the power of ten of
-    each value's exponent from ``table`` (``table[k - lowest]`` for exponent ``k``):
-    the float operations of ``metrics.round_significant``, so its bits. Returns how
-    many values fell outside what the table covers (not positive, or not finite);
-    the caller then rounds with NumPy instead."""
+def _normalise_and_round(values: np.ndarray, total: float, lowest: int, powers: np.ndarray,
+                         table: np.ndarray, out: np.ndarray) -> int:
+    """``out = round_significant(float64(values) / total)``: for exponent ``k`` the
+    power of ten ``powers[k - lowest]`` and the scale ``table[k - lowest]`` are the
+    floats ``round_significant`` uses, and the float operations are its own, so its
+    bits. Returns how many values fell outside what the tables cover (not positive,
+    not finite, or too small or large); the caller then rounds with NumPy instead.
+
+    The decimal exponent comes from the binary one, not from ``log10`` (which was
+    four fifths of the time): ``floor(log10(2^(b-1)))`` is ``k`` or ``k - 1``, and
+    one comparison with ``10^(k+1)`` settles it. Where that comparison and the
+    floor of ``log10`` could disagree, within an ulp of a power of ten, both
+    exponents round to the same value.
+    """
     outside = 0
+    log10_2 = math.log10(2.0)
+    last = powers.shape[0] - 1
     for i in _prange(values.shape[0]):
         value = np.float64(values[i]) / total
         if value > 0.0 and value < np.inf:
-            k = int(math.floor(math.log10(value))) - lowest
-            if 0 <= k < table.shape[0]:
+            k = int(math.floor((math.frexp(value)[1] - 1) * log10_2)) - lowest
+            if 0 <= k < last:
+                if value >= powers[k + 1]:
+                    k += 1
                 scale = table[k]
                 out[i] = np.rint(value * scale) / scale
                 continue
@@ -327,18 +342,20 @@ def _normalised(r: np.ndarray) -> np.ndarray:
     parts = np.empty(-(-len(r) // _SUM_ROWS), dtype=np.float64)
     _PARTIAL_SUMS.get()(r, _SUM_ROWS, parts)
     total = math.fsum(parts.tolist())
-    table = _rounding_table(PAGERANK_DIGITS)
+    powers, scales = _rounding_tables(PAGERANK_DIGITS)
     result = np.empty(len(r), dtype=np.float64)
-    if _NORMALISE_AND_ROUND.get()(r, total, _LOWEST_EXPONENT, table, result):
+    if _NORMALISE_AND_ROUND.get()(r, total, _LOWEST_EXPONENT, powers, scales, result):
         result = round_significant(r.astype(np.float64) / total, PAGERANK_DIGITS)
     return result
 
 
 @functools.cache
-def _rounding_table(digits: int) -> np.ndarray:
-    """``10 ** (digits - 1 - k)`` for each exponent ``k`` the table covers, computed
-    as ``round_significant`` computes it."""
+def _rounding_tables(digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each exponent ``k`` the tables cover: ``10 ** k``, and the scale ``10 **
+    (digits - 1 - k)`` computed as ``round_significant`` computes it."""
     exponents = np.arange(_LOWEST_EXPONENT, _HIGHEST_EXPONENT + 1, dtype=np.float64)
-    table = 10.0 ** (digits - 1 - exponents)
-    table.flags.writeable = False
-    return table
+    powers = 10.0 ** exponents
+    scales = 10.0 ** (digits - 1 - exponents)
+    for table in (powers, scales):
+        table.flags.writeable = False
+    return powers, scales
