@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -159,29 +160,32 @@ def _normalise_and_round(values: np.ndarray, total: float, lowest: int, powers: 
     """``out = round_significant(float64(values) / total)``: for exponent ``k`` the
     power of ten ``powers[k - lowest]`` and the scale ``table[k - lowest]`` are the
     floats ``round_significant`` uses, and the float operations are its own, so its
-    bits. Returns how many values fell outside what the tables cover (not positive,
-    not finite, or too small or large); the caller then rounds with NumPy instead.
+    bits. Returns how many values fell
+    outside what the tables cover (not positive, not a normal float, or too small
+    or large); the caller then rounds with NumPy instead.
 
-    The decimal exponent comes from the binary one, not from ``log10`` (which was
-    four fifths of the time): ``floor(log10(2^(b-1)))`` is ``k`` or ``k - 1``, and
-    one comparison with ``10^(k+1)`` settles it. Where that comparison and the
-    floor of ``log10`` could disagree, within an ulp of a power of ten, both
-    exponents round to the same value.
+    The decimal exponent comes from the binary one, read from the value's bits,
+    not from ``log10`` (six times as slow): for a value in ``[2^b, 2^(b+1))``,
+    ``floor(b · log10 2)`` is ``k`` or ``k - 1``, and one comparison with
+    ``10^(k+1)`` settles it. Where that comparison and the floor of ``log10``
+    could disagree, within an ulp of a power of ten, both exponents round to the
+    same value.
     """
     outside = 0
     log10_2 = math.log10(2.0)
     last = powers.shape[0] - 1
     for i in _prange(values.shape[0]):
         value = np.float64(values[i]) / total
-        if value > 0.0 and value < np.inf:
-            k = int(math.floor((math.frexp(value)[1] - 1) * log10_2)) - lowest
+        out[i] = value
+        biased = (_float64_bits(value) >> np.uint64(52)) & np.uint64(0x7FF)
+        if value > 0.0 and biased != 0 and biased != 0x7FF:
+            k = int(math.floor((np.int64(biased) - 1023) * log10_2)) - lowest
             if 0 <= k < last:
                 if value >= powers[k + 1]:
                     k += 1
                 scale = table[k]
                 out[i] = np.rint(value * scale) / scale
                 continue
-        out[i] = value
         outside += 1
     return outside
 
@@ -191,10 +195,33 @@ def _prange(n: int) -> range:
     return range(n)
 
 
+def _float64_bits(value: float) -> int:
+    """The bits of a float64 as an unsigned integer (as Python; compiled, a bitcast)."""
+    return int(struct.unpack("<Q", struct.pack("<d", value))[0])
+
+
+def _bitcast_intrinsic(numba: Any) -> Any:
+    """``_float64_bits`` for compiled code: one register move, no memory (a view of
+    an array written in the same loop could be read before the write lands)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def float64_bits(typingctx: Any, value: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], ir.IntType(64))
+        return types.uint64(types.float64), codegen
+
+    return float64_bits
+
+
 def _compiled(function: Any) -> Compiled:
     """``function`` compiled on first use: parallel, cached on disk."""
     def build(numba: Any) -> Any:
-        globals()["_prange"] = numba.prange  # resolved when numba compiles ``function``
+        # resolved when numba compiles ``function``
+        globals()["_prange"] = numba.prange
+        globals()["_float64_bits"] = _bitcast_intrinsic(numba)
         return numba.njit(parallel=True, cache=True, nogil=True)(function)
     return Compiled(build)
 
