@@ -87,6 +87,33 @@ def test_tiny_limit_spills_to_the_temp_dir_and_gives_the_same_index(tmp_path: Pa
     assert x.manifest.counts == y.manifest.counts
 
 
+def test_finalising_scratch_goes_under_the_temp_dir_too(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CSR writer's scratch, PageRank's filtered ids and the out-link ranges (up to
+    # 8 bytes per edge) belong with the spill: off the index's disk when --temp-dir is
+    # given, and gone when the build ends.
+    seen: list[tuple[Path, bool]] = []
+    real = finalize.write_out_links
+
+    def spy(folder: Path, work: Path, memory: int) -> Any:
+        seen.append((work, (folder / "work").exists()))
+        assert work.is_dir()
+        return real(folder, work, memory)
+
+    monkeypatch.setattr(finalize, "write_out_links", spy)
+    temp = tmp_path / "scratch-disk"
+    build_from_batches(tmp_path / "ix", [_links_batch(20_000)], memory_limit="64MiB",
+                       temp_dir=temp, evidence=0)
+    (work, in_build_folder), = seen
+    assert work.resolve().is_relative_to(temp.resolve()) and not in_build_folder
+    assert list(temp.iterdir()) == []  # removed with the build's temp folder
+    seen.clear()
+    build_from_batches(tmp_path / "plain", [_links_batch(20_000)], memory_limit="64MiB",
+                       evidence=0)
+    (work, _), = seen
+    assert work.parent.name.startswith("tmp-") and work.name == "work"
+
+
 def _threads_after_finish(tmp_path: Path, batch: pa.RecordBatch, threads: int | None) -> int:
     agg = LinkAggregator(tmp_path / f"spill-{threads}", MemoryBudget(2 * 2**30),
                          threads=threads, evidence=0)

@@ -109,7 +109,8 @@ def build(
              "of physical memory).")] = None,
     temp_dir: Annotated[Path | None, typer.Option(
         "--temp-dir", metavar="DIR", show_default=False,
-        help="Folder for the embedded build's spill files (default: LINKGAP_BUILD_TEMP_DIR, "
+        help="Folder for the embedded build's spill and scratch files (default: "
+             "LINKGAP_BUILD_TEMP_DIR, "
              "else inside the build folder in the index directory).")] = None,
     engine: Annotated[Engine, typer.Option(
         "--engine", help="embedded: read and aggregate in this process; spark: in Spark "

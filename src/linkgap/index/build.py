@@ -9,7 +9,8 @@ build stays within ``--memory-limit`` plus about 1 GB, see
    (cc-graph) edges arrive as interned integer ids; DuckDB spills to a temp
    folder inside the build folder, or under ``--temp-dir``;
 2. finalise (``linkgap.index.finalize``): sorted names, the compact CSR
-   written in chunks, PageRank over it in row blocks, DR, rank, spam;
+   written in chunks, PageRank over it in row blocks, DR, rank, spam, the
+   out-links; its scratch files go to ``work/`` in the same temp folder;
 3. write ``manifest.json`` and publish atomically (``linkgap.index.versions``).
 
 A build that fails or is interrupted at any step removes its folder and its
@@ -335,7 +336,7 @@ def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[I
             if totals.domains == 0 or totals.links == 0:
                 raise BuildFailed(_no_links_message(inputs_stats))
             result = finalize(folder, edges, totals.domains, budget, progress,
-                              out_links=out_links)
+                              out_links=out_links, work=_scratch_dir(folder, edges))
         finally:
             edges.close()
     except duckdb.OutOfMemoryException as exc:
@@ -358,6 +359,17 @@ def _build_into(folder: Path, aggregate: AggregateStep, inputs_stats: Sequence[I
         json.dump(manifest.as_dict(), fh, indent=2, sort_keys=False)
         fh.write("\n")
     return manifest
+
+
+def _scratch_dir(folder: Path, edges: object) -> Path:
+    """Where finalising writes its scratch files: ``work/`` in the build folder, or in
+    the build's folder under ``--temp-dir`` when the aggregation spilled there (so
+    that the out-link ranges, up to 8 bytes per edge, stay off the index's disk too).
+    Either is removed with the build's temp folder, whatever ends the build."""
+    spill = getattr(edges, "spill_dir", None)
+    if spill is not None and not Path(spill).resolve().is_relative_to(folder.resolve()):
+        return Path(spill) / "work"
+    return folder / "work"
 
 
 def _manifest(folder: Path, result: FinalizeResult, occurrences: int,

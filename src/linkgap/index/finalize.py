@@ -79,10 +79,13 @@ Progress = Callable[[str, int, "int | None"], None]
 
 
 def finalize(folder: Path, edges: SortedDomainEdges, domains: int, budget: MemoryBudget,
-             progress: Progress, *, out_links: bool = True) -> FinalizeResult:
+             progress: Progress, *, out_links: bool = True,
+             work: Path | None = None) -> FinalizeResult:
     """Write names, CSR, metrics (and out-links) of ``edges`` into ``folder``; closes
-    ``edges``."""
-    work = folder / "work"
+    ``edges``. Scratch files (the CSR writer's, PageRank's filtered ids, the
+    out-link ranges) go to ``work``, by default ``work/`` in ``folder``; it is
+    removed at the end."""
+    work = work if work is not None else folder / "work"
     work.mkdir(parents=True, exist_ok=True)
     try:
         progress("writing", 0, None)
