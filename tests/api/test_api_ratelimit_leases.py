@@ -5,6 +5,7 @@ did not use goes back."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from support.postgres import fresh_database
 
 from linkgap.api.ratelimit import BATCH_SHARE, SharedRateLimiter
 from linkgap.service import Store, open_store
+from linkgap.service.db import upgrade_database
+from linkgap.service.migrations import MIGRATIONS
 from linkgap.service.store import RateLease
 
 
@@ -99,6 +102,49 @@ def test_two_leases_at_the_same_instant_give_back_only_their_own(store: Store) -
     store.rate_lease("k", 1000.0, 60, 100, 5)
     store.rate_return("k", 1000.0, 4)
     assert counted(store, "k", 1001.0) == 6
+
+
+def _rate_rows(url: str) -> list[tuple[str, float, int]]:
+    """The rows of ``rate_hits`` as the database holds them."""
+    sql = "SELECT key_id, at, n FROM rate_hits ORDER BY at, n"
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            return [tuple(row) for row in conn.execute(sql)]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [tuple(row) for row in conn.execute(sql)]
+
+
+def test_a_lease_is_one_row_however_many_requests_it_counts(url: str, store: Store) -> None:
+    store.rate_lease("k", 1000.0, 60, 5000, 1024)
+    store.rate_lease("k", 1000.5, 60, 5000, 1)
+    assert _rate_rows(url) == [("k", 1000.0, 1024), ("k", 1000.5, 1)]
+    store.rate_return("k", 1000.0, 24)  # what a lease did not use: still one row
+    assert _rate_rows(url) == [("k", 1000.0, 1000), ("k", 1000.5, 1)]
+    assert counted(store, "k", 1001.0) == 1001
+
+
+def test_rows_of_one_request_each_from_schema_4_still_count(tmp_path: Path) -> None:
+    # A database written by a linkgap of schema 4 holds a row per counted request.
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    conn = sqlite3.connect(tmp_path / "state.db")
+    for migration in MIGRATIONS[:4]:
+        conn.executescript(migration.sqlite)
+    conn.execute("UPDATE schema_version SET version = 4")
+    conn.execute("PRAGMA user_version = 4")
+    conn.executemany("INSERT INTO rate_hits (key_id, at) VALUES (?, ?)", [("k", 1000.0)] * 7)
+    conn.commit()
+    conn.close()
+    assert upgrade_database(url).before == 4
+    upgraded = open_store(url)
+    try:
+        assert counted(upgraded, "k", 1001.0) == 7
+        upgraded.rate_return("k", 1000.0, 2)
+        assert _rate_rows(url) == [("k", 1000.0, 5)]
+        assert upgraded.rate_lease("k", 1002.0, 60, 10, 9).granted == 5  # the limit holds
+    finally:
+        upgraded.close()
 
 
 # ---------------------------------------------------------------- the limiter

@@ -378,6 +378,13 @@ CREATE TABLE run_links (
 )
 """
 
+# Version 5: a rate-limit lease is one row. rate_hits.n counts the requests counted at one
+# time for one key (a lease of up to 1,024 requests was as many rows); the rows written
+# before count one each.
+_V5_COMMON = """
+ALTER TABLE rate_hits ADD COLUMN n INTEGER NOT NULL DEFAULT 1
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts, keys, credits ledger, runs and results, metrics cache, "
                  "idempotency keys", _V1_SQLITE, _V1_POSTGRESQL),
@@ -387,6 +394,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "and their attempts", _V3_COMMON, _V3_COMMON),
     Migration(4, "runs: run-time filters and excluded domains; run_links: the evidence "
                  "frozen with a run", _V4_SQLITE, _V4_POSTGRESQL),
+    Migration(5, "rate limits: one row per lease (rate_hits.n), not one per request",
+              _V5_COMMON, _V5_COMMON),
 )
 
 #: The schema version this linkgap reads and writes.

@@ -712,14 +712,15 @@ class SQLStore:
             self._lock_name(conn, "linkgap.rate:" + key_id)
             self._x(conn, "DELETE FROM rate_hits WHERE key_id = ? AND at <= ?",
                     (key_id, now - window))
-            row = self._one(conn, "SELECT count(*) AS n, min(at) AS oldest FROM rate_hits "
-                                  "WHERE key_id = ?", (key_id,))
+            row = self._one(conn, "SELECT coalesce(sum(n), 0) AS n, min(at) AS oldest "
+                                  "FROM rate_hits WHERE key_id = ?", (key_id,))
             count = int(row["n"])
             oldest = None if row["oldest"] is None else float(row["oldest"])
             granted = max(0, min(want, limit - count))
             if granted:
-                self._xmany(conn, "INSERT INTO rate_hits (key_id, at) VALUES (?, ?)",
-                            [(key_id, now)] * granted)
+                # one row for the whole lease: its requests share their time
+                self._x(conn, "INSERT INTO rate_hits (key_id, at, n) VALUES (?, ?, ?)",
+                        (key_id, now, granted))
                 count += granted
                 oldest = now if oldest is None else oldest
         return RateLease(granted, count, oldest)
@@ -728,13 +729,15 @@ class SQLStore:
         """Uncount ``unused`` of the requests counted for ``key_id`` at ``at``."""
         with self._write(durable=False) as conn:
             self._lock_name(conn, "linkgap.rate:" + key_id)
-            # Rows of one key at one time are indistinguishable: keep all but ``unused``.
-            row = self._one(conn, "SELECT count(*) AS n FROM rate_hits "
+            # Requests of one key at one time are indistinguishable (rows written before
+            # schema 5 count one each): keep all but ``unused``, in one row.
+            row = self._one(conn, "SELECT coalesce(sum(n), 0) AS n FROM rate_hits "
                                   "WHERE key_id = ? AND at = ?", (key_id, at))
-            keep = max(0, int(row["n"]) - unused)
-            if keep == int(row["n"]):
+            counted = int(row["n"])
+            keep = max(0, counted - unused)
+            if keep == counted:
                 return
             self._x(conn, "DELETE FROM rate_hits WHERE key_id = ? AND at = ?", (key_id, at))
             if keep:
-                self._xmany(conn, "INSERT INTO rate_hits (key_id, at) VALUES (?, ?)",
-                            [(key_id, at)] * keep)
+                self._x(conn, "INSERT INTO rate_hits (key_id, at, n) VALUES (?, ?, ?)",
+                        (key_id, at, keep))
