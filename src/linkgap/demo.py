@@ -178,6 +178,23 @@ def ensure_demo_key(service: Any, *, account: str = DEMO_ACCOUNT,
     return str(key)
 
 
+def upgrade_demo_state(settings: Settings, progress: Progress | None = None) -> None:
+    """Bring the demo's own state database to this linkgap's schema.
+
+    It is the demo's alone (its account and keys), so a demo folder made by an
+    older linkgap is upgraded in place rather than refused, as the user's own
+    database would be until ``linkgap db upgrade``. A database written by a newer
+    linkgap is still refused.
+    """
+    from linkgap.service.db import upgrade_database
+
+    report = upgrade_database(str(settings.database_url))
+    before = report.before or 0  # 0: a new database
+    if 0 < before < (report.version or 0) and progress is not None:
+        progress(f"upgraded the demo's state database from schema {before} "
+                 f"to {report.version}")
+
+
 def choose_port(host: str, preferred: int) -> tuple[int, bool]:
     """``(port, is_preferred)``: ``preferred`` when it can be bound on ``host``, else a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from support.asyncrun import run_coroutine
 from support.postgres import fresh_database
+from support.state_db import sqlite_at_schema
 
 from linkgap.api.ratelimit import BATCH_SHARE, SharedRateLimiter
 from linkgap.service import Store, open_store
 from linkgap.service.db import upgrade_database
-from linkgap.service.migrations import MIGRATIONS
 from linkgap.service.store import RateLease
 
 
@@ -128,11 +128,7 @@ def test_a_lease_is_one_row_however_many_requests_it_counts(url: str, store: Sto
 def test_rows_of_one_request_each_from_schema_4_still_count(tmp_path: Path) -> None:
     # A database written by a linkgap of schema 4 holds a row per counted request.
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    conn = sqlite3.connect(tmp_path / "state.db")
-    for migration in MIGRATIONS[:4]:
-        conn.executescript(migration.sqlite)
-    conn.execute("UPDATE schema_version SET version = 4")
-    conn.execute("PRAGMA user_version = 4")
+    conn = sqlite_at_schema(tmp_path / "state.db", 4)
     conn.executemany("INSERT INTO rate_hits (key_id, at) VALUES (?, ?)", [("k", 1000.0)] * 7)
     conn.commit()
     conn.close()

@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from linkgap.index.reader import BacklinkIndex
+from linkgap.service.migrations import SCHEMA_VERSION
 from tests.support.serving import linkgap_env
+from tests.support.state_db import sqlite_at_schema
 
 DOMAINS = "300"  # a small generated web: this test is about folders, not the generator
 
@@ -61,3 +63,21 @@ def test_the_tour_build_and_the_demo_keep_to_their_own_folders(tmp_path: Path) -
     assert BacklinkIndex.current_version(home / "index") == user_version
     info = _linkgap(home, "index", "info", "--format", "json", cwd=tmp_path)
     assert '"links.csv"' in info.stdout or "links.csv" in info.stdout
+
+
+def test_a_demo_folder_from_an_older_linkgap_is_upgraded_not_refused(tmp_path: Path) -> None:
+    # The demo's state database is its own: an older schema is upgraded in place (the
+    # user's own database would be refused until `linkgap db upgrade`).
+    home = tmp_path / "home"
+    conn = sqlite_at_schema(home / "demo" / "state.db", 4)
+    conn.execute("INSERT INTO accounts (id, name, created_at, monthly_quota, monthly_used, "
+                 "quota_period, topup_balance) VALUES ('acct_old', 'demo', "
+                 "'2026-01-01T00:00:00.000Z', 0, 0, '2026-01', 5)")
+    conn.commit()
+    conn.close()
+    run = _linkgap(home, "demo", "--no-serve", "--domains", DOMAINS, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"upgraded the demo's state database from schema 4 to {SCHEMA_VERSION}" in run.stderr
+    assert "lgk_" in run.stdout
+    accounts = _linkgap(home / "demo", "accounts", "list", "--format", "json", cwd=tmp_path)
+    assert '"acct_old"' in accounts.stdout  # the same account, now with the new key

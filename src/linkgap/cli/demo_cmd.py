@@ -53,6 +53,7 @@ def demo_command(
         demo_settings,
         ensure_demo_key,
         instructions,
+        upgrade_demo_state,
     )
     from linkgap.demo_web import DEFAULT_DOMAINS, DEFAULT_SEED
     from linkgap.service import LinkgapService
@@ -65,6 +66,7 @@ def demo_command(
     build_demo_index(settings, seed=DEFAULT_SEED if seed is None else seed,
                      n_domains=DEFAULT_DOMAINS if domains is None else domains,
                      rebuild=rebuild, progress=say)
+    upgrade_demo_state(settings, progress=say)
     with LinkgapService(settings) as service:
         key = ensure_demo_key(service)
 
