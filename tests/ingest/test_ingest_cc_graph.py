@@ -6,6 +6,8 @@ import gzip
 
 from support.crawlfiles import write_cc_graph
 
+from linkgap.index.build import build_index
+
 VERTICES = [
     (0, "com.example", 3),
     (1, "com.example.www", 1),  # folds into example.com
@@ -145,3 +147,19 @@ def test_a_line_longer_than_a_block_stops_the_file_but_keeps_what_came_before(
     assert 0 < len(result.rows) < 2000
     got = [(r["source_domain"], r["target_domain"]) for r in result.rows]
     assert got == [(f"site{a}.com", f"site{b}.com") for a, b in edges[: len(got)]]
+
+
+def test_an_id_missing_from_a_dense_range_is_unknown_not_skipped(tmp_path, read):
+    # Ids 0-5 with 3 and 4 missing: the map is held dense (indexed by the id), and an
+    # edge naming 3 is an unknown vertex, as with sparse ids, not a skipped one.
+    vertices = [(0, "com.a", 1), (1, "com.b", 1), (2, "uk.co", 1), (5, "org.c", 1)]
+    edges = [(0, 1), (3, 1), (0, 4), (2, 1), (5, 0)]
+    paths = [str(p) for p in write_cc_graph(tmp_path, "gap", vertices, edges)]
+    result = read(paths)
+    assert [(r["source_domain"], r["target_domain"]) for r in result.rows] == [
+        ("a.com", "b.com"), ("c.org", "a.com")]
+    want = {"vertex_not_domain": 1, "unknown_vertex": 2, "skipped_vertex": 1}
+    assert result.skipped == want
+    # The build reads the pair through interned ids: the same counts.
+    report = build_index(tmp_path / "index", paths, "cc-graph")
+    assert report.inputs[0].skipped == want and report.inputs[0].links_counted == 2

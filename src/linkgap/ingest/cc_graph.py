@@ -77,12 +77,18 @@ def reversed_to_host(names: pa.Array) -> pa.Array:
     return pc.binary_join(rev, ".")
 
 
+#: ``VertexMap.row_of`` of an id a dense map's range holds but the vertices file does not.
+_NOT_LISTED = -2
+
+
 @dataclass
 class VertexMap:
     """Vertex id → (row in ``hosts``, id in ``domains``); -1 where the vertex is unknown/skipped."""
 
     ids: np.ndarray  # sorted vertex ids (int64) when ``dense`` is False
-    row_of: np.ndarray  # int32 row into ``hosts``, -1 = skipped vertex
+    #: int32 row into ``hosts``, -1 = skipped vertex; when ``dense``, -2 = an id the
+    #: vertices file does not list (a gap in the id range)
+    row_of: np.ndarray
     domain_of: np.ndarray  # int32 index into ``domains``, -1 = skipped vertex
     dense: bool  # True: row_of/domain_of are indexed by the id itself
     hosts: pa.Array  # canonical host per kept vertex
@@ -98,6 +104,8 @@ class VertexMap:
         if self.dense:
             known = (vid >= 0) & (vid < len(self.row_of))
             safe = np.where(known, vid, 0)
+            if len(self.row_of):
+                known &= self.row_of[safe] != _NOT_LISTED
         else:
             pos = np.searchsorted(self.ids, vid)
             pos = np.minimum(pos, len(self.ids) - 1) if len(self.ids) else pos
@@ -252,7 +260,8 @@ def load_vertices(path: Path, normalizer: DomainNormalizer, stats: InputStats) -
 
     max_id = int(unique_ids[-1]) if len(unique_ids) else -1
     if 0 <= max_id < 4 * len(unique_ids) + 1024 and (len(unique_ids) == 0 or unique_ids[0] >= 0):
-        dense_row = np.full(max_id + 1, -1, np.int32)
+        # ids in the range that the file does not list are unknown, not skipped
+        dense_row = np.full(max_id + 1, _NOT_LISTED, np.int32)
         dense_dom = np.full(max_id + 1, -1, np.int32)
         dense_row[unique_ids] = row
         dense_dom[unique_ids] = dom
