@@ -104,8 +104,6 @@ class VertexMap:
         if self.dense:
             known = (vid >= 0) & (vid < len(self.row_of))
             safe = np.where(known, vid, 0)
-            if len(self.row_of):
-                known &= self.row_of[safe] != _NOT_LISTED
         else:
             pos = np.searchsorted(self.ids, vid)
             pos = np.minimum(pos, len(self.ids) - 1) if len(self.ids) else pos
@@ -114,7 +112,10 @@ class VertexMap:
         if len(self.row_of) == 0:
             empty = np.full(len(vid), -1, np.int64)
             return known, empty, empty.astype(np.int32)
-        row = np.where(known, self.row_of[safe], -1)
+        row = self.row_of[safe]
+        if self.dense:
+            known &= row != _NOT_LISTED
+        row = np.where(known, row, -1)
         dom = np.where(known, self.domain_of[safe], -1)
         return known, row, dom
 
