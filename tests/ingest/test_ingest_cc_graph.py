@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import gzip
 
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.crawlfiles import write_cc_graph
 
 from linkgap.index.build import build_index
+from linkgap.ingest import cc_graph as cc
+from linkgap.ingest.base import InputSpec, InputStats
 
 VERTICES = [
     (0, "com.example", 3),
@@ -163,3 +169,45 @@ def test_an_id_missing_from_a_dense_range_is_unknown_not_skipped(tmp_path, read)
     # The build reads the pair through interned ids: the same counts.
     report = build_index(tmp_path / "index", paths, "cc-graph")
     assert report.inputs[0].skipped == want and report.inputs[0].links_counted == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 400), st.integers(0, 10**6), st.booleans())
+def test_the_builds_one_gather_lookup_keeps_and_counts_what_the_reader_does(
+        vertices: int, edges: int, seed: int, sparse: bool) -> None:
+    # feed_cc_graph's packed lookup against kept_edges plus the interned ids, on maps
+    # dense and sparse, with gaps, skipped vertices, shared domains and unknown ids.
+    rng = np.random.default_rng(seed)
+    listed = np.sort(rng.choice(np.arange(3 * vertices + 1) * (10**10 if sparse else 1),
+                                size=vertices, replace=False)).astype(np.int64)
+    kept = rng.random(vertices) < 0.8
+    row = np.full(vertices, -1, np.int32)
+    row[kept] = np.arange(int(kept.sum()), dtype=np.int32)
+    n_domains = max(1, vertices // 3)
+    dom = np.where(kept, rng.integers(0, n_domains, vertices), -1).astype(np.int32)
+    domain_ids = rng.permutation(n_domains).astype(np.int32)  # as a sink interns them
+    row_host = rng.permutation(int(kept.sum())).astype(np.int32)
+    dense = not sparse and vertices > 0
+    if dense:
+        slot_row = np.full(int(listed[-1]) + 1, cc._NOT_LISTED, np.int32)
+        slot_dom = np.full(int(listed[-1]) + 1, -1, np.int32)
+        slot_row[listed], slot_dom[listed] = row, dom
+    else:
+        slot_row, slot_dom = row, dom
+    vmap = cc.VertexMap(listed, slot_row, slot_dom, dense, pa.array([], pa.string()),
+                        pa.array([], pa.string()))
+    pool = np.concatenate((listed, rng.integers(0, 4 * vertices + 2, 20)))  # and unknown ids
+    src, dst = rng.choice(pool, size=edges), rng.choice(pool, size=edges)
+
+    reader, build = InputStats(InputSpec("cc-graph", ())), InputStats(InputSpec("cc-graph", ()))
+    src_row, dst_row, src_dom, dst_dom = cc.kept_edges(vmap, src, dst, reader)
+    valid = slot_row >= 0
+    packed = np.full(len(slot_row), -1, np.int64)
+    packed[valid] = ((domain_ids[slot_dom[valid]].astype(np.int64) << 32)
+                     | row_host[slot_row[valid]].astype(np.int64))
+    packed[slot_row == cc._NOT_LISTED] = cc._NOT_LISTED
+    got = cc._interned_edges(listed if not dense else listed[:0], dense, packed, src, dst,
+                             build)
+    want = (domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row], row_host[src_row])
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+    assert build.skipped == reader.skipped and build.links_seen == reader.links_seen

@@ -101,14 +101,7 @@ class VertexMap:
 
     def lookup(self, vid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(known, row, domain)`` arrays for vertex ids ``vid`` (row/domain -1 when not kept)."""
-        if self.dense:
-            known = (vid >= 0) & (vid < len(self.row_of))
-            safe = np.where(known, vid, 0)
-        else:
-            pos = np.searchsorted(self.ids, vid)
-            pos = np.minimum(pos, len(self.ids) - 1) if len(self.ids) else pos
-            known = (self.ids[pos] == vid) if len(self.ids) else np.zeros(len(vid), bool)
-            safe = np.where(known, pos, 0)
+        known, safe = _slots(self.ids, len(self.row_of), self.dense, vid)
         if len(self.row_of) == 0:
             empty = np.full(len(vid), -1, np.int64)
             return known, empty, empty.astype(np.int32)
@@ -118,6 +111,21 @@ class VertexMap:
         row = np.where(known, row, -1)
         dom = np.where(known, self.domain_of[safe], -1)
         return known, row, dom
+
+
+def _slots(ids: np.ndarray, size: int, dense: bool,
+           vid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(in the map, slot)`` of vertex ids ``vid`` in a map's per-vertex arrays of
+    ``size`` entries (slot 0 where not in the map): the id itself when ``dense``, else its
+    position in the sorted ``ids``. A dense map's gaps are in range: the caller checks
+    its entries for ``_NOT_LISTED``."""
+    if dense:
+        known = (vid >= 0) & (vid < size)
+        return known, np.where(known, vid, 0)
+    pos = np.searchsorted(ids, vid)
+    pos = np.minimum(pos, len(ids) - 1) if len(ids) else pos
+    known = (ids[pos] == vid) if len(ids) else np.zeros(len(vid), bool)
+    return known, np.where(known, pos, 0)
 
 
 def _canonical_hosts(hosts: pa.Array) -> pa.Array:
@@ -322,10 +330,18 @@ def kept_edges(
     stats.links_seen += len(src)
     src_known, src_row, src_dom = vmap.lookup(src)
     dst_known, dst_row, dst_dom = vmap.lookup(dst)
-    unknown = ~(src_known & dst_known)
-    skipped_vertex = ~unknown & ((src_row < 0) | (dst_row < 0))
-    internal = ~unknown & ~skipped_vertex & (src_dom == dst_dom)
-    keep = ~(unknown | skipped_vertex | internal)
+    keep = _keep_mask(src_known & dst_known, (src_row < 0) | (dst_row < 0),
+                      src_dom == dst_dom, stats)
+    return src_row[keep], dst_row[keep], src_dom[keep], dst_dom[keep]
+
+
+def _keep_mask(known: np.ndarray, not_kept: np.ndarray, same_domain: np.ndarray,
+               stats: InputStats) -> np.ndarray:
+    """The edges that count: both ends known, both kept, two domains; the others are
+    counted in ``stats`` by the first reason that applies."""
+    unknown = ~known
+    skipped_vertex = known & not_kept
+    internal = known & ~not_kept & same_domain
     for reason, mask in (
         ("unknown_vertex", unknown),
         ("skipped_vertex", skipped_vertex),
@@ -334,7 +350,33 @@ def kept_edges(
         n = int(mask.sum())
         if n:
             stats.skip(reason, n)
-    return src_row[keep], dst_row[keep], src_dom[keep], dst_dom[keep]
+    return ~(unknown | skipped_vertex | internal)
+
+
+def _interned_edges(ids: np.ndarray, dense: bool, packed: np.ndarray, src: np.ndarray,
+                    dst: np.ndarray, stats: InputStats
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(target domain id, source domain id, target host id, source host id) of the edges
+    that count, from ``packed`` (per vertex slot: ``domain id << 32 | host id``, -1 for
+    a skipped vertex, ``_NOT_LISTED`` for a dense map's gap): one gather an endpoint.
+    The same edges and counts as ``kept_edges``."""
+    stats.links_seen += len(src)
+    src_known, src_slot = _slots(ids, len(packed), dense, src)
+    dst_known, dst_slot = _slots(ids, len(packed), dense, dst)
+    if len(packed) == 0:
+        src_known[:] = False
+        src_ids = dst_ids = np.full(len(src), -1, np.int64)
+    else:
+        src_ids, dst_ids = packed[src_slot], packed[dst_slot]
+        if dense:
+            src_known &= src_ids != _NOT_LISTED
+            dst_known &= dst_ids != _NOT_LISTED
+    keep = _keep_mask(src_known & dst_known, (src_ids < 0) | (dst_ids < 0),
+                      (src_ids >> 32) == (dst_ids >> 32), stats)
+    src_ids, dst_ids = src_ids[keep], dst_ids[keep]
+    low = np.int64(0xFFFFFFFF)
+    return ((dst_ids >> 32).astype(np.int32), (src_ids >> 32).astype(np.int32),
+            (dst_ids & low).astype(np.int32), (src_ids & low).astype(np.int32))
 
 
 def _edge_batches(
@@ -408,19 +450,25 @@ def feed_cc_graph(
     host_domain[host_index] = domain_ids[row_domain]
     host_ids = sink.intern_hosts(hosts.dictionary, host_domain)
     row_host = host_ids[host_index]
-    # From here on only the id arrays are needed: the names are interned.
-    vmap = VertexMap(vmap.ids, vmap.row_of, vmap.domain_of, vmap.dense,
-                     pa.array([], pa.string()), pa.array([], pa.string()))
-    del hosts, host_index, host_domain, row_domain, valid, host_ids
+    del hosts, host_index, host_domain, row_domain, host_ids
+    # From here on only the interned ids are needed, one int64 a vertex slot: an edge is
+    # then one gather an endpoint, not four (row, domain, then their interned ids).
+    packed = np.full(len(vmap.row_of), -1, np.int64)
+    packed[valid] = ((domain_ids[vmap.domain_of[valid]].astype(np.int64) << 32)
+                     | row_host[vmap.row_of[valid]].astype(np.int64))
+    packed[vmap.row_of == _NOT_LISTED] = _NOT_LISTED
+    dense = vmap.dense
+    # a dense map is indexed by the id itself: its sorted ids are not needed (a slice
+    # would keep them alive)
+    ids = vmap.ids if not dense else np.empty(0, dtype=vmap.ids.dtype)
+    del vmap, valid, row_host, domain_ids
     _return_freed_memory()
-    held = sum(a.nbytes for a in (vmap.ids, vmap.row_of, vmap.domain_of, row_host, domain_ids))
-    sink.hold("cc-graph vertex map", held)
+    sink.hold("cc-graph vertex map", ids.nbytes + packed.nbytes)
     for src, dst in edge_blocks(edges_path, stats):
-        src_row, dst_row, src_dom, dst_dom = kept_edges(vmap, src, dst, stats)
-        sink.add_host_edges(domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row],
-                            row_host[src_row])
-        stats.links_counted += len(src_row)
-        del src, dst, src_row, dst_row, src_dom, dst_dom
+        dd, sd, dh, sh = _interned_edges(ids, dense, packed, src, dst, stats)
+        sink.add_host_edges(dd, sd, dh, sh)
+        stats.links_counted += len(dd)
+        del src, dst, dd, sd, dh, sh
         _return_freed_memory()  # each block's text and temporaries, before the next
         yield stats.links_counted
     sink.hold("cc-graph vertex map", 0)
