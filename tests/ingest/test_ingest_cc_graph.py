@@ -201,11 +201,7 @@ def test_the_builds_one_gather_lookup_keeps_and_counts_what_the_reader_does(
 
     reader, build = InputStats(InputSpec("cc-graph", ())), InputStats(InputSpec("cc-graph", ()))
     src_row, dst_row, src_dom, dst_dom = cc.kept_edges(vmap, src, dst, reader)
-    valid = slot_row >= 0
-    packed = np.full(len(slot_row), -1, np.int64)
-    packed[valid] = ((domain_ids[slot_dom[valid]].astype(np.int64) << 32)
-                     | row_host[slot_row[valid]].astype(np.int64))
-    packed[slot_row == cc._NOT_LISTED] = cc._NOT_LISTED
+    packed = cc.packed_vertex_ids(vmap, domain_ids, row_host)
     got = cc._interned_edges(listed if not dense else listed[:0], dense, packed, src, dst,
                              build)
     want = (domain_ids[dst_dom], domain_ids[src_dom], row_host[dst_row], row_host[src_row])

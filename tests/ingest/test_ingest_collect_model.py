@@ -142,16 +142,7 @@ def test_collector_matches_the_plain_rules(page_url, base_href, links, page_nofo
     collector.add_page(
         page_url, [(h, r, None) for h, r in links], base_href=base_href, page_nofollow=page_nofollow
     )
-    got = Counter(
-        zip(
-            collector.source_url,
-            collector.target_url,
-            collector.source_domain,
-            collector.target_domain,
-            collector.dofollow,
-            strict=True,
-        )
-    )
+    got = _rows(collector)
     assert got == reference(page_url, base_href, links, page_nofollow)
     assert stats.links_seen == len(links)
     assert stats.links_seen == len(collector) + sum(stats.skipped.values())

@@ -47,7 +47,7 @@ from linkgap.ingest.streams import LenientReader
 
 __all__ = [
     "HostEdgeSink", "VertexMap", "edge_blocks", "feed_cc_graph", "kept_edges", "load_vertices",
-    "read_cc_graph", "reversed_to_host",
+    "packed_vertex_ids", "read_cc_graph", "reversed_to_host",
 ]
 
 URL_PREFIX = "ccgraph:"
@@ -353,6 +353,19 @@ def _keep_mask(known: np.ndarray, not_kept: np.ndarray, same_domain: np.ndarray,
     return ~(unknown | skipped_vertex | internal)
 
 
+def packed_vertex_ids(vmap: VertexMap, domain_ids: np.ndarray,
+                      row_host: np.ndarray) -> np.ndarray:
+    """Per slot of ``vmap``: ``domain id << 32 | host id`` of a kept vertex (``domain_ids``
+    by domain index, ``row_host`` by host row, as a sink interned them), -1 for a
+    skipped vertex, ``_NOT_LISTED`` for a dense map's gap."""
+    packed = np.full(len(vmap.row_of), -1, np.int64)
+    valid = vmap.row_of >= 0
+    packed[valid] = ((domain_ids[vmap.domain_of[valid]].astype(np.int64) << 32)
+                     | row_host[vmap.row_of[valid]].astype(np.int64))
+    packed[vmap.row_of == _NOT_LISTED] = _NOT_LISTED
+    return packed
+
+
 def _interned_edges(ids: np.ndarray, dense: bool, packed: np.ndarray, src: np.ndarray,
                     dst: np.ndarray, stats: InputStats
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -363,15 +376,15 @@ def _interned_edges(ids: np.ndarray, dense: bool, packed: np.ndarray, src: np.nd
     stats.links_seen += len(src)
     src_known, src_slot = _slots(ids, len(packed), dense, src)
     dst_known, dst_slot = _slots(ids, len(packed), dense, dst)
-    if len(packed) == 0:
-        src_known[:] = False
+    if len(packed) == 0:  # no vertex: every edge names an unknown one
+        known = np.zeros(len(src), bool)
         src_ids = dst_ids = np.full(len(src), -1, np.int64)
     else:
         src_ids, dst_ids = packed[src_slot], packed[dst_slot]
+        known = src_known & dst_known
         if dense:
-            src_known &= src_ids != _NOT_LISTED
-            dst_known &= dst_ids != _NOT_LISTED
-    keep = _keep_mask(src_known & dst_known, (src_ids < 0) | (dst_ids < 0),
+            known &= (src_ids != _NOT_LISTED) & (dst_ids != _NOT_LISTED)
+    keep = _keep_mask(known, (src_ids < 0) | (dst_ids < 0),
                       (src_ids >> 32) == (dst_ids >> 32), stats)
     src_ids, dst_ids = src_ids[keep], dst_ids[keep]
     low = np.int64(0xFFFFFFFF)
@@ -453,10 +466,7 @@ def feed_cc_graph(
     del hosts, host_index, host_domain, row_domain, host_ids
     # From here on only the interned ids are needed, one int64 a vertex slot: an edge is
     # then one gather an endpoint, not four (row, domain, then their interned ids).
-    packed = np.full(len(vmap.row_of), -1, np.int64)
-    packed[valid] = ((domain_ids[vmap.domain_of[valid]].astype(np.int64) << 32)
-                     | row_host[vmap.row_of[valid]].astype(np.int64))
-    packed[vmap.row_of == _NOT_LISTED] = _NOT_LISTED
+    packed = packed_vertex_ids(vmap, domain_ids, row_host)
     dense = vmap.dense
     # a dense map is indexed by the id itself: its sorted ids are not needed (a slice
     # would keep them alive)
